@@ -1,0 +1,227 @@
+//! Findings (what a detector reports) and alerts (what leaves flowtrail after dedupe and
+//! suppression). The alert JSON is a contract: the same object in the JSONL file, on stdout, in
+//! the `alerts` table and as the SNS message body.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How urgent an alert is, lowest first (so `Ord` compares urgency).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth a look, no action expected.
+    Info,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High: someone should look today.
+    High,
+    /// Critical: someone should look now.
+    Critical,
+}
+
+impl Severity {
+    /// The lowercase name used in JSON and SNS attributes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A severity name that is not one of `info, low, medium, high, critical`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown severity {0:?} (expected info, low, medium, high or critical)")]
+pub struct UnknownSeverity(pub String);
+
+impl FromStr for Severity {
+    type Err = UnknownSeverity;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "info" => Ok(Severity::Info),
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            "critical" => Ok(Severity::Critical),
+            _ => Err(UnknownSeverity(s.to_string())),
+        }
+    }
+}
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    /// An EC2 instance (`i-…`).
+    Instance,
+    /// A network interface (`eni-…`), when flow logs carry no instance id.
+    Eni,
+    /// An IAM principal (ARN).
+    Principal,
+    /// A security group (`sg-…`).
+    SecurityGroup,
+    /// An IP address.
+    Ip,
+}
+
+/// The entity an alert is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Entity {
+    /// Its kind.
+    pub kind: EntityKind,
+    /// Its id (instance id, ENI id, ARN, group id, address).
+    pub id: String,
+}
+
+/// What a detector reports for one window, before dedupe and suppression.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Detector id (`port_scan`, …), verbatim.
+    pub detector: String,
+    /// Severity.
+    pub severity: Severity,
+    /// One-line human title.
+    pub title: String,
+    /// Account the activity happened in.
+    pub account_id: Option<String>,
+    /// Region the activity happened in.
+    pub region: Option<String>,
+    /// What the finding is about.
+    pub entity: Entity,
+    /// Event time of the first evidence (ms).
+    pub first_seen_ms: i64,
+    /// Event time of the last evidence (ms).
+    pub last_seen_ms: i64,
+    /// Key under which repeated findings collapse into one alert.
+    pub dedupe_key: String,
+    /// Small, useful evidence (top peers, bytes against baseline, event ids).
+    pub evidence: serde_json::Value,
+}
+
+/// An alert as it leaves flowtrail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Stable id: a hash of detector, dedupe key and first-seen time.
+    pub id: String,
+    /// Detector id.
+    pub detector: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Title.
+    pub title: String,
+    /// Account id.
+    pub account_id: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Entity.
+    pub entity: Entity,
+    /// RFC 3339 UTC, seconds precision.
+    pub first_seen: String,
+    /// RFC 3339 UTC, seconds precision.
+    pub last_seen: String,
+    /// How many findings collapsed into this alert.
+    pub count: u64,
+    /// Dedupe key.
+    pub dedupe_key: String,
+    /// Evidence object.
+    pub evidence: serde_json::Value,
+}
+
+/// Format UTC milliseconds as RFC 3339 with seconds precision and a `Z`.
+pub fn rfc3339(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A stable alert id for (detector, dedupe key, first seen).
+pub fn alert_id(detector: &str, dedupe_key: &str, first_seen_ms: i64) -> String {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(detector.as_bytes());
+    h.update(&[0]);
+    h.update(dedupe_key.as_bytes());
+    h.update(&[0]);
+    h.update(&first_seen_ms.to_le_bytes());
+    format!("{:032x}", h.digest128())
+}
+
+impl Alert {
+    /// An alert for one finding (count 1).
+    pub fn from_finding(f: Finding) -> Self {
+        Alert {
+            id: alert_id(&f.detector, &f.dedupe_key, f.first_seen_ms),
+            detector: f.detector,
+            severity: f.severity,
+            title: f.title,
+            account_id: f.account_id,
+            region: f.region,
+            entity: f.entity,
+            first_seen: rfc3339(f.first_seen_ms),
+            last_seen: rfc3339(f.last_seen_ms),
+            count: 1,
+            dedupe_key: f.dedupe_key,
+            evidence: f.evidence,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding() -> Finding {
+        Finding {
+            detector: "port_scan".into(),
+            severity: Severity::High,
+            title: "port scan from 203.0.113.9".into(),
+            account_id: Some("012345678901".into()),
+            region: Some("us-east-1".into()),
+            entity: Entity { kind: EntityKind::Ip, id: "203.0.113.9".into() },
+            first_seen_ms: 1_767_866_700_000,
+            last_seen_ms: 1_767_867_600_000,
+            dedupe_key: "203.0.113.9".into(),
+            evidence: serde_json::json!({"ports": 120}),
+        }
+    }
+
+    #[test]
+    fn alert_json_matches_the_contract() {
+        let a = Alert::from_finding(finding());
+        let v = serde_json::to_value(&a).unwrap_or_default();
+        assert_eq!(v["detector"], "port_scan");
+        assert_eq!(v["severity"], "high");
+        assert_eq!(v["entity"]["kind"], "ip");
+        assert_eq!(v["first_seen"], "2026-01-08T10:05:00Z");
+        assert_eq!(v["count"], 1);
+        assert_eq!(v["account_id"], "012345678901");
+        assert_eq!(a.id.len(), 32);
+    }
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        assert_eq!(alert_id("a", "k", 1), alert_id("a", "k", 1));
+        assert_ne!(alert_id("a", "k", 1), alert_id("a", "k", 2));
+        assert_ne!(alert_id("ab", "k", 1), alert_id("a", "bk", 1));
+    }
+
+    #[test]
+    fn severities_order_by_urgency_and_parse() {
+        assert!(Severity::Critical > Severity::High && Severity::Low > Severity::Info);
+        assert_eq!("HIGH".parse::<Severity>().ok(), Some(Severity::High));
+        assert!("urgent".parse::<Severity>().is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! flowtrail-core: the leaf crate every other flowtrail crate builds on.
+//!
+//! It owns the data contracts and nothing that does I/O: the Arrow schemas of the lake tables
+//! and their column-name constants ([`schema`]), the lake path layout ([`layout`]), the alert
+//! types shared by detection and sinks ([`alert`]), and the injectable [`clock::Clock`].
+
+pub mod alert;
+pub mod clock;
+pub mod layout;
+pub mod schema;
+
+pub use alert::{Alert, Entity, EntityKind, Finding, Severity};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use layout::{PartitionKey, Table};

@@ -1,0 +1,50 @@
+//! The `alerts` table: one row per alert as emitted (after dedupe and suppression), partitioned
+//! by date only. `evidence` is the alert's evidence object as a JSON string.
+
+use std::sync::{Arc, OnceLock};
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use super::timestamp_type;
+
+/// Column names, one constant each.
+pub mod col {
+    #![allow(missing_docs)]
+    pub const ID: &str = "id";
+    pub const DETECTOR: &str = "detector";
+    pub const SEVERITY: &str = "severity";
+    pub const TITLE: &str = "title";
+    pub const ACCOUNT_ID: &str = "account_id";
+    pub const REGION: &str = "region";
+    pub const ENTITY_KIND: &str = "entity_kind";
+    pub const ENTITY_ID: &str = "entity_id";
+    pub const FIRST_SEEN: &str = "first_seen";
+    pub const LAST_SEEN: &str = "last_seen";
+    pub const COUNT: &str = "count";
+    pub const DEDUPE_KEY: &str = "dedupe_key";
+    pub const EVIDENCE: &str = "evidence";
+}
+
+/// The `alerts` table schema.
+pub fn alerts_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                Field::new(col::ID, DataType::Utf8, false),
+                Field::new(col::DETECTOR, DataType::Utf8, false),
+                Field::new(col::SEVERITY, DataType::Utf8, false),
+                Field::new(col::TITLE, DataType::Utf8, false),
+                Field::new(col::ACCOUNT_ID, DataType::Utf8, true),
+                Field::new(col::REGION, DataType::Utf8, true),
+                Field::new(col::ENTITY_KIND, DataType::Utf8, false),
+                Field::new(col::ENTITY_ID, DataType::Utf8, false),
+                Field::new(col::FIRST_SEEN, timestamp_type(), false),
+                Field::new(col::LAST_SEEN, timestamp_type(), false),
+                Field::new(col::COUNT, DataType::Int64, false),
+                Field::new(col::DEDUPE_KEY, DataType::Utf8, false),
+                Field::new(col::EVIDENCE, DataType::Utf8, false),
+            ]))
+        })
+        .clone()
+}

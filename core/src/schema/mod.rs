@@ -1,0 +1,30 @@
+//! Arrow schemas of the lake tables (`flows`, `cloudtrail`, `alerts`) and their column names.
+//!
+//! Column names follow the AWS field names with `_` for `-`, as in AWS's own Athena DDL. Integer
+//! types follow AWS's parquet delivery of flow logs: ports, protocol and tcp-flags are int32;
+//! packets, bytes, start and end are int64. Timestamps are UTC milliseconds.
+
+pub mod alerts;
+pub mod athena;
+pub mod cloudtrail;
+pub mod flows;
+
+use arrow::datatypes::{DataType, TimeUnit};
+
+/// The timestamp type used for every event-time column: UTC milliseconds.
+pub fn timestamp_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+}
+
+/// Column holding the source object key a row came from (flows and cloudtrail).
+pub const SOURCE_KEY: &str = "source_key";
+/// Column holding the event time (flows: `start`; cloudtrail: `eventTime`).
+pub const EVENT_TIME: &str = "event_time";
+/// Partition column: account id (also stored in the files).
+pub const ACCOUNT_ID: &str = "account_id";
+/// Partition column: region (also stored in the files).
+pub const REGION: &str = "region";
+/// Partition column (path only): `YYYY-MM-DD` of the event time.
+pub const DATE: &str = "date";
+/// Partition column (path only): `HH` of the event time.
+pub const HOUR: &str = "hour";

@@ -1,0 +1,1 @@
+//! CloudTrail decoder (in progress).

@@ -1,0 +1,1 @@
+//! Flow-log text decoder (in progress).

@@ -1,0 +1,1 @@
+//! Parquet flow-log decoder (in progress).

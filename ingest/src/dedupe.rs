@@ -1,0 +1,1 @@
+//! CloudTrail eventID dedupe (in progress).

@@ -1,0 +1,120 @@
+//! The ingest error type: one enum, each variant carrying what an operator needs to find the
+//! problem (object key, line, path).
+
+use std::path::PathBuf;
+
+/// An ingest error.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// An object could not be read from its source.
+    #[error("reading {key}: {source}")]
+    Read {
+        /// Object key.
+        key: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An object's compressed stream is corrupt or truncated.
+    #[error("{key}: corrupt or truncated compressed data after {decompressed} bytes: {reason}")]
+    Decompress {
+        /// Object key.
+        key: String,
+        /// Bytes decompressed before the failure.
+        decompressed: u64,
+        /// Cause.
+        reason: String,
+    },
+    /// An object decompresses to more than the configured limit (a gzip bomb, or a misfiled
+    /// object).
+    #[error("{key}: decompressed size exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// Object key.
+        key: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// An object as a whole cannot be decoded (wrong format, bad header, not JSON).
+    #[error("{key}: {reason}")]
+    Format {
+        /// Object key.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// One line of an object cannot be decoded.
+    #[error("{key} line {line}: {reason}")]
+    Parse {
+        /// Object key.
+        key: String,
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An Arrow error while building a batch.
+    #[error("{context}: {source}")]
+    Arrow {
+        /// What was being done.
+        context: String,
+        /// Cause.
+        #[source]
+        source: arrow::error::ArrowError,
+    },
+    /// A parquet error while writing or reading a file.
+    #[error("{path}: {source}")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    /// A filesystem error in the lake or a local source.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The lake's ledger is unreadable.
+    #[error("ledger {path}: {reason}")]
+    Ledger {
+        /// The ledger file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl IngestError {
+    /// Whether retrying the same operation may succeed (transient I/O), as opposed to input
+    /// that will fail the same way every time.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            IngestError::Read { source, .. } | IngestError::Io { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::Interrupted
+                    | std::io::ErrorKind::TimedOut
+                    | std::io::ErrorKind::WouldBlock
+                    | std::io::ErrorKind::ConnectionReset
+            ),
+            _ => false,
+        }
+    }
+
+    /// Whether this error is about the input object itself (quarantine it and go on) rather than
+    /// about flowtrail's own environment (lake unwritable: stop).
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            self,
+            IngestError::Decompress { .. }
+                | IngestError::TooLarge { .. }
+                | IngestError::Format { .. }
+                | IngestError::Parse { .. }
+                | IngestError::Read { .. }
+        )
+    }
+}

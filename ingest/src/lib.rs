@@ -1,0 +1,26 @@
+//! flowtrail-ingest: everything between a raw AWS log object and the parquet lake.
+//!
+//! - [`keys`] classifies an object key (flow log, CloudTrail, digest, Insights) and reads the
+//!   account, region and date the AWS layouts put in it.
+//! - [`compress`] opens an object's bytes (gzip, multi-member gzip, or plain) with a bound on
+//!   the decompressed size.
+//! - [`decode`] turns objects into Arrow batches of the lake schemas: flow logs (text with a
+//!   header, header-less CloudWatch lines with a configured format, parquet) and CloudTrail.
+//! - [`quarantine`] records what could not be decoded, by object and line.
+//! - [`dedupe`] drops CloudTrail events whose `eventID` was already seen.
+//! - [`lake`] writes partitioned parquet atomically and keeps the commit ledger that makes a
+//!   replay idempotent.
+//! - [`source`] lists input objects (a local folder in the AWS S3 layout).
+//! - [`replay`] runs decode in parallel and feeds the lake writer with bounded memory.
+
+pub mod compress;
+pub mod decode;
+pub mod dedupe;
+pub mod error;
+pub mod keys;
+pub mod lake;
+pub mod quarantine;
+pub mod replay;
+pub mod source;
+
+pub use error::IngestError;

@@ -1,1 +1,18 @@
-//! stub
+//! flowtrail-alerts: what happens to findings after detection.
+//!
+//! - [`dedupe`]: one alert per (detector, dedupe key) within a window, with a count.
+//! - [`suppress`]: operator suppression rules (detectors, CIDRs, principals, expiry) from a
+//!   TOML file.
+//! - [`sink`]: where alerts go (JSON lines file, stdout) and their Arrow form for the lake's
+//!   `alerts` table.
+//! - [`pipeline`]: findings → suppress → dedupe → alerts.
+
+pub mod cidr;
+pub mod dedupe;
+pub mod error;
+pub mod pipeline;
+pub mod sink;
+pub mod suppress;
+
+pub use error::AlertsError;
+pub use pipeline::AlertPipeline;

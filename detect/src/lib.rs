@@ -1,1 +1,17 @@
-//! stub
+//! flowtrail-detect: turns batches of `flows` and `cloudtrail` rows into findings.
+//!
+//! - [`engine`]: event-time hours with a watermark and grace period; closes an hour, runs
+//!   everything over it.
+//! - [`rules`]: SQL rules (`rules/*.sql`, one rule a file, a header then DataFusion SQL).
+//! - [`baseline`]: per-instance traffic profiles, `volume_spike` and `new_peer`.
+//! - [`recon`]: `api_recon`, per-principal.
+//! - [`state`]: baselines on disk.
+pub mod baseline;
+pub mod engine;
+pub mod error;
+pub mod recon;
+pub mod rules;
+pub mod state;
+
+pub use engine::{Engine, EngineOptions};
+pub use error::DetectError;

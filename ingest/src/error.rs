@@ -79,6 +79,14 @@ pub enum IngestError {
         #[source]
         source: std::io::Error,
     },
+    /// Detection (or another observer of the batches) failed.
+    #[error("processing {key}: {reason}")]
+    Observer {
+        /// Object being processed.
+        key: String,
+        /// What failed.
+        reason: String,
+    },
     /// The lake's ledger is unreadable.
     #[error("ledger {path}: {reason}")]
     Ledger {

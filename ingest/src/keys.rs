@@ -88,6 +88,22 @@ fn num<T: std::str::FromStr>(s: &str) -> Option<T> {
     s.parse().ok()
 }
 
+/// The delivery time AWS writes into file names (`..._20260108T1005Z_...`), in ms.
+pub fn delivery_time_ms(key: &str) -> Option<i64> {
+    let file = key.rsplit('/').next()?;
+    let b = file.as_bytes();
+    (0..b.len().saturating_sub(13)).find_map(|i| {
+        let w = &b[i..i + 14];
+        let digits = |r: std::ops::Range<usize>| w[r].iter().all(u8::is_ascii_digit);
+        if digits(0..8) && w[8] == b'T' && digits(9..13) && w[13] == b'Z' {
+            let s = std::str::from_utf8(w).ok()?;
+            chrono::NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%MZ").ok().map(|t| t.and_utc().timestamp_millis())
+        } else {
+            None
+        }
+    })
+}
+
 /// Parse `YYYY/MM/DD[/HH]` (plain) from the segments after the region.
 fn plain_date(rest: &[&str]) -> (Option<NaiveDate>, Option<u32>) {
     let date = match rest {
@@ -177,6 +193,13 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> Option<NaiveDate> {
         NaiveDate::from_ymd_opt(y, m, day)
+    }
+
+    #[test]
+    fn delivery_time_comes_from_the_file_name() {
+        assert_eq!(delivery_time_ms("a/1_CloudTrail_us-east-1_20260108T1005Z_x.json.gz"), Some(1_767_866_700_000));
+        assert_eq!(delivery_time_ms("a/b/no-time.log.gz"), None);
+        assert_eq!(delivery_time_ms("20260108T1005Z/x"), None, "only the file name counts");
     }
 
     #[test]

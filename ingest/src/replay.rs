@@ -1,1 +1,301 @@
-//! Replay pipeline (in progress).
+//! The replay pipeline: decode listed objects in parallel and feed the lake writer, with
+//! bounded memory.
+//!
+//! ```text
+//!  objects ─► N decode workers ─► bounded channel (2N objects) ─► writer thread:
+//!                                                                dedupe, time filter,
+//!                                                                observer, lake buffers,
+//!                                                                commit every ~1M rows
+//! ```
+//! Each worker decodes one whole object into memory (objects are minutes of logs: MBs), so
+//! the writer sees an object's rows, quarantine records and outcome together and can commit
+//! them with the object's ledger entry: an object is either wholly in the lake or not at all.
+//! Memory is bounded by (workers + channel) objects plus the writer's commit buffer.
+
+use std::fs;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use arrow::array::{AsArray, BooleanArray, RecordBatch};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::TimestampMillisecondType;
+
+use flowtrail_core::Table;
+use flowtrail_core::schema::EVENT_TIME;
+
+use crate::IngestError;
+use crate::compress::{DEFAULT_MAX_DECOMPRESSED, ObjectReader};
+use crate::decode::cloudtrail::{CloudTrailOptions, decode_cloudtrail};
+use crate::decode::flow::{FlowDecodeOptions, decode_flow_text};
+use crate::decode::flow_parquet::decode_flow_parquet;
+use crate::dedupe::EventIdDedup;
+use crate::keys::ObjectKind;
+use crate::lake::LakeWriter;
+use crate::quarantine::{QuarantineRecord, VecSink};
+use crate::source::{Location, SourceObject};
+
+/// Replay settings.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    /// Decode threads.
+    pub workers: usize,
+    /// Keep only events at or after this time (ms).
+    pub from_ms: Option<i64>,
+    /// Keep only events before this time (ms).
+    pub to_ms: Option<i64>,
+    /// Flow-log decoder settings (fallback account/region/time are set per object).
+    pub flow: FlowDecodeOptions,
+    /// CloudTrail decoder settings.
+    pub cloudtrail: CloudTrailOptions,
+    /// Bound on one object's decompressed size.
+    pub max_decompressed: u64,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        Self {
+            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            from_ms: None,
+            to_ms: None,
+            flow: FlowDecodeOptions::default(),
+            cloudtrail: CloudTrailOptions::default(),
+            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+        }
+    }
+}
+
+/// An observer's failure (it stops the replay: detection must not silently miss data).
+pub type ObserverError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Sees every batch that goes into the lake (detection hooks in here).
+pub trait Observer {
+    /// A batch about to be buffered for the lake.
+    fn on_batch(&mut self, table: Table, batch: &RecordBatch) -> Result<(), ObserverError>;
+}
+
+/// An observer that does nothing.
+#[derive(Debug, Default)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    fn on_batch(&mut self, _: Table, _: &RecordBatch) -> Result<(), ObserverError> {
+        Ok(())
+    }
+}
+
+/// Counters of a replay.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReplayStats {
+    /// Objects listed for this run.
+    pub objects_total: u64,
+    /// Objects handled (decoded or quarantined) in this run.
+    pub objects_done: u64,
+    /// Objects skipped because the ledger has them already.
+    pub objects_already_done: u64,
+    /// Objects recognized and not decoded (CloudTrail digests and Insights).
+    pub objects_skipped: u64,
+    /// Objects quarantined whole (unreadable, corrupt, wrong format).
+    pub objects_quarantined: u64,
+    /// Compressed bytes read.
+    pub bytes_in: u64,
+    /// Flow records written.
+    pub flow_records: u64,
+    /// CloudTrail events written.
+    pub cloudtrail_records: u64,
+    /// Lines or events quarantined.
+    pub lines_quarantined: u64,
+    /// CloudTrail events dropped as duplicate eventIDs.
+    pub duplicates_dropped: u64,
+    /// Rows dropped by `--from` / `--to`.
+    pub out_of_range_rows: u64,
+    /// Parquet files written.
+    pub files_written: u64,
+    /// Commits made.
+    pub commits: u64,
+}
+
+struct Outcome {
+    index: usize,
+    table: Table,
+    sink: VecSink,
+    error: Option<IngestError>,
+    skipped: bool,
+}
+
+fn decode_one(obj: &SourceObject, opts: &ReplayOptions) -> Outcome {
+    let mut sink = VecSink::default();
+    let key = obj.id.key.as_str();
+    let table = if matches!(obj.info.kind, ObjectKind::CloudTrail) { Table::Cloudtrail } else { Table::Flows };
+    let fallback_time = obj
+        .info
+        .date
+        .and_then(|d| d.and_hms_opt(obj.info.hour.unwrap_or(0), 0, 0))
+        .map(|t| t.and_utc().timestamp_millis());
+    let Location::Local(path) = &obj.location;
+    let result: Result<bool, IngestError> = (|| match obj.info.kind {
+        ObjectKind::FlowLogText => {
+            let file = fs::File::open(path).map_err(|source| IngestError::Read { key: key.to_string(), source })?;
+            let mut reader = ObjectReader::from_reader(key, std::io::BufReader::with_capacity(1 << 20, file), opts.max_decompressed)
+                .map_err(|source| IngestError::Read { key: key.to_string(), source })?;
+            let mut fo = opts.flow.clone();
+            fo.fallback_account_id = obj.info.account_id.clone();
+            fo.fallback_region = obj.info.region.clone();
+            fo.fallback_time_ms = fallback_time;
+            decode_flow_text(key, &mut reader, &fo, &mut sink)?;
+            Ok(false)
+        }
+        ObjectKind::FlowLogParquet => {
+            let bytes = fs::read(path).map_err(|source| IngestError::Read { key: key.to_string(), source })?;
+            let mut fo = opts.flow.clone();
+            fo.fallback_account_id = obj.info.account_id.clone();
+            fo.fallback_region = obj.info.region.clone();
+            fo.fallback_time_ms = fallback_time;
+            decode_flow_parquet(key, bytes::Bytes::from(bytes), &fo, &mut sink)?;
+            Ok(false)
+        }
+        ObjectKind::CloudTrail => {
+            let bytes = fs::read(path).map_err(|source| IngestError::Read { key: key.to_string(), source })?;
+            let data = ObjectReader::new(key, &bytes, opts.max_decompressed).read_all()?;
+            let mut co = opts.cloudtrail.clone();
+            co.fallback_account_id = obj.info.account_id.clone();
+            co.fallback_region = obj.info.region.clone();
+            decode_cloudtrail(key, &data, &co, &mut sink)?;
+            Ok(false)
+        }
+        ObjectKind::CloudTrailDigest | ObjectKind::CloudTrailInsight | ObjectKind::Unknown => Ok(true),
+    })();
+    match result {
+        Ok(skipped) => Outcome { index: 0, table, sink, error: None, skipped },
+        Err(e) => Outcome { index: 0, table, sink, error: Some(e), skipped: false },
+    }
+}
+
+fn time_filter(batch: &RecordBatch, from: Option<i64>, to: Option<i64>) -> Result<RecordBatch, IngestError> {
+    if from.is_none() && to.is_none() {
+        return Ok(batch.clone());
+    }
+    let Some(t) = batch.column_by_name(EVENT_TIME).and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>()) else {
+        return Ok(batch.clone());
+    };
+    let keep: BooleanArray = t
+        .iter()
+        .map(|v| {
+            Some(match v {
+                None => true,
+                Some(v) => from.is_none_or(|f| v >= f) && to.is_none_or(|e| v < e),
+            })
+        })
+        .collect();
+    filter_record_batch(batch, &keep).map_err(|source| IngestError::Arrow { context: "time filter".into(), source })
+}
+
+/// Replay `objects` into the lake. `progress` is called after each object. Returns when every
+/// object is handled and committed; an error is returned only for failures of the lake itself
+/// (input problems are quarantined).
+pub fn run(
+    objects: &[SourceObject],
+    lake: &mut LakeWriter,
+    opts: &ReplayOptions,
+    observer: &mut dyn Observer,
+    progress: &mut dyn FnMut(&ReplayStats),
+) -> Result<ReplayStats, IngestError> {
+    let mut stats = ReplayStats { objects_total: objects.len() as u64, ..Default::default() };
+    let todo: Vec<usize> = (0..objects.len()).filter(|&i| !lake.ledger().is_done(&objects[i].id)).collect();
+    stats.objects_already_done = (objects.len() - todo.len()) as u64;
+    progress(&stats);
+    let workers = opts.workers.max(1);
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = crossbeam_channel::bounded::<Outcome>(workers * 2);
+    let mut dedup = EventIdDedup::default();
+
+    std::thread::scope(|scope| -> Result<(), IngestError> {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let next = &next;
+            let todo = &todo;
+            scope.spawn(move || {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&index) = todo.get(n) else { break };
+                    let mut out = decode_one(&objects[index], opts);
+                    out.index = index;
+                    if tx.send(out).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut result = Ok(());
+        for out in rx.iter() {
+            if result.is_err() {
+                continue; // drain so workers finish
+            }
+            result = absorb(out, objects, lake, opts, observer, &mut dedup, &mut stats);
+            if result.is_ok() && lake.should_commit() {
+                result = commit(lake, &mut stats);
+            }
+            progress(&stats);
+        }
+        result
+    })?;
+    commit(lake, &mut stats)?;
+    progress(&stats);
+    Ok(stats)
+}
+
+fn commit(lake: &mut LakeWriter, stats: &mut ReplayStats) -> Result<(), IngestError> {
+    let s = lake.commit()?;
+    if s.sources > 0 || s.files > 0 {
+        stats.commits += 1;
+        stats.files_written += s.files as u64;
+    }
+    Ok(())
+}
+
+fn absorb(
+    out: Outcome,
+    objects: &[SourceObject],
+    lake: &mut LakeWriter,
+    opts: &ReplayOptions,
+    observer: &mut dyn Observer,
+    dedup: &mut EventIdDedup,
+    stats: &mut ReplayStats,
+) -> Result<(), IngestError> {
+    let obj = &objects[out.index];
+    stats.bytes_in += obj.id.size;
+    for raw in &out.sink.batches {
+        let mut batch = time_filter(raw, opts.from_ms, opts.to_ms)?;
+        stats.out_of_range_rows += (raw.num_rows() - batch.num_rows()) as u64;
+        if out.table == Table::Cloudtrail {
+            let (b, dropped) = dedup.filter(&batch)?;
+            stats.duplicates_dropped += dropped as u64;
+            batch = b;
+        }
+        match out.table {
+            Table::Cloudtrail => stats.cloudtrail_records += batch.num_rows() as u64,
+            _ => stats.flow_records += batch.num_rows() as u64,
+        }
+        observer
+            .on_batch(out.table, &batch)
+            .map_err(|e| IngestError::Observer { key: obj.id.key.clone(), reason: e.to_string() })?;
+        lake.add(out.table, &batch)?;
+    }
+    stats.lines_quarantined += out.sink.quarantined.len() as u64;
+    for q in out.sink.quarantined {
+        lake.quarantine(q);
+    }
+    if let Some(e) = out.error {
+        if !e.is_input_error() {
+            return Err(e);
+        }
+        tracing::warn!(object = %obj.id.key, error = %e, "object quarantined");
+        stats.objects_quarantined += 1;
+        lake.quarantine(QuarantineRecord::object(&obj.id.key, e.to_string()));
+    }
+    if out.skipped {
+        stats.objects_skipped += 1;
+    }
+    stats.objects_done += 1;
+    lake.source_done(obj.id.clone());
+    Ok(())
+}

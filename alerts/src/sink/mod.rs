@@ -1,0 +1,31 @@
+//! Alert sinks: a JSON lines file ([`jsonl`]), stdout, and the Arrow form of alerts for the
+//! lake's `alerts` table ([`batch`]). Every sink writes the same JSON object per alert.
+
+pub mod batch;
+pub mod jsonl;
+
+use flowtrail_core::Alert;
+
+use crate::AlertsError;
+
+/// Somewhere alerts go.
+pub trait AlertSink {
+    /// Deliver alerts; returns once they are durable (or sent) or fails.
+    fn send(&mut self, alerts: &[Alert]) -> Result<(), AlertsError>;
+}
+
+/// Prints each alert as one JSON line on stdout.
+#[derive(Debug, Default)]
+pub struct StdoutSink;
+
+impl AlertSink for StdoutSink {
+    fn send(&mut self, alerts: &[Alert]) -> Result<(), AlertsError> {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        for a in alerts {
+            let line = serde_json::to_string(a).unwrap_or_default();
+            writeln!(out, "{line}").map_err(|source| AlertsError::Io { path: "<stdout>".into(), source })?;
+        }
+        Ok(())
+    }
+}

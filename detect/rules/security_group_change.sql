@@ -1,0 +1,108 @@
+-- id: security_group_change
+-- title: Security group {group_id} changed by {principal} ({event_names})
+-- severity: medium
+-- entity: security_group:group_id
+-- dedupe: group_id, principal
+-- window: 10m
+-- table: cloudtrail
+-- description: Successful security-group changes. High when a rule opens 0.0.0.0/0 or ::/0,
+--   critical when that rule also covers SSH (22), RDP (3389) or all ports. A failed call
+--   (error_code set) is never a change.
+WITH ev AS (
+    SELECT
+        event_time, event_id, event_name, account_id, region, source_ip_address,
+        coalesce(user_identity_arn, user_identity_principal_id) AS principal,
+        request_parameters AS rp,
+        coalesce(
+            json_get_str(request_parameters, 'groupId'),
+            json_get_str(request_parameters, 'ModifySecurityGroupRulesRequest', 'GroupId'),
+            json_get_str(response_elements, 'groupId'),
+            json_get_str(request_parameters, 'groupSet', 'items', 0, 'groupId')
+        ) AS group_id
+    FROM cloudtrail
+    WHERE event_source = 'ec2.amazonaws.com'
+      AND error_code IS NULL
+      AND (
+          event_name IN ('AuthorizeSecurityGroupIngress', 'AuthorizeSecurityGroupEgress',
+                         'RevokeSecurityGroupIngress', 'RevokeSecurityGroupEgress',
+                         'CreateSecurityGroup', 'DeleteSecurityGroup', 'ModifySecurityGroupRules')
+          OR (event_name = 'ModifyNetworkInterfaceAttribute'
+              AND json_get(request_parameters, 'groupSet') IS NOT NULL)
+      )
+),
+-- One row per permission: each item of ipPermissions, or the request itself (old-style
+-- top-level cidrIp/fromPort, ModifySecurityGroupRules' rule, or a request without rules).
+perm AS (
+    SELECT event_id, event_name, unnest(json_get_array(rp, 'ipPermissions', 'items')) AS p
+    FROM ev
+    WHERE json_get(rp, 'ipPermissions', 'items') IS NOT NULL
+    UNION ALL
+    SELECT event_id, event_name,
+           coalesce(json_get_json(rp, 'ModifySecurityGroupRulesRequest', 'SecurityGroupRule', 'SecurityGroupRule'), rp) AS p
+    FROM ev
+    WHERE json_get(rp, 'ipPermissions', 'items') IS NULL
+),
+flags AS (
+    SELECT
+        event_id,
+        p,
+        -- Revoking a world rule closes exposure: only additions (Authorize/Modify) open it.
+        event_name IN ('AuthorizeSecurityGroupIngress', 'AuthorizeSecurityGroupEgress', 'ModifySecurityGroupRules')
+          AND coalesce(regexp_like(p, '"(cidrIp|cidrIpv6|CidrIpv4|CidrIpv6)"\s*:\s*"(0\.0\.0\.0/0|::/0)"'), false) AS world,
+        lower(coalesce(json_get_str(p, 'ipProtocol'), json_get_str(p, 'IpProtocol'),
+                       CAST(json_get_int(p, 'ipProtocol') AS VARCHAR), CAST(json_get_int(p, 'IpProtocol') AS VARCHAR))) AS proto,
+        coalesce(json_get_int(p, 'fromPort'), json_get_int(p, 'FromPort')) AS from_port,
+        coalesce(json_get_int(p, 'toPort'), json_get_int(p, 'ToPort')) AS to_port,
+        regexp_match(p, '"(?:cidrIp|cidrIpv6|CidrIpv4|CidrIpv6)"\s*:\s*"([^"]+)"')[1] AS first_cidr
+    FROM perm
+),
+perm_sev AS (
+    SELECT
+        event_id,
+        world,
+        world AND (
+            proto IN ('-1', 'all')
+            OR (proto IN ('tcp', '6', 'udp', '17') AND (
+                from_port = -1 OR to_port = -1
+                OR (from_port <= 22 AND to_port >= 22)
+                OR (from_port <= 3389 AND to_port >= 3389)))
+        ) AS world_admin,
+        CASE WHEN world THEN regexp_match(p, '"(?:cidrIp|cidrIpv6|CidrIpv4|CidrIpv6)"\s*:\s*"(0\.0\.0\.0/0|::/0)"')[1]
+             ELSE first_cidr END AS cidr,
+        CASE WHEN proto IS NULL THEN NULL
+             WHEN proto IN ('-1', 'all') THEN 'all'
+             ELSE concat(proto, ':', coalesce(CAST(from_port AS VARCHAR), '*'), '-', coalesce(CAST(to_port AS VARCHAR), '*'))
+        END AS ports
+    FROM flags
+),
+per_event AS (
+    SELECT
+        event_id,
+        bool_or(world) AS world,
+        bool_or(world_admin) AS world_admin,
+        array_agg(cidr) FILTER (WHERE cidr IS NOT NULL) AS cidrs,
+        array_agg(ports) FILTER (WHERE ports IS NOT NULL) AS ports
+    FROM perm_sev
+    GROUP BY event_id
+)
+SELECT
+    min(ev.event_time) AS first_seen,
+    max(ev.event_time) AS last_seen,
+    ev.account_id,
+    ev.region,
+    ev.group_id,
+    ev.principal,
+    CASE
+        WHEN bool_or(pe.world_admin) THEN 'critical'
+        WHEN bool_or(pe.world) THEN 'high'
+        ELSE 'medium'
+    END AS severity,
+    array_to_string(array_sort(array_agg(DISTINCT ev.event_name)), ', ') AS event_names,
+    array_slice(array_sort(array_agg(DISTINCT ev.event_id)), 1, 20) AS event_ids,
+    array_sort(array_agg(DISTINCT ev.source_ip_address)) AS source_ips,
+    array_distinct(flatten(array_agg(pe.cidrs) FILTER (WHERE pe.cidrs IS NOT NULL))) AS cidrs,
+    array_distinct(flatten(array_agg(pe.ports) FILTER (WHERE pe.ports IS NOT NULL))) AS ports,
+    count(*) AS events
+FROM ev
+LEFT JOIN per_event pe ON pe.event_id = ev.event_id
+GROUP BY date_bin(INTERVAL '10 minutes', ev.event_time), ev.account_id, ev.region, ev.group_id, ev.principal

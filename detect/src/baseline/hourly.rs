@@ -1,0 +1,237 @@
+//! One hour of flows, aggregated per entity (the instance, or the ENI when the flow log has no
+//! instance id): bytes/packets/flows in and out, distinct peers and ports, and the external
+//! hosts the entity itself reached out to (for novelty).
+//!
+//! Direction: a record is written at one ENI; `flow-direction` says which side is local when
+//! the format has it. Otherwise an address that is private on one side and public on the other
+//! decides, and for private-to-private flows the ENI's own address (the one address present in
+//! every record of the ENI, learned as records go by) decides. REJECTed records count for
+//! nothing here: internet background scanning is not traffic of the instance.
+
+use std::collections::{HashMap, HashSet};
+
+use arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use arrow::datatypes::{Int32Type, Int64Type, TimestampMillisecondType};
+
+use flowtrail_core::EntityKind;
+use flowtrail_core::schema::flows::col;
+
+/// Whether an address is private (RFC 1918, CGNAT, link-local, IPv6 ULA/link-local).
+pub fn is_private(a: &str) -> bool {
+    let b = a.as_bytes();
+    if a.starts_with("10.") || a.starts_with("192.168.") || a.starts_with("169.254.") {
+        return true;
+    }
+    if a.starts_with("172.") {
+        let second: u32 = a[4..].split('.').next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        return (16..=31).contains(&second);
+    }
+    if a.starts_with("100.") {
+        let second: u32 = a[4..].split('.').next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        return (64..=127).contains(&second);
+    }
+    if b.len() >= 2 && a.contains(':') {
+        let l = a.to_ascii_lowercase();
+        return l.starts_with("fc") || l.starts_with("fd") || l.starts_with("fe80");
+    }
+    false
+}
+
+/// The /16 (IPv4) or /48 (IPv6) network of an address: the unit of "a peer" for novelty, so
+/// a provider rotating addresses inside its range is not a new peer every hour.
+pub fn peer_net(a: &str) -> String {
+    if a.contains(':') {
+        a.split(':').take(3).collect::<Vec<_>>().join(":")
+    } else {
+        a.split('.').take(2).collect::<Vec<_>>().join(".")
+    }
+}
+
+/// One entity's hour.
+#[derive(Debug, Clone, Default)]
+pub struct HourAgg {
+    /// Instance or ENI.
+    pub kind: Option<EntityKind>,
+    /// Account.
+    pub account_id: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Peer group (subnet, or the /24 of the ENI's address).
+    pub group: Option<String>,
+    /// Bytes sent.
+    pub bytes_out: u64,
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Packets either way.
+    pub packets: u64,
+    /// Accepted records.
+    pub flows: u64,
+    /// Distinct remote addresses.
+    pub peers: HashSet<String>,
+    /// Distinct local ports served and remote ports reached.
+    pub ports: HashSet<i32>,
+    /// External hosts this entity reached out to: remote address → (bytes out, remote port).
+    pub ext_out: HashMap<String, (u64, i32)>,
+    /// First and last event time (ms).
+    pub first_ms: i64,
+    /// Last event time (ms).
+    pub last_ms: i64,
+}
+
+/// ENI → its own address, learned from records.
+#[derive(Debug, Default)]
+pub struct EniAddrs {
+    cand: HashMap<String, (Option<String>, Option<String>)>,
+}
+
+impl EniAddrs {
+    fn observe(&mut self, eni: &str, src: &str, dst: &str) {
+        match self.cand.get_mut(eni) {
+            None => {
+                self.cand.insert(eni.to_string(), (Some(src.to_string()), Some(dst.to_string())));
+            }
+            Some((a, b)) => {
+                if a.as_deref().is_some_and(|x| x != src && x != dst) {
+                    *a = None;
+                }
+                if b.as_deref().is_some_and(|x| x != src && x != dst) {
+                    *b = None;
+                }
+            }
+        }
+    }
+
+    /// The ENI's address when known (exactly one candidate left).
+    pub fn addr(&self, eni: &str) -> Option<&str> {
+        match self.cand.get(eni) {
+            Some((Some(a), None)) | Some((None, Some(a))) => Some(a),
+            Some((Some(a), Some(b))) if a == b => Some(a),
+            _ => None,
+        }
+    }
+}
+
+fn s<'a>(b: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
+    b.column_by_name(name).and_then(|c| c.as_string_opt::<i32>())
+}
+
+fn get<'a>(a: Option<&'a StringArray>, i: usize) -> Option<&'a str> {
+    a.and_then(|a| if a.is_null(i) { None } else { Some(a.value(i)) })
+}
+
+/// Aggregate `batches` (flows schema) per entity, learning ENI addresses into `enis`.
+pub fn aggregate(batches: &[RecordBatch], enis: &mut EniAddrs) -> HashMap<String, HourAgg> {
+    let mut out: HashMap<String, HourAgg> = HashMap::new();
+    // Pass 1: learn ENI addresses.
+    for b in batches {
+        let (eni, src, dst) = (s(b, col::INTERFACE_ID), s(b, col::SRCADDR), s(b, col::DSTADDR));
+        for i in 0..b.num_rows() {
+            if let (Some(e), Some(x), Some(y)) = (get(eni, i), get(src, i), get(dst, i)) {
+                enis.observe(e, x, y);
+            }
+        }
+    }
+    for b in batches {
+        let inst = s(b, col::INSTANCE_ID);
+        let eni = s(b, col::INTERFACE_ID);
+        let src = s(b, col::SRCADDR);
+        let dst = s(b, col::DSTADDR);
+        let action = s(b, col::ACTION);
+        let dir = s(b, col::FLOW_DIRECTION);
+        let subnet = s(b, col::SUBNET_ID);
+        let acct = s(b, col::ACCOUNT_ID);
+        let region = s(b, col::REGION);
+        let sport = b.column_by_name(col::SRCPORT).and_then(|c| c.as_primitive_opt::<Int32Type>());
+        let dport = b.column_by_name(col::DSTPORT).and_then(|c| c.as_primitive_opt::<Int32Type>());
+        let bytes = b.column_by_name(col::BYTES).and_then(|c| c.as_primitive_opt::<Int64Type>());
+        let pkts = b.column_by_name(col::PACKETS).and_then(|c| c.as_primitive_opt::<Int64Type>());
+        let time = b.column_by_name(flowtrail_core::schema::EVENT_TIME).and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>());
+        for i in 0..b.num_rows() {
+            if get(action, i) != Some("ACCEPT") {
+                continue;
+            }
+            let (Some(e), Some(x), Some(y)) = (get(eni, i), get(src, i), get(dst, i)) else { continue };
+            let local_is_src = match get(dir, i) {
+                Some("egress") => true,
+                Some("ingress") => false,
+                _ => match (is_private(x), is_private(y)) {
+                    (true, false) => true,
+                    (false, true) => false,
+                    _ => match enis.addr(e) {
+                        Some(a) if a == x => true,
+                        Some(a) if a == y => false,
+                        _ => continue,
+                    },
+                },
+            };
+            let (remote, lport, rport) = if local_is_src {
+                (y, sport.map(|p| p.value(i)).unwrap_or(0), dport.map(|p| p.value(i)).unwrap_or(0))
+            } else {
+                (x, dport.map(|p| p.value(i)).unwrap_or(0), sport.map(|p| p.value(i)).unwrap_or(0))
+            };
+            let (entity, kind) = match get(inst, i) {
+                Some(id) => (id, EntityKind::Instance),
+                None => (e, EntityKind::Eni),
+            };
+            let n = bytes.map(|v| if v.is_null(i) { 0 } else { v.value(i).max(0) as u64 }).unwrap_or(0);
+            let t = time.map(|v| v.value(i)).unwrap_or(0);
+            let agg = out.entry(entity.to_string()).or_default();
+            if agg.kind.is_none() {
+                agg.kind = Some(kind);
+                agg.account_id = get(acct, i).map(str::to_string);
+                agg.region = get(region, i).map(str::to_string);
+                agg.group = get(subnet, i)
+                    .map(str::to_string)
+                    .or_else(|| enis.addr(e).map(|a| a.rsplit_once('.').map(|(n, _)| n).unwrap_or(a).to_string()));
+                agg.first_ms = t;
+                agg.last_ms = t;
+            }
+            agg.first_ms = agg.first_ms.min(t);
+            agg.last_ms = agg.last_ms.max(t);
+            agg.flows += 1;
+            agg.packets += pkts.map(|v| if v.is_null(i) { 0 } else { v.value(i).max(0) as u64 }).unwrap_or(0);
+            if local_is_src {
+                agg.bytes_out += n;
+            } else {
+                agg.bytes_in += n;
+            }
+            if agg.peers.len() < 4096 && !agg.peers.contains(remote) {
+                agg.peers.insert(remote.to_string());
+            }
+            if agg.ports.len() < 4096 {
+                agg.ports.insert(lport.min(rport));
+            }
+            // The entity initiated: it sent from an ephemeral port to a service port.
+            if local_is_src && !is_private(remote) && rport < lport && rport > 0 {
+                let e = agg.ext_out.entry(remote.to_string()).or_insert((0, rport));
+                e.0 += n;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_ranges() {
+        for a in ["10.1.2.3", "172.16.0.1", "172.31.255.1", "192.168.1.1", "100.64.0.1", "fd00::1"] {
+            assert!(is_private(a), "{a}");
+        }
+        for a in ["172.32.0.1", "8.8.8.8", "100.128.0.1", "2001:db8::1", "11.0.0.1"] {
+            assert!(!is_private(a), "{a}");
+        }
+        assert_eq!(peer_net("203.0.113.9"), "203.0");
+    }
+
+    #[test]
+    fn eni_address_is_the_one_in_every_record() {
+        let mut e = EniAddrs::default();
+        e.observe("eni-1", "10.0.0.5", "10.0.1.9");
+        assert_eq!(e.addr("eni-1"), None);
+        e.observe("eni-1", "10.0.2.7", "10.0.0.5");
+        assert_eq!(e.addr("eni-1"), Some("10.0.0.5"));
+    }
+}

@@ -1,0 +1,51 @@
+//! The detect error type.
+
+use std::path::PathBuf;
+
+/// A detection error.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    /// A rule file is invalid (bad header, SQL that does not plan).
+    #[error("rule {path}: {reason}")]
+    Rule {
+        /// The rule file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Running a rule failed.
+    #[error("rule {id}: {source}")]
+    Execute {
+        /// Rule id.
+        id: String,
+        /// Cause.
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
+    /// Baseline state could not be read or written.
+    #[error("state {path}: {reason}")]
+    State {
+        /// The state file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Filesystem error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Arrow error.
+    #[error("{context}: {source}")]
+    Arrow {
+        /// What was being done.
+        context: String,
+        /// Cause.
+        #[source]
+        source: arrow::error::ArrowError,
+    },
+}

@@ -1,1 +1,0 @@
-//! CloudTrail decoder (in progress).

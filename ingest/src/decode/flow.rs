@@ -1,1 +1,0 @@
-//! Flow-log text decoder (in progress).

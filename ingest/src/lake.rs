@@ -1,1 +1,0 @@
-//! Lake writer (in progress).

@@ -1,0 +1,219 @@
+//! The commit ledger under `<lake>/_ledger/`: which source objects are in the lake, and the
+//! recovery of commits that a crash left half done. See the protocol in [`crate::lake`].
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::IngestError;
+use flowtrail_core::layout::LEDGER_DIR;
+
+/// Identity of a source object: its normalized key, size and (when known) ETag.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SourceId {
+    /// Key, from the `AWSLogs/` segment on when there is one.
+    pub key: String,
+    /// Size in bytes as stored.
+    pub size: u64,
+    /// ETag (S3) if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+}
+
+impl SourceId {
+    /// 128-bit fingerprint held in memory for every committed source.
+    pub fn fingerprint(&self) -> u128 {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(self.key.as_bytes());
+        h.update(&[0]);
+        h.update(&self.size.to_le_bytes());
+        if let Some(e) = &self.etag {
+            h.update(e.as_bytes());
+        }
+        h.digest128()
+    }
+}
+
+/// One commit record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommitRecord {
+    /// Commit id (also the file stem).
+    pub id: String,
+    /// Files the commit made visible, relative to the lake root.
+    pub files: Vec<String>,
+    /// Source objects whose rows (and quarantine records) the commit holds.
+    pub sources: Vec<SourceId>,
+    /// Rows written, per table name.
+    pub rows: std::collections::BTreeMap<String, u64>,
+}
+
+/// The ledger of a local lake.
+#[derive(Debug)]
+pub struct Ledger {
+    root: PathBuf,
+    dir: PathBuf,
+    done: HashSet<u128>,
+    commits: u64,
+    rolled_back: u64,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
+    move |source| IngestError::Io { path: path.to_path_buf(), source }
+}
+
+/// fsync a directory so a rename inside it is durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), IngestError> {
+    let f = fs::File::open(dir).map_err(io(dir))?;
+    f.sync_all().map_err(io(dir))
+}
+
+/// Write `bytes` to `path` durably via a temp file and a rename.
+pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), IngestError> {
+    let tmp = path.with_extension("writing");
+    {
+        let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(bytes).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+    }
+    fs::rename(&tmp, path).map_err(io(path))?;
+    if let Some(d) = path.parent() {
+        sync_dir(d)?;
+    }
+    Ok(())
+}
+
+impl Ledger {
+    /// Open (creating) the ledger of the lake at `root`, rolling back unfinished commits.
+    pub fn open(root: &Path) -> Result<Self, IngestError> {
+        let dir = root.join(LEDGER_DIR);
+        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let mut ledger =
+            Ledger { root: root.to_path_buf(), dir: dir.clone(), done: HashSet::new(), commits: 0, rolled_back: 0 };
+        let mut entries: Vec<PathBuf> =
+            fs::read_dir(&dir).map_err(io(&dir))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for path in entries {
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            match ext {
+                "json" => {
+                    let rec = Self::read_record(&path)?;
+                    for s in &rec.sources {
+                        ledger.done.insert(s.fingerprint());
+                    }
+                    ledger.commits += 1;
+                }
+                "pending" => {
+                    let rec = Self::read_record(&path)?;
+                    ledger.roll_back(&rec)?;
+                    fs::remove_file(&path).map_err(io(&path))?;
+                    ledger.rolled_back += 1;
+                    tracing::warn!(commit = %rec.id, files = rec.files.len(), "rolled back an unfinished commit");
+                }
+                "writing" => {
+                    let _ = fs::remove_file(&path);
+                }
+                _ => {}
+            }
+        }
+        Ok(ledger)
+    }
+
+    fn read_record(path: &Path) -> Result<CommitRecord, IngestError> {
+        let bytes = fs::read(path).map_err(io(path))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| IngestError::Ledger { path: path.to_path_buf(), reason: e.to_string() })
+    }
+
+    fn roll_back(&self, rec: &CommitRecord) -> Result<(), IngestError> {
+        for f in &rec.files {
+            let final_path = self.root.join(f);
+            for p in [final_path.clone(), temp_path(&final_path)] {
+                match fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(IngestError::Io { path: p, source: e }),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a source object is already in the lake.
+    pub fn is_done(&self, id: &SourceId) -> bool {
+        self.done.contains(&id.fingerprint())
+    }
+
+    /// Committed commits found at open plus those made since.
+    pub fn commits(&self) -> u64 {
+        self.commits
+    }
+
+    /// Unfinished commits rolled back at open.
+    pub fn rolled_back(&self) -> u64 {
+        self.rolled_back
+    }
+
+    /// Step 1: record the intent durably.
+    pub(crate) fn begin(&self, rec: &CommitRecord) -> Result<PathBuf, IngestError> {
+        let path = self.dir.join(format!("{}.pending", rec.id));
+        let bytes = serde_json::to_vec(rec)
+            .map_err(|e| IngestError::Ledger { path: path.clone(), reason: e.to_string() })?;
+        write_durable(&path, &bytes)?;
+        Ok(path)
+    }
+
+    /// Step 4: the commit point.
+    pub(crate) fn finish(&mut self, rec: &CommitRecord, pending: &Path) -> Result<(), IngestError> {
+        let path = self.dir.join(format!("{}.json", rec.id));
+        fs::rename(pending, &path).map_err(io(&path))?;
+        sync_dir(&self.dir)?;
+        for s in &rec.sources {
+            self.done.insert(s.fingerprint());
+        }
+        self.commits += 1;
+        Ok(())
+    }
+}
+
+/// The hidden temp name a final file is written under before its rename.
+pub(crate) fn temp_path(final_path: &Path) -> PathBuf {
+    let name = final_path.file_name().and_then(|n| n.to_str()).unwrap_or("part");
+    final_path.with_file_name(format!(".{name}.tmp"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(k: &str) -> SourceId {
+        SourceId { key: k.into(), size: 10, etag: None }
+    }
+
+    #[test]
+    fn pending_commits_are_rolled_back_and_committed_ones_remembered() -> Result<(), IngestError> {
+        let dir = tempfile::tempdir().map_err(|e| IngestError::Io { path: "tmp".into(), source: e })?;
+        let root = dir.path();
+        let mut l = Ledger::open(root)?;
+        let rec = CommitRecord { id: "c1".into(), files: vec!["flows/a.parquet".into()], sources: vec![src("a")], rows: Default::default() };
+        let p = l.begin(&rec)?;
+        l.finish(&rec, &p)?;
+        // A second commit crashes after its file was renamed into place.
+        let rec2 = CommitRecord { id: "c2".into(), files: vec!["flows/b.parquet".into()], sources: vec![src("b")], rows: Default::default() };
+        l.begin(&rec2)?;
+        fs::create_dir_all(root.join("flows")).map_err(io(root))?;
+        fs::write(root.join("flows/b.parquet"), b"x").map_err(io(root))?;
+        fs::write(root.join("flows/.b.parquet.tmp"), b"x").map_err(io(root))?;
+
+        let l2 = Ledger::open(root)?;
+        assert!(l2.is_done(&src("a")));
+        assert!(!l2.is_done(&src("b")));
+        assert!(!root.join("flows/b.parquet").exists());
+        assert!(!root.join("flows/.b.parquet.tmp").exists());
+        assert_eq!((l2.commits(), l2.rolled_back()), (1, 1));
+        assert!(!SourceId { size: 11, ..src("a") }.fingerprint().eq(&src("a").fingerprint()));
+        Ok(())
+    }
+}

@@ -1,0 +1,120 @@
+//! Splitting a batch of `flows` or `cloudtrail` rows by lake partition (account, region, date,
+//! hour of the event time).
+
+use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use arrow::compute::take_record_batch;
+use arrow::datatypes::TimestampMillisecondType;
+
+use flowtrail_core::PartitionKey;
+use flowtrail_core::schema::{ACCOUNT_ID, EVENT_TIME, REGION};
+
+use crate::IngestError;
+
+const HOUR_MS: i64 = 3_600_000;
+
+fn arrow_err(context: &str) -> impl FnOnce(arrow::error::ArrowError) -> IngestError + '_ {
+    move |source| IngestError::Arrow { context: context.to_string(), source }
+}
+
+fn missing(col: &str) -> IngestError {
+    IngestError::Arrow {
+        context: format!("partitioning: column {col}"),
+        source: arrow::error::ArrowError::SchemaError(format!("missing or mistyped column {col}")),
+    }
+}
+
+/// Split `batch` into one batch per partition. Rows keep their order within a partition.
+pub fn split(batch: &RecordBatch) -> Result<Vec<(PartitionKey, RecordBatch)>, IngestError> {
+    let acct = batch
+        .column_by_name(ACCOUNT_ID)
+        .and_then(|c| c.as_string_opt::<i32>())
+        .ok_or_else(|| missing(ACCOUNT_ID))?;
+    let region = batch
+        .column_by_name(REGION)
+        .and_then(|c| c.as_string_opt::<i32>())
+        .ok_or_else(|| missing(REGION))?;
+    let time = batch
+        .column_by_name(EVENT_TIME)
+        .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>())
+        .ok_or_else(|| missing(EVENT_TIME))?;
+
+    // Groups in first-seen order; a batch usually holds one or two, so a linear scan with a
+    // "same as last row" fast path beats hashing.
+    let mut groups: Vec<((&str, &str, i64), Vec<u32>)> = Vec::new();
+    let mut last = usize::MAX;
+    for i in 0..batch.num_rows() {
+        let a = if acct.is_null(i) { "unknown" } else { acct.value(i) };
+        let r = if region.is_null(i) { "unknown" } else { region.value(i) };
+        let h = if time.is_null(i) { 0 } else { time.value(i).div_euclid(HOUR_MS) };
+        let key = (a, r, h);
+        if last != usize::MAX && groups[last].0 == key {
+            groups[last].1.push(i as u32);
+            continue;
+        }
+        match groups.iter().position(|g| g.0 == key) {
+            Some(p) => {
+                groups[p].1.push(i as u32);
+                last = p;
+            }
+            None => {
+                groups.push((key, vec![i as u32]));
+                last = groups.len() - 1;
+            }
+        }
+    }
+    if groups.len() == 1 {
+        let ((a, r, h), _) = &groups[0];
+        return Ok(vec![(PartitionKey::at(a, r, h * HOUR_MS), batch.clone())]);
+    }
+    groups
+        .into_iter()
+        .map(|((a, r, h), idx)| {
+            let part = take_record_batch(batch, &UInt32Array::from(idx)).map_err(arrow_err("partitioning"))?;
+            Ok((PartitionKey::at(a, r, h * HOUR_MS), part))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{StringArray, TimestampMillisecondArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    fn batch(rows: &[(&str, &str, Option<i64>)]) -> Result<RecordBatch, arrow::error::ArrowError> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new(ACCOUNT_ID, DataType::Utf8, true),
+            Field::new(REGION, DataType::Utf8, true),
+            Field::new(EVENT_TIME, flowtrail_core::schema::timestamp_type(), true),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))),
+                Arc::new(TimestampMillisecondArray::from(rows.iter().map(|r| r.2).collect::<Vec<_>>()).with_timezone("UTC")),
+            ],
+        )
+    }
+
+    #[test]
+    fn rows_split_by_account_region_and_hour() -> Result<(), Box<dyn std::error::Error>> {
+        let h = 1_767_866_700_000; // 2026-01-08T10:05Z
+        let b = batch(&[("1", "r", Some(h)), ("1", "r", Some(h + HOUR_MS)), ("2", "r", Some(h)), ("1", "r", Some(h + 1))])?;
+        let parts = split(&b)?;
+        let dirs: Vec<(String, usize)> =
+            parts.iter().map(|(k, b)| (k.dir(flowtrail_core::Table::Flows), b.num_rows())).collect();
+        assert_eq!(
+            dirs,
+            vec![
+                ("flows/account_id=1/region=r/date=2026-01-08/hour=10".to_string(), 2),
+                ("flows/account_id=1/region=r/date=2026-01-08/hour=11".to_string(), 1),
+                ("flows/account_id=2/region=r/date=2026-01-08/hour=10".to_string(), 1),
+            ]
+        );
+        let one = split(&batch(&[("1", "r", None)])?)?;
+        assert_eq!(one[0].0.date(), "1970-01-01");
+        Ok(())
+    }
+}

@@ -1,0 +1,157 @@
+//! Command-line flags. Raw flags are parsed here and validated into each command's settings in
+//! `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// flowtrail: VPC Flow Logs and CloudTrail into a parquet lake, with detection.
+#[derive(Debug, Parser)]
+#[command(name = "flowtrail", version, about)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// More logs (-v info, -vv debug); FLOWTRAIL_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replay archived logs (a local folder in the AWS S3 layout) into the lake.
+    Replay(ReplayArgs),
+    /// Run SQL over the lake (tables flows, cloudtrail, alerts).
+    Query(QueryArgs),
+    /// Print the lake schemas, or Athena CREATE EXTERNAL TABLE statements.
+    Schema(SchemaArgs),
+    /// SQL detection rules: test them against their sample events, or list them.
+    Rules(RulesArgs),
+}
+
+/// `flowtrail replay`.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// Folders (or files) in the AWS S3 layout (`.../AWSLogs/<account>/vpcflowlogs|CloudTrail/...`).
+    #[arg(required = true)]
+    pub sources: Vec<PathBuf>,
+    /// Lake directory.
+    #[arg(long, default_value = "lake")]
+    pub lake: PathBuf,
+    /// Where alerts are written as JSON lines.
+    #[arg(long, default_value = "alerts.jsonl")]
+    pub alerts_out: PathBuf,
+    /// Only events at or after this time (`2026-01-07` or RFC 3339).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Only events before this time (`2026-01-08` means up to the end of Jan 7... see README:
+    /// a bare date is exclusive midnight).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Decode threads (default: the number of cores).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Flow-log format for header-less files (`${version} ${account-id} ...`).
+    #[arg(long)]
+    pub flow_format: Option<String>,
+    /// Rows buffered before a commit (bounds memory).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub commit_rows: usize,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Lake and quarantine only: no detection, no alerts.
+    #[arg(long)]
+    pub no_detect: bool,
+    /// Baseline state directory (restored at start, saved at the end).
+    #[arg(long, default_value = "state")]
+    pub state: PathBuf,
+    /// Extra folder of SQL rules (`*.sql`); repeatable. Built-in rules are always loaded; a
+    /// rule with a built-in's id replaces it.
+    #[arg(long = "rules")]
+    pub rules: Vec<PathBuf>,
+    /// Suppression rules (TOML).
+    #[arg(long)]
+    pub suppress: Option<PathBuf>,
+    /// Findings of one detector and key within this many minutes make one alert.
+    #[arg(long, default_value_t = 60)]
+    pub dedupe_minutes: i64,
+}
+
+/// Output formats of `flowtrail query`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned table.
+    Table,
+    /// CSV with a header.
+    Csv,
+    /// One JSON object per row.
+    Json,
+}
+
+/// `flowtrail query`.
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    /// SQL (read-only: SELECT, WITH, EXPLAIN).
+    pub sql: String,
+    /// Lake directory.
+    #[arg(long, default_value = "lake")]
+    pub lake: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+/// `flowtrail schema`.
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// Print Athena `CREATE EXTERNAL TABLE` statements instead.
+    #[arg(long)]
+    pub athena: bool,
+    /// S3 location of the lake, for `--athena`.
+    #[arg(long, default_value = "s3://YOUR-BUCKET/flowtrail")]
+    pub location: String,
+}
+
+/// `flowtrail rules`.
+#[derive(Debug, clap::Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+/// `flowtrail rules` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Run each rule of DIR against its sample events (`<id>.tests.json`); fails on any
+    /// failing case or a rule without tests.
+    Test {
+        /// Rules folder (`<id>.sql` and `<id>.tests.json`).
+        #[arg(default_value = "detect/rules")]
+        dir: PathBuf,
+        /// Also print each case's findings as JSON.
+        #[arg(long)]
+        show: bool,
+    },
+    /// List the rules that would run: built-ins plus `--rules-dir` folders.
+    List {
+        /// Folders of user rules (a rule with a built-in's id replaces it).
+        #[arg(long)]
+        rules_dir: Vec<PathBuf>,
+        /// Leave out the built-in rules.
+        #[arg(long)]
+        no_builtin: bool,
+    },
+}

@@ -1,0 +1,20 @@
+//! One module per command; each validates its flags and runs.
+
+mod query;
+mod replay;
+mod rules;
+mod schema;
+
+use std::process::ExitCode;
+
+use crate::cli::Command;
+
+/// Run a command.
+pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Command::Replay(a) => replay::run(a),
+        Command::Query(a) => query::run(a),
+        Command::Schema(a) => schema::run(a),
+        Command::Rules(a) => rules::run(a),
+    }
+}

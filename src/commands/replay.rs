@@ -1,0 +1,162 @@
+//! `flowtrail replay`: archived logs from local folders into the lake, with a progress bar on
+//! a terminal and a summary at the end.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, NaiveDate};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use flowtrail_ingest::decode::flow::FlowFormat;
+use flowtrail_ingest::lake::{LakeWriter, WriterOptions};
+use flowtrail_ingest::replay::{self, NoObserver, ReplayOptions, ReplayStats};
+use flowtrail_ingest::source::{DateRange, local};
+
+use flowtrail_alerts::sink::AlertSink;
+use flowtrail_alerts::sink::jsonl::JsonlSink;
+use flowtrail_core::Severity;
+
+use crate::cli::ReplayArgs;
+use crate::detection::{Detection, DetectionArgs};
+
+/// Parse `--from`/`--to`: a date (midnight UTC) or an RFC 3339 time. Returns (ms, date).
+fn parse_time(flag: &str, s: &str) -> anyhow::Result<(i64, NaiveDate)> {
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let ms = d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default();
+        return Ok((ms, d));
+    }
+    match DateTime::parse_from_rfc3339(s) {
+        Ok(t) => Ok((t.timestamp_millis(), t.date_naive())),
+        Err(e) => bail!("{flag} {s:?}: expected YYYY-MM-DD or an RFC 3339 time ({e})"),
+    }
+}
+
+pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let from = args.from.as_deref().map(|s| parse_time("--from", s)).transpose()?;
+    let to = args.to.as_deref().map(|s| parse_time("--to", s)).transpose()?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if f.0 >= t.0 {
+            bail!("--from must be before --to");
+        }
+    }
+    let range = DateRange { from: from.map(|f| f.1), to: to.map(|t| t.1) };
+    let mut opts = ReplayOptions { from_ms: from.map(|f| f.0), to_ms: to.map(|t| t.0), ..Default::default() };
+    if let Some(w) = args.workers {
+        opts.workers = w.max(1);
+    }
+    if let Some(fmt) = &args.flow_format {
+        opts.flow.format = Some(FlowFormat::parse(fmt).map_err(|e| anyhow::anyhow!("--flow-format: {e}"))?);
+    }
+
+    let mut objects = Vec::new();
+    let (mut ignored, mut out_of_range) = (0, 0);
+    for src in &args.sources {
+        let l = local::list(src, &range).with_context(|| format!("listing {}", src.display()))?;
+        ignored += l.ignored;
+        out_of_range += l.out_of_range;
+        objects.extend(l.objects);
+    }
+    let writer_opts = WriterOptions { max_buffered_rows: args.commit_rows.max(1), ..Default::default() };
+    let mut lake = LakeWriter::open(&args.lake, writer_opts)
+        .with_context(|| format!("opening the lake at {}", args.lake.display()))?;
+    if lake.ledger().rolled_back() > 0 {
+        eprintln!("rolled back {} unfinished commit(s) from an earlier run", lake.ledger().rolled_back());
+    }
+    // The alerts file holds this run's alerts: it starts empty.
+    let sink = JsonlSink::create(&args.alerts_out)?;
+    let mut detection = if args.no_detect {
+        None
+    } else {
+        let d = DetectionArgs {
+            rules: args.rules.clone(),
+            suppress: args.suppress.clone(),
+            state: Some(args.state.clone()),
+            dedupe_minutes: args.dedupe_minutes,
+        };
+        let sinks: Vec<Box<dyn AlertSink>> = vec![Box::new(sink)];
+        Some(Detection::new(&d, sinks)?)
+    };
+
+    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(objects.len() as u64) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} objects {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut progress = |s: &ReplayStats| {
+        bar.set_position(s.objects_done + s.objects_already_done);
+        bar.set_message(format!("{} records", s.flow_records + s.cloudtrail_records));
+    };
+    let stats = match detection.as_mut() {
+        Some(d) => replay::run(&objects, &mut lake, &opts, d, &mut progress)?,
+        None => replay::run(&objects, &mut lake, &opts, &mut NoObserver, &mut progress)?,
+    };
+    bar.finish_and_clear();
+    let mut by_severity = [0u64; 5];
+    let mut alerts = 0;
+    if let Some(d) = detection.as_mut() {
+        d.finish()?;
+        for (day, batch) in d.alerts_by_day()? {
+            lake.add_alerts(day, batch);
+        }
+        lake.commit().context("writing alerts to the lake")?;
+        alerts = d.alerts.len();
+        for a in &d.alerts {
+            by_severity[a.severity as usize] += 1;
+        }
+    }
+
+    let secs = started.elapsed().as_secs_f64();
+    let records = stats.flow_records + stats.cloudtrail_records;
+    let mut err = std::io::stderr().lock();
+    writeln!(err, "flowtrail replay: {}", args.sources.iter().map(|s| s.display().to_string()).collect::<Vec<_>>().join(" "))?;
+    writeln!(
+        err,
+        "  objects      {} read, {} already in the lake, {} digest/insights skipped, {} quarantined whole, {} other files ignored, {} outside --from/--to",
+        stats.objects_done - stats.objects_skipped,
+        stats.objects_already_done,
+        stats.objects_skipped,
+        stats.objects_quarantined,
+        ignored,
+        out_of_range
+    )?;
+    writeln!(
+        err,
+        "  records      {records} ({} flow, {} cloudtrail), {} duplicate events dropped, {} outside --from/--to",
+        stats.flow_records, stats.cloudtrail_records, stats.duplicates_dropped, stats.out_of_range_rows
+    )?;
+    writeln!(
+        err,
+        "  quarantined  {} lines/events, {} objects -> {}/_quarantine/",
+        stats.lines_quarantined,
+        stats.objects_quarantined,
+        args.lake.display()
+    )?;
+    if detection.is_some() {
+        let sev: Vec<String> = [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info]
+            .iter()
+            .filter(|s| by_severity[**s as usize] > 0)
+            .map(|s| format!("{} {s}", by_severity[*s as usize]))
+            .collect();
+        let sev = if sev.is_empty() { String::new() } else { format!(" ({})", sev.join(", ")) };
+        writeln!(err, "  alerts       {alerts}{sev} -> {}", args.alerts_out.display())?;
+        if stats.objects_already_done > 0 {
+            writeln!(
+                err,
+                "               objects already in the lake were not judged again; their alerts are in the lake's alerts table"
+            )?;
+        }
+    } else {
+        writeln!(err, "  alerts       detection off (--no-detect)")?;
+    }
+    writeln!(err, "  lake         {} files in {} commits -> {}", stats.files_written, stats.commits, args.lake.display())?;
+    writeln!(
+        err,
+        "  time         {secs:.2}s, {:.0} records/s, {:.1} MB/s compressed input",
+        records as f64 / secs.max(1e-9),
+        stats.bytes_in as f64 / 1e6 / secs.max(1e-9)
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

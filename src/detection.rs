@@ -1,0 +1,105 @@
+//! Wires detection into a run: batches → `flowtrail_detect::Engine` → findings →
+//! `flowtrail_alerts::AlertPipeline` → alerts, delivered to the sinks (JSONL file, and the
+//! lake's `alerts` table at commit).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use arrow::record_batch::RecordBatch;
+
+use flowtrail_alerts::AlertPipeline;
+use flowtrail_alerts::sink::AlertSink;
+use flowtrail_alerts::suppress::Suppressions;
+use flowtrail_core::{Alert, Table};
+use flowtrail_detect::rules::RuleSet;
+use flowtrail_detect::{Engine, EngineOptions};
+use flowtrail_ingest::replay::{Observer, ObserverError};
+
+/// Detection settings from flags.
+#[derive(Debug, Clone, Default)]
+pub struct DetectionArgs {
+    /// Extra rule folders.
+    pub rules: Vec<PathBuf>,
+    /// Suppression file.
+    pub suppress: Option<PathBuf>,
+    /// Baseline state folder.
+    pub state: Option<PathBuf>,
+    /// Dedupe window in minutes.
+    pub dedupe_minutes: i64,
+}
+
+/// Detection for one run.
+pub struct Detection {
+    engine: Engine,
+    pipeline: AlertPipeline,
+    sinks: Vec<Box<dyn AlertSink>>,
+    /// Every alert emitted in this run, in order.
+    pub alerts: Vec<Alert>,
+}
+
+impl std::fmt::Debug for Detection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detection").field("alerts", &self.alerts.len()).finish()
+    }
+}
+
+impl Detection {
+    /// Load rules, suppressions and baselines.
+    pub fn new(args: &DetectionArgs, sinks: Vec<Box<dyn AlertSink>>) -> anyhow::Result<Self> {
+        let rules = RuleSet::load(&args.rules, true).context("loading detection rules")?;
+        let suppressions = match &args.suppress {
+            Some(p) => Suppressions::load(p)?,
+            None => Suppressions::none(),
+        };
+        let engine = Engine::new(EngineOptions::default(), rules, args.state.as_deref()).context("restoring detection state")?;
+        let pipeline = AlertPipeline::new(suppressions, args.dedupe_minutes.max(1) * 60_000);
+        Ok(Self { engine, pipeline, sinks, alerts: Vec::new() })
+    }
+
+    fn deliver(&mut self, findings: Vec<flowtrail_core::Finding>) -> Result<(), ObserverError> {
+        if findings.is_empty() {
+            return Ok(());
+        }
+        let alerts = self.pipeline.process(findings, self.engine.watermark());
+        for s in &mut self.sinks {
+            s.send(&alerts)?;
+        }
+        self.alerts.extend(alerts);
+        Ok(())
+    }
+
+    /// Close every open hour and deliver the last alerts; save baselines.
+    pub fn finish(&mut self) -> anyhow::Result<()> {
+        let findings = self.engine.finish()?;
+        self.deliver(findings).map_err(|e| anyhow::anyhow!("delivering alerts: {e}"))?;
+        self.engine.save().context("saving detection state")?;
+        Ok(())
+    }
+
+    /// The run's alerts as batches for the lake, one per day of `first_seen`.
+    pub fn alerts_by_day(&self) -> anyhow::Result<Vec<(i64, RecordBatch)>> {
+        let mut days: std::collections::BTreeMap<i64, Vec<Alert>> = Default::default();
+        for a in &self.alerts {
+            let t = chrono::DateTime::parse_from_rfc3339(&a.first_seen).map(|t| t.timestamp_millis()).unwrap_or(0);
+            days.entry(t.div_euclid(86_400_000) * 86_400_000).or_default().push(a.clone());
+        }
+        days.into_iter().map(|(d, a)| Ok((d, flowtrail_alerts::sink::batch::to_batch(&a)?))).collect()
+    }
+
+    /// Engine counters.
+    pub fn engine_stats(&self) -> flowtrail_detect::engine::EngineStats {
+        self.engine.stats()
+    }
+
+    /// Pipeline counters.
+    pub fn pipeline_stats(&self) -> flowtrail_alerts::pipeline::PipelineStats {
+        self.pipeline.stats()
+    }
+}
+
+impl Observer for Detection {
+    fn on_batch(&mut self, table: Table, batch: &RecordBatch) -> Result<(), ObserverError> {
+        let findings = self.engine.observe(table, batch)?;
+        self.deliver(findings)
+    }
+}

@@ -1,0 +1,61 @@
+//! Registers the lake's tables in a DataFusion session: a listing table over each table's
+//! folder with hive partition columns (so `WHERE date = '2026-01-08'` reads only that day),
+//! the JSON functions for the JSON columns, and nothing that can write.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use arrow::datatypes::{DataType, Schema, SchemaRef};
+use datafusion::datasource::MemTable;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use flowtrail_core::Table;
+use flowtrail_core::schema::{alerts::alerts_schema, athena::partition_keys, cloudtrail::cloudtrail_schema, flows::flows_schema};
+
+fn full_schema(t: Table) -> SchemaRef {
+    match t {
+        Table::Flows => flows_schema(),
+        Table::Cloudtrail => cloudtrail_schema(),
+        Table::Alerts => alerts_schema(),
+    }
+}
+
+/// The schema of the files minus the partition columns (they come from the path).
+fn file_schema(t: Table) -> SchemaRef {
+    let parts = partition_keys(t);
+    let s = full_schema(t);
+    Arc::new(Schema::new(
+        s.fields().iter().filter(|f| !parts.contains(&f.name().as_str())).cloned().collect::<Vec<_>>(),
+    ))
+}
+
+/// A session with `flows`, `cloudtrail` and `alerts` registered over the lake at `lake`.
+pub async fn session(lake: &Path) -> anyhow::Result<SessionContext> {
+    let config = SessionConfig::new().with_information_schema(true).with_target_partitions(
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+    );
+    let mut ctx = SessionContext::new_with_config(config);
+    datafusion_functions_json::register_all(&mut ctx).context("registering JSON functions")?;
+    for t in Table::ALL {
+        let dir = lake.join(t.name());
+        if !dir.is_dir() {
+            let empty = MemTable::try_new(full_schema(t), vec![vec![]])?;
+            ctx.register_table(t.name(), Arc::new(empty))?;
+            continue;
+        }
+        let dir = dir.canonicalize().with_context(|| format!("lake folder {}", dir.display()))?;
+        let url = ListingTableUrl::parse(format!("{}/", dir.display()))
+            .with_context(|| format!("lake folder {}", dir.display()))?;
+        let parts = partition_keys(t).iter().map(|p| (p.to_string(), DataType::Utf8)).collect();
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet")
+            .with_table_partition_cols(parts);
+        let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(file_schema(t));
+        let table = ListingTable::try_new(config)?;
+        ctx.register_table(t.name(), Arc::new(table))?;
+    }
+    Ok(ctx)
+}

@@ -1,0 +1,58 @@
+//! DuckDB (what many analysts point at a lake first) reads the lake with the documented column
+//! types. Needs the `duckdb` Python package, which `scripts/test` installs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+
+#[test]
+fn duckdb_reads_the_lake_with_documented_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let lake = dir.path().join("lake");
+    put(&src, &flow_key(8, 1), &gz(flow_text(50, 1_767_866_700).as_bytes()));
+    let doc = format!(r#"{{"Records":[{}]}}"#, ct_event("e-1", "StopLogging", "2026-01-08T10:06:00Z"));
+    put(&src, &ct_key(8, 1), &gz(doc.as_bytes()));
+    let out = replay(&src, &lake, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let script = r#"
+import duckdb, json, sys
+lake = sys.argv[1]
+con = duckdb.connect()
+res = {}
+for t in ("flows", "cloudtrail"):
+    rel = con.sql(f"SELECT * FROM read_parquet('{lake}/{t}/**/*.parquet', hive_partitioning=true, hive_types={{'account_id':'VARCHAR','region':'VARCHAR','date':'DATE','hour':'INTEGER'}})")
+    res[t] = dict(zip(rel.columns, [str(x) for x in rel.types]))
+    res[t + "_rows"] = con.sql(f"SELECT COUNT(*) FROM read_parquet('{lake}/{t}/**/*.parquet')").fetchone()[0]
+res["acct"] = con.sql(f"SELECT DISTINCT account_id FROM read_parquet('{lake}/flows/**/*.parquet')").fetchone()[0]
+print(json.dumps(res))
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&lake)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "DuckDB could not read the lake (is the duckdb Python package installed? scripts/test installs it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v["flows"];
+    assert_eq!(f["srcport"], "INTEGER");
+    assert_eq!(f["protocol"], "INTEGER");
+    assert_eq!(f["bytes"], "BIGINT");
+    assert_eq!(f["start"], "BIGINT");
+    assert_eq!(f["account_id"], "VARCHAR");
+    assert_eq!(f["event_time"], "TIMESTAMP WITH TIME ZONE");
+    assert_eq!(f["extra_fields"], "MAP(VARCHAR, VARCHAR)");
+    assert_eq!(v["cloudtrail"]["event_time"], "TIMESTAMP WITH TIME ZONE");
+    assert_eq!(v["cloudtrail"]["read_only"], "BOOLEAN");
+    assert_eq!(v["cloudtrail"]["request_parameters"], "VARCHAR");
+    assert_eq!(v["flows_rows"], 50);
+    assert_eq!(v["cloudtrail_rows"], 1);
+    assert_eq!(v["acct"], ACCT, "leading zero kept");
+}

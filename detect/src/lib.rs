@@ -15,3 +15,7 @@ pub mod state;
 
 pub use engine::{Engine, EngineOptions};
 pub use error::DetectError;
+#[cfg(test)]
+pub(crate) mod testutil;
+#[cfg(test)]
+mod engine_tests;

@@ -93,10 +93,11 @@ impl Profile {
     /// (mean, std) of ln(1 + bytes out) expected at hour of day `h`.
     fn expected(&self, h: usize) -> (f32, f32) {
         // The hour's own history once it has any (a nightly job is normal at its hour from its
-        // second night on), with the spread of all hours as a floor for a short history.
+        // second night on); a short history gets a floor on its spread (x1.6 in bytes).
         match self.out_by_hour.get(h) {
-            Some(e) if e.n >= 1 => (e.mean, e.std().max(self.out_all.std())),
-            _ => (self.out_all.mean, self.out_all.std()),
+            Some(e) if e.n >= 3 => (e.mean, e.std()),
+            Some(e) if e.n >= 1 => (e.mean, e.std().max(0.5)),
+            _ => (self.out_all.mean, self.out_all.std().max(0.5)),
         }
     }
 }

@@ -1,0 +1,88 @@
+//! The golden end-to-end scenario: `flowtrail replay sample-data` alerts on every labeled attack
+//! of the bundled sample and on nothing else (no alert from background scanning, the nightly
+//! backup, the new instance or the other benign look-alikes). Prints precision and recall.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+
+use serde_json::Value;
+
+fn ms(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
+}
+
+/// Every id a labeled entity goes by: the instance id, its ENI and its address.
+fn aliases(fleet: &Value, id: &str) -> Vec<String> {
+    let mut out = vec![id.to_string()];
+    for i in fleet["interfaces"].as_array().unwrap() {
+        let ids = [&i["instance_id"], &i["interface_id"], &i["private_ip"]];
+        if ids.iter().any(|v| v.as_str() == Some(id)) {
+            out.extend(ids.iter().filter_map(|v| v.as_str().map(str::to_string)));
+        }
+    }
+    out
+}
+
+fn matches(alert: &Value, label: &Value, fleet: &Value) -> bool {
+    if alert["detector"] != label["detector"] {
+        return false;
+    }
+    let slack = 15 * 60_000;
+    let (a0, a1) = (ms(alert["first_seen"].as_str().unwrap()), ms(alert["last_seen"].as_str().unwrap()));
+    let (l0, l1) = (ms(label["start"].as_str().unwrap()) - slack, ms(label["end"].as_str().unwrap()) + slack);
+    if a1 < l0 || a0 > l1 {
+        return false;
+    }
+    let names = aliases(fleet, label["entity_id"].as_str().unwrap());
+    let entity = alert["entity"]["id"].as_str().unwrap();
+    let evidence = alert["evidence"].to_string();
+    names.iter().any(|n| n == entity || evidence.contains(&format!("\"{n}\"")))
+}
+
+#[test]
+fn sample_replay_alerts_on_every_attack_and_nothing_else() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let alerts_path = dir.path().join("alerts.jsonl");
+    let out = common::bin()
+        .current_dir(root)
+        .args(["replay", "sample-data", "--quiet", "--lake"])
+        .arg(&lake)
+        .arg("--alerts-out")
+        .arg(&alerts_path)
+        .arg("--state")
+        .arg(dir.path().join("state"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let labels: Value = serde_json::from_str(&std::fs::read_to_string(root.join("sample-data/scenarios/labels.json")).unwrap()).unwrap();
+    let fleet: Value = serde_json::from_str(&std::fs::read_to_string(root.join("sample-data/scenarios/fleet.json")).unwrap()).unwrap();
+    let labels = labels["labels"].as_array().unwrap();
+    let alerts: Vec<Value> = std::fs::read_to_string(&alerts_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+
+    let missed: Vec<&Value> = labels.iter().filter(|l| !alerts.iter().any(|a| matches(a, l, &fleet))).collect();
+    let false_alerts: Vec<&Value> = alerts.iter().filter(|a| !labels.iter().any(|l| matches(a, l, &fleet))).collect();
+    let found = labels.len() - missed.len();
+    let true_alerts = alerts.len() - false_alerts.len();
+    eprintln!(
+        "recall {found}/{} = {:.2}, precision {true_alerts}/{} = {:.2}",
+        labels.len(),
+        found as f64 / labels.len() as f64,
+        alerts.len(),
+        true_alerts as f64 / alerts.len().max(1) as f64
+    );
+    let brief = |v: &Value| format!("{} {} {} {}", v["id"], v["detector"], v["entity"].to_string() + &v["entity_id"].to_string(), v["title"]);
+    assert!(missed.is_empty(), "missed attacks: {:#?}", missed.iter().map(|v| brief(v)).collect::<Vec<_>>());
+    assert!(false_alerts.is_empty(), "false alerts: {:#?}", false_alerts.iter().map(|v| brief(v)).collect::<Vec<_>>());
+
+    // The alerts are in the lake's alerts table too.
+    assert_eq!(common::count(&lake, "alerts"), alerts.len() as u64);
+}

@@ -44,7 +44,8 @@ pub enum Command {
 /// `flowtrail replay`.
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// Folders (or files) in the AWS S3 layout (`.../AWSLogs/<account>/vpcflowlogs|CloudTrail/...`).
+    /// Folders (or files) in the AWS S3 layout (`.../AWSLogs/<account>/vpcflowlogs|CloudTrail/...`),
+    /// or S3 archives `s3://bucket/prefix` (only the days of `--from`/`--to` are listed).
     #[arg(required = true)]
     pub sources: Vec<PathBuf>,
     /// Lake directory.
@@ -88,6 +89,15 @@ pub struct ReplayArgs {
     /// Findings of one detector and key within this many minutes make one alert.
     #[arg(long, default_value_t = 60)]
     pub dedupe_minutes: i64,
+    /// Publish alerts to this SNS topic (through the durable `--outbox`).
+    #[arg(long)]
+    pub sns_topic_arn: Option<String>,
+    /// Alert outbox: alerts wait here (fsynced) until SNS has them; re-sent at startup.
+    #[arg(long, default_value = "outbox")]
+    pub outbox: PathBuf,
+    /// AWS endpoint override for S3 and SNS (e.g. moto server); `AWS_ENDPOINT_URL` works too.
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
 }
 
 /// Output formats of `flowtrail query`.

@@ -26,6 +26,8 @@ pub struct DetectionArgs {
     pub state: Option<PathBuf>,
     /// Dedupe window in minutes.
     pub dedupe_minutes: i64,
+    /// Hours of data each run of the SQL rules covers.
+    pub rules_batch_hours: u32,
 }
 
 /// Detection for one run.
@@ -51,7 +53,7 @@ impl Detection {
             Some(p) => Suppressions::load(p)?,
             None => Suppressions::none(),
         };
-        let engine = Engine::new(EngineOptions::default(), rules, args.state.as_deref()).context("restoring detection state")?;
+        let engine = Engine::new(EngineOptions { rules_batch_hours: args.rules_batch_hours, ..Default::default() }, rules, args.state.as_deref()).context("restoring detection state")?;
         let pipeline = AlertPipeline::new(suppressions, args.dedupe_minutes.max(1) * 60_000);
         Ok(Self { engine, pipeline, sinks, alerts: Vec::new() })
     }

@@ -1,6 +1,7 @@
 //! The `flowtrail` binary: parses the command line and runs one command. The work lives in the
 //! library crates; this crate only wires them together.
 
+mod aws;
 mod cli;
 mod commands;
 mod detection;

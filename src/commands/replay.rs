@@ -75,6 +75,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             suppress: args.suppress.clone(),
             state: Some(args.state.clone()),
             dedupe_minutes: args.dedupe_minutes,
+            rules_batch_hours: 6,
         };
         let sinks: Vec<Box<dyn AlertSink>> = vec![Box::new(sink)];
         Some(Detection::new(&d, sinks)?)

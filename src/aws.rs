@@ -20,7 +20,9 @@ pub struct Aws {
 
 impl std::fmt::Debug for Aws {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Aws").field("endpoint_url", &self.conf.endpoint_url()).finish()
+        f.debug_struct("Aws")
+            .field("endpoint_url", &self.conf.endpoint_url())
+            .finish()
     }
 }
 
@@ -40,20 +42,37 @@ impl Aws {
 
     /// A fetcher for S3 sources.
     pub fn s3_fetcher(&self) -> S3Fetcher {
-        S3Fetcher::new(flowtrail_ingest::aws::s3_client(&self.conf), self.runtime.handle().clone())
+        S3Fetcher::new(
+            flowtrail_ingest::aws::s3_client(&self.conf),
+            self.runtime.handle().clone(),
+        )
     }
 
     /// List an `s3://` source.
-    pub fn list_s3(&self, fetcher: &S3Fetcher, url: &S3Url, range: &DateRange) -> anyhow::Result<Listing> {
-        fetcher.list(url, range).with_context(|| format!("listing {url}"))
+    pub fn list_s3(
+        &self,
+        fetcher: &S3Fetcher,
+        url: &S3Url,
+        range: &DateRange,
+    ) -> anyhow::Result<Listing> {
+        fetcher
+            .list(url, range)
+            .with_context(|| format!("listing {url}"))
     }
 
     /// The SNS sink over the outbox at `outbox`, shared so the caller can flush it at the end.
     pub fn sns_sink(&self, outbox: &Path, router: Router) -> anyhow::Result<Arc<Mutex<SnsSink>>> {
-        let outbox = Outbox::open(outbox).with_context(|| format!("opening the alert outbox {}", outbox.display()))?;
+        let outbox = Outbox::open(outbox)
+            .with_context(|| format!("opening the alert outbox {}", outbox.display()))?;
         let policy = RetryPolicy::default();
         let client = sns_client(&self.conf, &policy);
-        Ok(Arc::new(Mutex::new(SnsSink::new(client, self.runtime.handle().clone(), outbox, router, policy))))
+        Ok(Arc::new(Mutex::new(SnsSink::new(
+            client,
+            self.runtime.handle().clone(),
+            outbox,
+            router,
+            policy,
+        ))))
     }
 }
 
@@ -65,7 +84,10 @@ pub fn flush_sns(sink: &Arc<Mutex<SnsSink>>, when: &str) -> anyhow::Result<Flush
         tracing::warn!(pending = r.pending, outbox = %s.outbox().dir().display(), error = %e, "sns unavailable {when}; alerts kept in the outbox");
     }
     if r.unrouted > 0 {
-        tracing::warn!(unrouted = r.unrouted, "alerts in the outbox match no sns route and no default topic");
+        tracing::warn!(
+            unrouted = r.unrouted,
+            "alerts in the outbox match no sns route and no default topic"
+        );
     }
     Ok(r)
 }

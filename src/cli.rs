@@ -32,7 +32,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Replay archived logs (a local folder in the AWS S3 layout) into the lake.
-    Replay(ReplayArgs),
+    Replay(Box<ReplayArgs>),
     /// Run SQL over the lake (tables flows, cloudtrail, alerts).
     Query(QueryArgs),
     /// Print the lake schemas, or Athena CREATE EXTERNAL TABLE statements.

@@ -41,7 +41,9 @@ pub struct Detection {
 
 impl std::fmt::Debug for Detection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Detection").field("alerts", &self.alerts.len()).finish()
+        f.debug_struct("Detection")
+            .field("alerts", &self.alerts.len())
+            .finish()
     }
 }
 
@@ -53,9 +55,22 @@ impl Detection {
             Some(p) => Suppressions::load(p)?,
             None => Suppressions::none(),
         };
-        let engine = Engine::new(EngineOptions { rules_batch_hours: args.rules_batch_hours, ..Default::default() }, rules, args.state.as_deref()).context("restoring detection state")?;
+        let engine = Engine::new(
+            EngineOptions {
+                rules_batch_hours: args.rules_batch_hours,
+                ..Default::default()
+            },
+            rules,
+            args.state.as_deref(),
+        )
+        .context("restoring detection state")?;
         let pipeline = AlertPipeline::new(suppressions, args.dedupe_minutes.max(1) * 60_000);
-        Ok(Self { engine, pipeline, sinks, alerts: Vec::new() })
+        Ok(Self {
+            engine,
+            pipeline,
+            sinks,
+            alerts: Vec::new(),
+        })
     }
 
     fn deliver(&mut self, findings: Vec<flowtrail_core::Finding>) -> Result<(), ObserverError> {
@@ -73,7 +88,8 @@ impl Detection {
     /// Close every open hour and deliver the last alerts; save baselines.
     pub fn finish(&mut self) -> anyhow::Result<()> {
         let findings = self.engine.finish()?;
-        self.deliver(findings).map_err(|e| anyhow::anyhow!("delivering alerts: {e}"))?;
+        self.deliver(findings)
+            .map_err(|e| anyhow::anyhow!("delivering alerts: {e}"))?;
         self.engine.save().context("saving detection state")?;
         Ok(())
     }
@@ -82,10 +98,16 @@ impl Detection {
     pub fn alerts_by_day(&self) -> anyhow::Result<Vec<(i64, RecordBatch)>> {
         let mut days: std::collections::BTreeMap<i64, Vec<Alert>> = Default::default();
         for a in &self.alerts {
-            let t = chrono::DateTime::parse_from_rfc3339(&a.first_seen).map(|t| t.timestamp_millis()).unwrap_or(0);
-            days.entry(t.div_euclid(86_400_000) * 86_400_000).or_default().push(a.clone());
+            let t = chrono::DateTime::parse_from_rfc3339(&a.first_seen)
+                .map(|t| t.timestamp_millis())
+                .unwrap_or(0);
+            days.entry(t.div_euclid(86_400_000) * 86_400_000)
+                .or_default()
+                .push(a.clone());
         }
-        days.into_iter().map(|(d, a)| Ok((d, flowtrail_alerts::sink::batch::to_batch(&a)?))).collect()
+        days.into_iter()
+            .map(|(d, a)| Ok((d, flowtrail_alerts::sink::batch::to_batch(&a)?)))
+            .collect()
     }
 
     /// Engine counters.

@@ -9,11 +9,16 @@ use anyhow::Context;
 use arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use flowtrail_core::Table;
-use flowtrail_core::schema::{alerts::alerts_schema, athena::partition_keys, cloudtrail::cloudtrail_schema, flows::flows_schema};
+use flowtrail_core::schema::{
+    alerts::alerts_schema, athena::partition_keys, cloudtrail::cloudtrail_schema,
+    flows::flows_schema,
+};
 
 fn full_schema(t: Table) -> SchemaRef {
     match t {
@@ -28,15 +33,23 @@ fn file_schema(t: Table) -> SchemaRef {
     let parts = partition_keys(t);
     let s = full_schema(t);
     Arc::new(Schema::new(
-        s.fields().iter().filter(|f| !parts.contains(&f.name().as_str())).cloned().collect::<Vec<_>>(),
+        s.fields()
+            .iter()
+            .filter(|f| !parts.contains(&f.name().as_str()))
+            .cloned()
+            .collect::<Vec<_>>(),
     ))
 }
 
 /// A session with `flows`, `cloudtrail` and `alerts` registered over the lake at `lake`.
 pub async fn session(lake: &Path) -> anyhow::Result<SessionContext> {
-    let config = SessionConfig::new().with_information_schema(true).with_target_partitions(
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
-    );
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_target_partitions(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        );
     let mut ctx = SessionContext::new_with_config(config);
     datafusion_functions_json::register_all(&mut ctx).context("registering JSON functions")?;
     for t in Table::ALL {
@@ -46,14 +59,21 @@ pub async fn session(lake: &Path) -> anyhow::Result<SessionContext> {
             ctx.register_table(t.name(), Arc::new(empty))?;
             continue;
         }
-        let dir = dir.canonicalize().with_context(|| format!("lake folder {}", dir.display()))?;
+        let dir = dir
+            .canonicalize()
+            .with_context(|| format!("lake folder {}", dir.display()))?;
         let url = ListingTableUrl::parse(format!("{}/", dir.display()))
             .with_context(|| format!("lake folder {}", dir.display()))?;
-        let parts = partition_keys(t).iter().map(|p| (p.to_string(), DataType::Utf8)).collect();
+        let parts = partition_keys(t)
+            .iter()
+            .map(|p| (p.to_string(), DataType::Utf8))
+            .collect();
         let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
             .with_table_partition_cols(parts);
-        let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(file_schema(t));
+        let config = ListingTableConfig::new(url)
+            .with_listing_options(options)
+            .with_schema(file_schema(t));
         let table = ListingTable::try_new(config)?;
         ctx.register_table(t.name(), Arc::new(table))?;
     }

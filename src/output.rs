@@ -9,14 +9,21 @@ use arrow::record_batch::RecordBatch;
 use crate::cli::OutputFormat;
 
 /// Write `batches` in `format` to `out`.
-pub fn write(out: &mut dyn Write, format: OutputFormat, batches: &[RecordBatch]) -> anyhow::Result<()> {
+pub fn write(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    batches: &[RecordBatch],
+) -> anyhow::Result<()> {
     match format {
         OutputFormat::Table => {
-            let text = arrow::util::pretty::pretty_format_batches(batches).context("formatting results")?;
+            let text = arrow::util::pretty::pretty_format_batches(batches)
+                .context("formatting results")?;
             writeln!(out, "{text}")?;
         }
         OutputFormat::Csv => {
-            let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut *out);
+            let mut w = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut *out);
             for b in batches {
                 w.write(b)?;
             }

@@ -10,7 +10,9 @@ use std::path::Path;
 use serde_json::Value;
 
 fn ms(s: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .timestamp_millis()
 }
 
 /// Every id a labeled entity goes by: the instance id, its ENI and its address.
@@ -30,15 +32,23 @@ fn matches(alert: &Value, label: &Value, fleet: &Value) -> bool {
         return false;
     }
     let slack = 15 * 60_000;
-    let (a0, a1) = (ms(alert["first_seen"].as_str().unwrap()), ms(alert["last_seen"].as_str().unwrap()));
-    let (l0, l1) = (ms(label["start"].as_str().unwrap()) - slack, ms(label["end"].as_str().unwrap()) + slack);
+    let (a0, a1) = (
+        ms(alert["first_seen"].as_str().unwrap()),
+        ms(alert["last_seen"].as_str().unwrap()),
+    );
+    let (l0, l1) = (
+        ms(label["start"].as_str().unwrap()) - slack,
+        ms(label["end"].as_str().unwrap()) + slack,
+    );
     if a1 < l0 || a0 > l1 {
         return false;
     }
     let names = aliases(fleet, label["entity_id"].as_str().unwrap());
     let entity = alert["entity"]["id"].as_str().unwrap();
     let evidence = alert["evidence"].to_string();
-    names.iter().any(|n| n == entity || evidence.contains(&format!("\"{n}\"")))
+    names
+        .iter()
+        .any(|n| n == entity || evidence.contains(&format!("\"{n}\"")))
 }
 
 #[test]
@@ -57,10 +67,20 @@ fn sample_replay_alerts_on_every_attack_and_nothing_else() {
         .arg(dir.path().join("state"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    let labels: Value = serde_json::from_str(&std::fs::read_to_string(root.join("sample-data/scenarios/labels.json")).unwrap()).unwrap();
-    let fleet: Value = serde_json::from_str(&std::fs::read_to_string(root.join("sample-data/scenarios/fleet.json")).unwrap()).unwrap();
+    let labels: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("sample-data/scenarios/labels.json")).unwrap(),
+    )
+    .unwrap();
+    let fleet: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("sample-data/scenarios/fleet.json")).unwrap(),
+    )
+    .unwrap();
     let labels = labels["labels"].as_array().unwrap();
     let alerts: Vec<Value> = std::fs::read_to_string(&alerts_path)
         .unwrap()
@@ -68,8 +88,14 @@ fn sample_replay_alerts_on_every_attack_and_nothing_else() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
 
-    let missed: Vec<&Value> = labels.iter().filter(|l| !alerts.iter().any(|a| matches(a, l, &fleet))).collect();
-    let false_alerts: Vec<&Value> = alerts.iter().filter(|a| !labels.iter().any(|l| matches(a, l, &fleet))).collect();
+    let missed: Vec<&Value> = labels
+        .iter()
+        .filter(|l| !alerts.iter().any(|a| matches(a, l, &fleet)))
+        .collect();
+    let false_alerts: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| !labels.iter().any(|l| matches(a, l, &fleet)))
+        .collect();
     let found = labels.len() - missed.len();
     let true_alerts = alerts.len() - false_alerts.len();
     eprintln!(
@@ -79,9 +105,25 @@ fn sample_replay_alerts_on_every_attack_and_nothing_else() {
         alerts.len(),
         true_alerts as f64 / alerts.len().max(1) as f64
     );
-    let brief = |v: &Value| format!("{} {} {} {}", v["id"], v["detector"], v["entity"].to_string() + &v["entity_id"].to_string(), v["title"]);
-    assert!(missed.is_empty(), "missed attacks: {:#?}", missed.iter().map(|v| brief(v)).collect::<Vec<_>>());
-    assert!(false_alerts.is_empty(), "false alerts: {:#?}", false_alerts.iter().map(|v| brief(v)).collect::<Vec<_>>());
+    let brief = |v: &Value| {
+        format!(
+            "{} {} {} {}",
+            v["id"],
+            v["detector"],
+            v["entity"].to_string() + &v["entity_id"].to_string(),
+            v["title"]
+        )
+    };
+    assert!(
+        missed.is_empty(),
+        "missed attacks: {:#?}",
+        missed.iter().map(|v| brief(v)).collect::<Vec<_>>()
+    );
+    assert!(
+        false_alerts.is_empty(),
+        "false alerts: {:#?}",
+        false_alerts.iter().map(|v| brief(v)).collect::<Vec<_>>()
+    );
 
     // The alerts are in the lake's alerts table too.
     assert_eq!(common::count(&lake, "alerts"), alerts.len() as u64);

@@ -11,11 +11,22 @@ fn duckdb_reads_the_lake_with_documented_types() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
     let lake = dir.path().join("lake");
-    put(&src, &flow_key(8, 1), &gz(flow_text(50, 1_767_866_700).as_bytes()));
-    let doc = format!(r#"{{"Records":[{}]}}"#, ct_event("e-1", "StopLogging", "2026-01-08T10:06:00Z"));
+    put(
+        &src,
+        &flow_key(8, 1),
+        &gz(flow_text(50, 1_767_866_700).as_bytes()),
+    );
+    let doc = format!(
+        r#"{{"Records":[{}]}}"#,
+        ct_event("e-1", "StopLogging", "2026-01-08T10:06:00Z")
+    );
     put(&src, &ct_key(8, 1), &gz(doc.as_bytes()));
     let out = replay(&src, &lake, &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let script = r#"
 import duckdb, json, sys

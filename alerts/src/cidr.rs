@@ -20,7 +20,10 @@ impl FromStr for Cidr {
         let addr: IpAddr = a.trim().parse().map_err(|e| format!("{s:?}: {e}"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match p {
-            Some(p) => p.trim().parse::<u8>().map_err(|e| format!("{s:?}: prefix {e}"))?,
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .map_err(|e| format!("{s:?}: prefix {e}"))?,
             None => max,
         };
         if prefix > max {
@@ -35,11 +38,19 @@ impl Cidr {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - self.prefix) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - self.prefix)
+                };
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - self.prefix) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - self.prefix)
+                };
                 u128::from(n) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -64,7 +75,11 @@ mod tests {
         ];
         for (c, ip, want) in cases {
             let c: Cidr = c.parse().unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(c.contains(ip.parse().unwrap_or_else(|e| panic!("{e}"))), want, "{c:?} {ip}");
+            assert_eq!(
+                c.contains(ip.parse().unwrap_or_else(|e| panic!("{e}"))),
+                want,
+                "{c:?} {ip}"
+            );
         }
         assert!("10.0.0.0/33".parse::<Cidr>().is_err());
         assert!("nope/8".parse::<Cidr>().is_err());

@@ -24,6 +24,7 @@ pub struct Deduper {
 
 /// What dedupe made of one finding.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // short-lived, never stored
 pub enum Outcome {
     /// A new alert to send.
     New(Alert),
@@ -39,22 +40,37 @@ pub enum Outcome {
 impl Deduper {
     /// A deduper with a window of `window_ms`.
     pub fn new(window_ms: i64) -> Self {
-        Self { window_ms, open: HashMap::new() }
+        Self {
+            window_ms,
+            open: HashMap::new(),
+        }
     }
 
     /// Dedupe one finding.
     pub fn process(&mut self, f: Finding) -> Outcome {
         let key = (f.detector.clone(), f.dedupe_key.clone());
-        if let Some(open) = self.open.get_mut(&key) {
-            if f.first_seen_ms <= open.last_ms + self.window_ms {
+        if let Some(open) = self.open.get_mut(&key)
+            && f.first_seen_ms <= open.last_ms + self.window_ms
+        {
+            {
                 open.last_ms = open.last_ms.max(f.last_seen_ms);
                 open.count += 1;
-                return Outcome::Merged { alert_id: open.alert_id.clone(), count: open.count };
+                return Outcome::Merged {
+                    alert_id: open.alert_id.clone(),
+                    count: open.count,
+                };
             }
         }
         let last_ms = f.last_seen_ms;
         let alert = Alert::from_finding(f);
-        self.open.insert(key, Open { alert_id: alert.id.clone(), last_ms, count: 1 });
+        self.open.insert(
+            key,
+            Open {
+                alert_id: alert.id.clone(),
+                last_ms,
+                count: 1,
+            },
+        );
         Outcome::New(alert)
     }
 
@@ -83,7 +99,10 @@ mod tests {
             title: "t".into(),
             account_id: None,
             region: None,
-            entity: Entity { kind: EntityKind::Ip, id: key.into() },
+            entity: Entity {
+                kind: EntityKind::Ip,
+                id: key.into(),
+            },
             first_seen_ms: t,
             last_seen_ms: t + 1000,
             dedupe_key: key.into(),
@@ -97,8 +116,14 @@ mod tests {
     fn same_key_within_window_merges_and_counts() {
         let mut d = Deduper::new(H);
         assert!(matches!(d.process(f("a", 0)), Outcome::New(_)));
-        assert!(matches!(d.process(f("a", H / 2)), Outcome::Merged { count: 2, .. }));
-        assert!(matches!(d.process(f("b", H / 2)), Outcome::New(_)), "other key");
+        assert!(matches!(
+            d.process(f("a", H / 2)),
+            Outcome::Merged { count: 2, .. }
+        ));
+        assert!(
+            matches!(d.process(f("b", H / 2)), Outcome::New(_)),
+            "other key"
+        );
         // Past the window of the last sighting: a new alert.
         assert!(matches!(d.process(f("a", 3 * H)), Outcome::New(_)));
         d.evict(10 * H);

@@ -22,6 +22,17 @@ pub enum AlertsError {
         #[source]
         source: std::io::Error,
     },
+    /// Publishing to SNS failed (the alerts stay in the outbox).
+    #[error("sns publish to {topic}: {reason}")]
+    Sns {
+        /// Topic ARN.
+        topic: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A sink shared between owners was poisoned by a panic.
+    #[error("alert sink unusable: {0}")]
+    Poisoned(String),
     /// Building the Arrow form failed.
     #[error("alerts batch: {0}")]
     Arrow(#[from] arrow::error::ArrowError),

@@ -30,7 +30,11 @@ pub struct AlertPipeline {
 impl AlertPipeline {
     /// A pipeline with a dedupe window of `dedupe_window_ms`.
     pub fn new(suppressions: Suppressions, dedupe_window_ms: i64) -> Self {
-        Self { suppressions, dedupe: Deduper::new(dedupe_window_ms), stats: PipelineStats::default() }
+        Self {
+            suppressions,
+            dedupe: Deduper::new(dedupe_window_ms),
+            stats: PipelineStats::default(),
+        }
     }
 
     /// Counters so far.
@@ -41,7 +45,11 @@ impl AlertPipeline {
     /// Turn findings into new alerts. `watermark_ms` lets dedupe forget closed windows.
     pub fn process(&mut self, mut findings: Vec<Finding>, watermark_ms: i64) -> Vec<Alert> {
         findings.sort_by(|a, b| {
-            (a.first_seen_ms, &a.detector, &a.dedupe_key).cmp(&(b.first_seen_ms, &b.detector, &b.dedupe_key))
+            (a.first_seen_ms, &a.detector, &a.dedupe_key).cmp(&(
+                b.first_seen_ms,
+                &b.detector,
+                &b.dedupe_key,
+            ))
         });
         let mut out: Vec<Alert> = Vec::new();
         for f in findings {
@@ -83,7 +91,10 @@ mod tests {
             title: "t".into(),
             account_id: None,
             region: None,
-            entity: Entity { kind: EntityKind::Ip, id: key.into() },
+            entity: Entity {
+                kind: EntityKind::Ip,
+                id: key.into(),
+            },
             first_seen_ms: t,
             last_seen_ms: t,
             dedupe_key: key.into(),
@@ -93,16 +104,34 @@ mod tests {
 
     #[test]
     fn suppresses_dedupes_and_counts_in_event_time_order() -> Result<(), crate::AlertsError> {
-        let sup = Suppressions::parse(Path::new("s"), "[[suppress]]\ncidrs=[\"198.51.100.0/24\"]\n")?;
+        let sup = Suppressions::parse(
+            Path::new("s"),
+            "[[suppress]]\ncidrs=[\"198.51.100.0/24\"]\n",
+        )?;
         let mut p = AlertPipeline::new(sup, 3_600_000);
         let out = p.process(
-            vec![f("port_scan", "203.0.113.1", 2000), f("port_scan", "203.0.113.1", 1000), f("port_scan", "198.51.100.4", 0)],
+            vec![
+                f("port_scan", "203.0.113.1", 2000),
+                f("port_scan", "203.0.113.1", 1000),
+                f("port_scan", "198.51.100.4", 0),
+            ],
             0,
         );
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].count, 2);
-        assert_eq!(out[0].first_seen, "1970-01-01T00:00:01Z", "the earliest finding opens the alert");
-        assert_eq!(p.stats(), PipelineStats { findings: 3, suppressed: 1, merged: 1, alerts: 1 });
+        assert_eq!(
+            out[0].first_seen, "1970-01-01T00:00:01Z",
+            "the earliest finding opens the alert"
+        );
+        assert_eq!(
+            p.stats(),
+            PipelineStats {
+                findings: 3,
+                suppressed: 1,
+                merged: 1,
+                alerts: 1
+            }
+        );
         Ok(())
     }
 }

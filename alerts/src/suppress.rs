@@ -94,7 +94,10 @@ fn glob(pattern: &str, s: &str) -> bool {
 
 fn parse_expiry(s: &str) -> Result<i64, String> {
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default());
+        return Ok(d
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp_millis())
+            .unwrap_or_default());
     }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp_millis())
@@ -102,25 +105,33 @@ fn parse_expiry(s: &str) -> Result<i64, String> {
 }
 
 fn evidence_str<'a>(f: &'a Finding, keys: &[&str]) -> Vec<&'a str> {
-    keys.iter().filter_map(|k| f.evidence.get(*k).and_then(|v| v.as_str())).collect()
+    keys.iter()
+        .filter_map(|k| f.evidence.get(*k).and_then(|v| v.as_str()))
+        .collect()
 }
 
 impl Suppression {
     /// Whether this rule hides `f`.
     pub fn matches(&self, f: &Finding) -> bool {
-        if let Some(exp) = self.expires_ms {
-            if f.first_seen_ms >= exp {
-                return false;
-            }
+        if let Some(exp) = self.expires_ms
+            && f.first_seen_ms >= exp
+        {
+            return false;
         }
         if !self.detectors.is_empty() && !self.detectors.iter().any(|d| d == &f.detector) {
             return false;
         }
-        if !self.accounts.is_empty() && !f.account_id.as_ref().is_some_and(|a| self.accounts.contains(a)) {
+        if !self.accounts.is_empty()
+            && !f
+                .account_id
+                .as_ref()
+                .is_some_and(|a| self.accounts.contains(a))
+        {
             return false;
         }
         if !self.cidrs.is_empty() {
-            let mut ips: Vec<&str> = evidence_str(f, &["srcaddr", "source_ip", "source_ip_address", "remote"]);
+            let mut ips: Vec<&str> =
+                evidence_str(f, &["srcaddr", "source_ip", "source_ip_address", "remote"]);
             if f.entity.kind == EntityKind::Ip {
                 ips.push(&f.entity.id);
             }
@@ -137,7 +148,10 @@ impl Suppression {
             if f.entity.kind == EntityKind::Principal {
                 ps.push(&f.entity.id);
             }
-            if !ps.iter().any(|p| self.principals.iter().any(|g| glob(g, p))) {
+            if !ps
+                .iter()
+                .any(|p| self.principals.iter().any(|g| glob(g, p)))
+            {
                 return false;
             }
         }
@@ -153,13 +167,22 @@ impl Suppressions {
 
     /// Parse a suppression file's text (`path` names it in errors).
     pub fn parse(path: &Path, text: &str) -> Result<Self, AlertsError> {
-        let err = |reason: String| AlertsError::Config { path: path.to_path_buf(), reason };
+        let err = |reason: String| AlertsError::Config {
+            path: path.to_path_buf(),
+            reason,
+        };
         let file: File = toml::from_str(text).map_err(|e| err(e.to_string()))?;
         let mut rules = Vec::new();
         for (i, r) in file.suppress.into_iter().enumerate() {
             let name = r.name.unwrap_or_else(|| format!("suppress[{i}]"));
-            if r.detectors.is_empty() && r.cidrs.is_empty() && r.principals.is_empty() && r.accounts.is_empty() {
-                return Err(err(format!("{name}: would suppress every alert; give detectors, cidrs, principals or accounts")));
+            if r.detectors.is_empty()
+                && r.cidrs.is_empty()
+                && r.principals.is_empty()
+                && r.accounts.is_empty()
+            {
+                return Err(err(format!(
+                    "{name}: would suppress every alert; give detectors, cidrs, principals or accounts"
+                )));
             }
             let cidrs = r
                 .cidrs
@@ -167,7 +190,12 @@ impl Suppressions {
                 .map(|c| c.parse::<Cidr>())
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| err(format!("{name}: {e}")))?;
-            let expires_ms = r.expires.as_deref().map(parse_expiry).transpose().map_err(|e| err(format!("{name}: {e}")))?;
+            let expires_ms = r
+                .expires
+                .as_deref()
+                .map(parse_expiry)
+                .transpose()
+                .map_err(|e| err(format!("{name}: {e}")))?;
             rules.push(Suppression {
                 name,
                 detectors: r.detectors,
@@ -182,7 +210,10 @@ impl Suppressions {
 
     /// Load a suppression file.
     pub fn load(path: &Path) -> Result<Self, AlertsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| AlertsError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| AlertsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(path, &text)
     }
 
@@ -214,7 +245,10 @@ mod tests {
             title: "t".into(),
             account_id: Some("111122223333".into()),
             region: Some("us-east-1".into()),
-            entity: Entity { kind, id: id.into() },
+            entity: Entity {
+                kind,
+                id: id.into(),
+            },
             first_seen_ms: t,
             last_seen_ms: t,
             dedupe_key: id.into(),
@@ -241,25 +275,63 @@ detectors = ["api_recon"]
 "#,
         )?;
         assert_eq!(s.len(), 2);
-        assert!(s.matching(&finding("port_scan", EntityKind::Ip, "198.51.100.9", T)).is_some());
-        assert!(s.matching(&finding("port_scan", EntityKind::Ip, "203.0.113.9", T)).is_none(), "other cidr");
-        assert!(s.matching(&finding("ssh_brute_force", EntityKind::Ip, "198.51.100.9", T)).is_none(), "other detector");
-        assert!(s.matching(&finding("port_scan", EntityKind::Ip, "198.51.100.9", T + 40 * 86_400_000)).is_none(), "expired");
-        assert!(s.matching(&finding("api_recon", EntityKind::Principal, "x", T)).is_some(), "principal from evidence");
+        assert!(
+            s.matching(&finding("port_scan", EntityKind::Ip, "198.51.100.9", T))
+                .is_some()
+        );
+        assert!(
+            s.matching(&finding("port_scan", EntityKind::Ip, "203.0.113.9", T))
+                .is_none(),
+            "other cidr"
+        );
+        assert!(
+            s.matching(&finding(
+                "ssh_brute_force",
+                EntityKind::Ip,
+                "198.51.100.9",
+                T
+            ))
+            .is_none(),
+            "other detector"
+        );
+        assert!(
+            s.matching(&finding(
+                "port_scan",
+                EntityKind::Ip,
+                "198.51.100.9",
+                T + 40 * 86_400_000
+            ))
+            .is_none(),
+            "expired"
+        );
+        assert!(
+            s.matching(&finding("api_recon", EntityKind::Principal, "x", T))
+                .is_some(),
+            "principal from evidence"
+        );
         Ok(())
     }
 
     #[test]
     fn bad_files_are_clear_errors() {
         let cases = [
-            ("[[suppress]]\nname = \"all\"\n", "would suppress every alert"),
+            (
+                "[[suppress]]\nname = \"all\"\n",
+                "would suppress every alert",
+            ),
             ("[[suppress]]\ncidrs = [\"10.0.0.0/99\"]\n", "prefix"),
-            ("[[suppress]]\ndetectors = [\"x\"]\nexpires = \"soon\"\n", "expires"),
+            (
+                "[[suppress]]\ndetectors = [\"x\"]\nexpires = \"soon\"\n",
+                "expires",
+            ),
             ("[[suppress]]\ndetector = [\"x\"]\n", "unknown field"),
         ];
         for (text, want) in cases {
             match Suppressions::parse(Path::new("s.toml"), text) {
-                Err(e) => assert!(e.to_string().contains(want) && e.to_string().contains("s.toml"), "{e}"),
+                Err(e) => assert!(
+                    e.to_string().contains(want) && e.to_string().contains("s.toml"),
+                    "{e}"
+                ),
                 Ok(_) => panic!("accepted: {text}"),
             }
         }

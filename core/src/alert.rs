@@ -190,7 +190,10 @@ mod tests {
             title: "port scan from 203.0.113.9".into(),
             account_id: Some("012345678901".into()),
             region: Some("us-east-1".into()),
-            entity: Entity { kind: EntityKind::Ip, id: "203.0.113.9".into() },
+            entity: Entity {
+                kind: EntityKind::Ip,
+                id: "203.0.113.9".into(),
+            },
             first_seen_ms: 1_767_866_700_000,
             last_seen_ms: 1_767_867_600_000,
             dedupe_key: "203.0.113.9".into(),

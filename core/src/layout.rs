@@ -94,7 +94,13 @@ impl PartitionKey {
 pub fn sanitize(value: &str) -> String {
     let mut s: String = value
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     while s.starts_with('.') {
         s.replace_range(0..1, "_");
@@ -130,7 +136,10 @@ mod tests {
         assert_eq!(sanitize("é"), "_");
         for v in ["..", ".", "a/b", "a\\b", "\u{202e}x"] {
             let s = sanitize(v);
-            assert!(!s.contains('/') && !s.contains('\\') && !s.starts_with('.'), "{s}");
+            assert!(
+                !s.contains('/') && !s.contains('\\') && !s.starts_with('.'),
+                "{s}"
+            );
         }
     }
 }

@@ -1,19 +1,24 @@
 -- id: port_scan
--- title: Port scan from {srcaddr}: {ports} ports on {hosts} hosts, {rejected_pct}% rejected
+-- title: Port scan from {srcaddr}: {tuples} probes over {hosts} hosts and {ports} ports, {failed_pct}% failed
 -- severity: medium
 -- entity: ip:srcaddr
 -- dedupe: srcaddr
 -- window: 10m
 -- table: flows
--- description: One source touching many distinct (dstaddr, dstport) in 10 minutes: at least
---   100 distinct ports on one host (vertical) or 25 distinct hosts on the same port
---   (horizontal), with at least 80% of its distinct targets rejected. High when the source is
---   private (RFC 1918: one of our instances scanning), medium when external. Internet
---   background noise (many sources, each a few ports) stays far below both thresholds.
+-- description: One source probing many distinct (dstaddr, dstport) in 10 minutes, in any of
+--   three shapes: vertical (at least 100 ports on one host), horizontal (at least 25 hosts on
+--   the same port) or block (at least 200 distinct targets over at least 10 hosts and 10
+--   ports); and at least 80% of its distinct targets failed. High when the source is private
+--   (RFC 1918: one of our instances scanning), medium when external.
+--   A target failed when any record of it was REJECTed, or (TCP seen only on the scanner's
+--   side) it got bare probes: at most 3 packets and at most 3 attempts (a health check
+--   repeats every few seconds, a scan does not), and not a reply (from a port below 32768 to
+--   an ephemeral port at or above it).
+--   Internet background noise (many sources, each a few ports) stays far below every shape.
 --   Flow logs record an internal flow on each ENI it crosses, so everything counts distinct
---   tuples, and a tuple counts as rejected if any record of it was rejected.
+--   targets, never raw records.
 WITH t AS (
-    -- one row per distinct target tuple of a source in a window
+    -- one row per distinct target of a source in a window
     SELECT
         date_bin(INTERVAL '10 minutes', event_time) AS w,
         srcaddr, dstaddr, dstport,
@@ -21,7 +26,11 @@ WITH t AS (
         min(region) AS region,
         min(event_time) AS first_seen,
         max(event_time) AS last_seen,
-        bool_or(action = 'REJECT') AS rejected
+        bool_or(action = 'REJECT') AS rejected,
+        bool_or(action = 'REJECT')
+          OR (bool_and(protocol = 6) AND max(packets) <= 3 AND count(DISTINCT srcport) <= 3
+              -- a service port answering an ephemeral port is a reply, not a probe
+              AND (dstport < 32768 OR min(srcport) >= 32768)) AS failed
     FROM flows
     WHERE log_status = 'OK'
       AND protocol IN (6, 17)
@@ -37,12 +46,13 @@ src AS (
         max(last_seen) AS last_seen,
         count(*) AS tuples,
         sum(CASE WHEN rejected THEN 1 ELSE 0 END) AS rejected_tuples,
+        sum(CASE WHEN failed THEN 1 ELSE 0 END) AS failed_tuples,
         count(DISTINCT dstaddr) AS hosts,
         count(DISTINCT dstport) AS ports
     FROM t
     GROUP BY w, srcaddr
-    -- cheap pre-filter: a source below both thresholds cannot qualify
-    HAVING count(DISTINCT dstport) >= 100 OR count(DISTINCT dstaddr) >= 25
+    -- cheap pre-filter: a source below every shape cannot qualify
+    HAVING count(DISTINCT dstport) >= 100 OR count(DISTINCT dstaddr) >= 25 OR count(*) >= 200
 ),
 per_host AS (
     SELECT t.w, t.srcaddr, t.dstaddr, count(*) AS n
@@ -73,6 +83,11 @@ SELECT
              OR regexp_like(s.srcaddr, '^172\.(1[6-9]|2[0-9]|3[01])\.') THEN 'high'
         ELSE 'medium'
     END AS severity,
+    CASE
+        WHEN v.max_ports_on_one_host >= 100 THEN 'vertical'
+        WHEN h.max_hosts_on_one_port >= 25 THEN 'horizontal'
+        ELSE 'block'
+    END AS shape,
     v.max_ports_on_one_host,
     v.top_host,
     h.max_hosts_on_one_port,
@@ -81,9 +96,12 @@ SELECT
     s.ports,
     s.tuples,
     s.rejected_tuples,
-    round(100.0 * s.rejected_tuples / s.tuples, 1) AS rejected_pct
+    s.failed_tuples,
+    round(100.0 * s.failed_tuples / s.tuples, 1) AS failed_pct
 FROM src s
 JOIN vertical v ON v.w = s.w AND v.srcaddr = s.srcaddr
 JOIN horizontal h ON h.w = s.w AND h.srcaddr = s.srcaddr
-WHERE (v.max_ports_on_one_host >= 100 OR h.max_hosts_on_one_port >= 25)
-  AND s.rejected_tuples * 100 >= s.tuples * 80
+WHERE (v.max_ports_on_one_host >= 100
+       OR h.max_hosts_on_one_port >= 25
+       OR (s.tuples >= 200 AND s.hosts >= 10 AND s.ports >= 10))
+  AND s.failed_tuples * 100 >= s.tuples * 80

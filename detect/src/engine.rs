@@ -45,7 +45,12 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        Self { grace_minutes: 30, baselines: BaselineOptions::default(), recon: ReconOptions::default(), rules_batch_hours: 1 }
+        Self {
+            grace_minutes: 30,
+            baselines: BaselineOptions::default(),
+            recon: ReconOptions::default(),
+            rules_batch_hours: 1,
+        }
     }
 }
 
@@ -84,7 +89,10 @@ pub struct Engine {
 }
 
 fn chunk_groups(batch: &RecordBatch) -> Result<Vec<(i64, RecordBatch)>, DetectError> {
-    let Some(t) = batch.column_by_name(EVENT_TIME).and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>()) else {
+    let Some(t) = batch
+        .column_by_name(EVENT_TIME)
+        .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>())
+    else {
         return Ok(Vec::new());
     };
     let mut groups: Vec<(i64, Vec<u32>)> = Vec::new();
@@ -104,17 +112,30 @@ fn chunk_groups(batch: &RecordBatch) -> Result<Vec<(i64, RecordBatch)>, DetectEr
         .map(|(c, idx)| {
             take_record_batch(batch, &UInt32Array::from(idx))
                 .map(|b| (c, b))
-                .map_err(|source| DetectError::Arrow { context: "chunking".into(), source })
+                .map_err(|source| DetectError::Arrow {
+                    context: "chunking".into(),
+                    source,
+                })
         })
         .collect()
 }
 
 impl Engine {
     /// An engine with `rules`, restoring baselines from `state_dir` when given.
-    pub fn new(opts: EngineOptions, rules: RuleSet, state_dir: Option<&Path>) -> Result<Self, DetectError> {
+    pub fn new(
+        opts: EngineOptions,
+        rules: RuleSet,
+        state_dir: Option<&Path>,
+    ) -> Result<Self, DetectError> {
         let (flow, recon) = match state_dir {
-            Some(d) => (FlowBaselines::load(d, opts.baselines.clone())?, ReconBaselines::load(d, opts.recon.clone())?),
-            None => (FlowBaselines::new(opts.baselines.clone()), ReconBaselines::new(opts.recon.clone())),
+            Some(d) => (
+                FlowBaselines::load(d, opts.baselines.clone())?,
+                ReconBaselines::load(d, opts.recon.clone())?,
+            ),
+            None => (
+                FlowBaselines::new(opts.baselines.clone()),
+                ReconBaselines::new(opts.recon.clone()),
+            ),
         };
         Ok(Self {
             grace_ms: opts.grace_minutes * 60_000,
@@ -139,7 +160,9 @@ impl Engine {
 
     /// The current watermark (ms), or i64::MIN before any data.
     pub fn watermark(&self) -> i64 {
-        self.max_event_ms.map(|m| m - self.grace_ms).unwrap_or(i64::MIN)
+        self.max_event_ms
+            .map(|m| m - self.grace_ms)
+            .unwrap_or(i64::MIN)
     }
 
     /// The flow baselines (for inspection and tests).
@@ -148,7 +171,11 @@ impl Engine {
     }
 
     /// Take a batch of `flows` or `cloudtrail` rows; returns findings of hours this closed.
-    pub fn observe(&mut self, table: Table, batch: &RecordBatch) -> Result<Vec<Finding>, DetectError> {
+    pub fn observe(
+        &mut self,
+        table: Table,
+        batch: &RecordBatch,
+    ) -> Result<Vec<Finding>, DetectError> {
         if batch.num_rows() == 0 || table == Table::Alerts {
             return Ok(Vec::new());
         }
@@ -160,10 +187,13 @@ impl Engine {
             let end_of_rows = start + HOUR_MS - 1;
             self.max_event_ms = Some(self.max_event_ms.map_or(start, |m| m.max(start)));
             // Advance by the newest row actually seen, not the hour's end.
-            if let Some(t) = part.column_by_name(EVENT_TIME).and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>()) {
-                if let Some(mx) = arrow::compute::max(t) {
-                    self.max_event_ms = Some(self.max_event_ms.map_or(mx, |m| m.max(mx.min(end_of_rows))));
-                }
+            if let Some(t) = part
+                .column_by_name(EVENT_TIME)
+                .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>())
+                && let Some(mx) = arrow::compute::max(t)
+            {
+                self.max_event_ms =
+                    Some(self.max_event_ms.map_or(mx, |m| m.max(mx.min(end_of_rows))));
             }
             let c = self.chunks.entry(start).or_default();
             match table {
@@ -180,7 +210,9 @@ impl Engine {
             if start + HOUR_MS > watermark {
                 break;
             }
-            let Some(chunk) = self.chunks.remove(&start) else { break };
+            let Some(chunk) = self.chunks.remove(&start) else {
+                break;
+            };
             out.extend(self.close_chunk(start, chunk)?);
         }
         Ok(out)

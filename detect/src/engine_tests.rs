@@ -12,20 +12,69 @@ const H: i64 = 3_600_000;
 const T0: i64 = 1_767_657_600_000; // 2026-01-06T00:00:00Z
 
 fn engine() -> Engine {
-    Engine::new(EngineOptions::default(), RuleSet::load(&[], false).unwrap(), None).unwrap()
+    Engine::new(
+        EngineOptions::default(),
+        RuleSet::load(&[], false).unwrap(),
+        None,
+    )
+    .unwrap()
 }
 
 /// An app instance's normal hour: ~1 MB out to a partner and an internal peer, every hour;
 /// `backup_gb` at 02:00 to a fixed partner.
 fn hour(eni: &'static str, ip: &str, t: i64, scale: i64, backup: bool) -> Vec<Flow> {
     let mut v = vec![
-        Flow { eni, instance: None, subnet: Some("subnet-app"), src: ip.into(), dst: "52.94.10.1".into(), sport: 50000, dport: 443, bytes: 1_000_000 * scale, action: "ACCEPT", t_ms: t + 60_000 },
-        Flow { eni, instance: None, subnet: Some("subnet-app"), src: ip.into(), dst: "10.0.9.9".into(), sport: 50001, dport: 5432, bytes: 200_000, action: "ACCEPT", t_ms: t + 120_000 },
+        Flow {
+            eni,
+            instance: None,
+            subnet: Some("subnet-app"),
+            src: ip.into(),
+            dst: "52.94.10.1".into(),
+            sport: 50000,
+            dport: 443,
+            bytes: 1_000_000 * scale,
+            action: "ACCEPT",
+            t_ms: t + 60_000,
+        },
+        Flow {
+            eni,
+            instance: None,
+            subnet: Some("subnet-app"),
+            src: ip.into(),
+            dst: "10.0.9.9".into(),
+            sport: 50001,
+            dport: 5432,
+            bytes: 200_000,
+            action: "ACCEPT",
+            t_ms: t + 120_000,
+        },
         // Background scanning: rejected inbound from random internet addresses.
-        Flow { eni, instance: None, subnet: Some("subnet-app"), src: format!("45.{}.{}.7", (t / H) % 200, (t / H) % 97), dst: ip.into(), sport: 40000, dport: ((t / H) % 60000) as i32 + 1, bytes: 60, action: "REJECT", t_ms: t + 180_000 },
+        Flow {
+            eni,
+            instance: None,
+            subnet: Some("subnet-app"),
+            src: format!("45.{}.{}.7", (t / H) % 200, (t / H) % 97),
+            dst: ip.into(),
+            sport: 40000,
+            dport: ((t / H) % 60000) as i32 + 1,
+            bytes: 60,
+            action: "REJECT",
+            t_ms: t + 180_000,
+        },
     ];
     if backup {
-        v.push(Flow { eni, instance: None, subnet: Some("subnet-app"), src: ip.into(), dst: "198.51.100.10".into(), sport: 50002, dport: 443, bytes: 4_000_000_000, action: "ACCEPT", t_ms: t + 240_000 });
+        v.push(Flow {
+            eni,
+            instance: None,
+            subnet: Some("subnet-app"),
+            src: ip.into(),
+            dst: "198.51.100.10".into(),
+            sport: 50002,
+            dport: 443,
+            bytes: 4_000_000_000,
+            action: "ACCEPT",
+            t_ms: t + 240_000,
+        });
     }
     v
 }
@@ -89,14 +138,23 @@ fn a_new_instance_borrows_its_group_and_is_judged_by_it() {
         let t = T0 + hr * H;
         batches.push(hour("eni-b", "10.0.1.11", t, 1, false));
         batches.push(hour("eni-c", "10.0.1.12", t, 1, false));
-        batches.push(hour("eni-new", "10.0.1.50", t, if hr == 84 { 60 } else { 1 }, false));
+        batches.push(hour(
+            "eni-new",
+            "10.0.1.50",
+            t,
+            if hr == 84 { 60 } else { 1 },
+            false,
+        ));
     }
     let f = run(&mut e, batches);
     let spikes: Vec<&Finding> = f.iter().filter(|f| f.detector == "volume_spike").collect();
     assert_eq!(spikes.len(), 1, "{f:#?}");
     assert_eq!(spikes[0].entity.id, "eni-new");
     assert_eq!(spikes[0].evidence["baseline"], "peer group");
-    assert!(f.iter().all(|f| f.detector != "new_peer"), "its siblings know the partner: {f:#?}");
+    assert!(
+        f.iter().all(|f| f.detector != "new_peer"),
+        "its siblings know the partner: {f:#?}"
+    );
 }
 
 #[test]
@@ -104,8 +162,30 @@ fn a_new_external_network_after_warmup_is_a_new_peer_and_scanners_never_are() {
     let mut e = engine();
     let mut batches = fleet_days(2, None);
     let t = T0 + 50 * H;
-    batches.push(vec![Flow { eni: "eni-a", instance: None, subnet: Some("subnet-app"), src: "10.0.1.10".into(), dst: "185.220.101.47".into(), sport: 50500, dport: 443, bytes: 30_000_000, action: "ACCEPT", t_ms: t }]);
-    batches.push(vec![Flow { eni: "eni-a", instance: None, subnet: Some("subnet-app"), src: "203.0.113.66".into(), dst: "10.0.1.10".into(), sport: 55555, dport: 22, bytes: 80, action: "REJECT", t_ms: t }]);
+    batches.push(vec![Flow {
+        eni: "eni-a",
+        instance: None,
+        subnet: Some("subnet-app"),
+        src: "10.0.1.10".into(),
+        dst: "185.220.101.47".into(),
+        sport: 50500,
+        dport: 443,
+        bytes: 30_000_000,
+        action: "ACCEPT",
+        t_ms: t,
+    }]);
+    batches.push(vec![Flow {
+        eni: "eni-a",
+        instance: None,
+        subnet: Some("subnet-app"),
+        src: "203.0.113.66".into(),
+        dst: "10.0.1.10".into(),
+        sport: 55555,
+        dport: 22,
+        bytes: 80,
+        action: "REJECT",
+        t_ms: t,
+    }]);
     let f = run(&mut e, batches);
     let peers: Vec<&Finding> = f.iter().filter(|f| f.detector == "new_peer").collect();
     assert_eq!(peers.len(), 1, "{f:#?}");
@@ -143,14 +223,29 @@ fn rows_later_than_the_grace_are_counted_not_judged() {
 #[test]
 fn baselines_survive_a_restart_and_stay_under_4_kib_per_instance() {
     let dir = tempfile::tempdir().unwrap();
-    let mut e = Engine::new(EngineOptions::default(), RuleSet::load(&[], false).unwrap(), Some(dir.path())).unwrap();
+    let mut e = Engine::new(
+        EngineOptions::default(),
+        RuleSet::load(&[], false).unwrap(),
+        Some(dir.path()),
+    )
+    .unwrap();
     let _ = run(&mut e, fleet_days(3, None));
     e.save().unwrap();
-    let size = std::fs::metadata(dir.path().join("flow_baselines.json")).unwrap().len();
+    let size = std::fs::metadata(dir.path().join("flow_baselines.json"))
+        .unwrap()
+        .len();
     let per_entity = size / e.flow_baselines().len() as u64;
     assert!(per_entity < 4096, "{per_entity} bytes per entity");
-    let restored = Engine::new(EngineOptions::default(), RuleSet::load(&[], false).unwrap(), Some(dir.path())).unwrap();
-    let (a, b) = (e.flow_baselines().profile("eni-a").unwrap(), restored.flow_baselines().profile("eni-a").unwrap());
+    let restored = Engine::new(
+        EngineOptions::default(),
+        RuleSet::load(&[], false).unwrap(),
+        Some(dir.path()),
+    )
+    .unwrap();
+    let (a, b) = (
+        e.flow_baselines().profile("eni-a").unwrap(),
+        restored.flow_baselines().profile("eni-a").unwrap(),
+    );
     assert_eq!(a.hours, b.hours);
     assert_eq!(a.out_by_hour, b.out_by_hour);
     assert_eq!(a.peers, b.peers);

@@ -16,6 +16,6 @@ pub mod state;
 pub use engine::{Engine, EngineOptions};
 pub use error::DetectError;
 #[cfg(test)]
-pub(crate) mod testutil;
-#[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+pub(crate) mod testutil;

@@ -32,7 +32,11 @@ pub struct ReconOptions {
 
 impl Default for ReconOptions {
     fn default() -> Self {
-        Self { min_services: 4, min_denied: 10, sigmas: 4.0 }
+        Self {
+            min_services: 4,
+            min_denied: 10,
+            sigmas: 4.0,
+        }
     }
 }
 
@@ -65,7 +69,14 @@ struct Win {
 }
 
 fn is_denied(code: &str) -> bool {
-    matches!(code, "AccessDenied" | "AccessDeniedException" | "Client.UnauthorizedOperation" | "UnauthorizedOperation" | "UnauthorizedAccess")
+    matches!(
+        code,
+        "AccessDenied"
+            | "AccessDeniedException"
+            | "Client.UnauthorizedOperation"
+            | "UnauthorizedOperation"
+            | "UnauthorizedAccess"
+    )
 }
 
 fn is_recon(name: &str) -> bool {
@@ -76,14 +87,17 @@ fn s<'a>(b: &'a RecordBatch, n: &str) -> Option<&'a StringArray> {
     b.column_by_name(n).and_then(|c| c.as_string_opt::<i32>())
 }
 
-fn get<'a>(a: Option<&'a StringArray>, i: usize) -> Option<&'a str> {
+fn get(a: Option<&StringArray>, i: usize) -> Option<&str> {
     a.and_then(|a| if a.is_null(i) { None } else { Some(a.value(i)) })
 }
 
 impl ReconBaselines {
     /// Empty baselines.
     pub fn new(opts: ReconOptions) -> Self {
-        Self { opts, principals: HashMap::new() }
+        Self {
+            opts,
+            principals: HashMap::new(),
+        }
     }
 
     /// Judge and learn one chunk of CloudTrail rows.
@@ -102,30 +116,40 @@ impl ReconBaselines {
                 s(b, col::SOURCE_IP_ADDRESS),
                 s(b, col::EVENT_ID),
             );
-            let time = b.column_by_name(col::EVENT_TIME).and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>());
+            let time = b
+                .column_by_name(col::EVENT_TIME)
+                .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>());
             for i in 0..b.num_rows() {
                 let Some(n) = get(name, i) else { continue };
                 if !is_recon(n) || matches!(get(ty, i), Some("AWSService")) {
                     continue;
                 }
-                let Some(who) = get(arn, i).or(get(pid, i)) else { continue };
+                let Some(who) = get(arn, i).or(get(pid, i)) else {
+                    continue;
+                };
                 let t = time.map(|t| t.value(i)).unwrap_or(0);
-                let w = wins.entry((t.div_euclid(WINDOW_MS), who.to_string())).or_insert_with(|| Win { first: t, last: t, ..Default::default() });
+                let w = wins
+                    .entry((t.div_euclid(WINDOW_MS), who.to_string()))
+                    .or_insert_with(|| Win {
+                        first: t,
+                        last: t,
+                        ..Default::default()
+                    });
                 w.calls += 1;
                 w.first = w.first.min(t);
                 w.last = w.last.max(t);
-                if let Some(sv) = get(src, i) {
-                    if !w.services.contains(sv) {
-                        w.services.insert(sv.to_string());
-                    }
+                if let Some(sv) = get(src, i)
+                    && !w.services.contains(sv)
+                {
+                    w.services.insert(sv.to_string());
                 }
                 if get(code, i).is_some_and(is_denied) {
                     w.denied += 1;
                     *w.names.entry(n.to_string()).or_default() += 1;
-                    if w.event_ids.len() < 5 {
-                        if let Some(e) = get(id, i) {
-                            w.event_ids.push(e.to_string());
-                        }
+                    if w.event_ids.len() < 5
+                        && let Some(e) = get(id, i)
+                    {
+                        w.event_ids.push(e.to_string());
                     }
                 }
                 if w.account.is_none() {
@@ -139,8 +163,15 @@ impl ReconBaselines {
         for ((_, who), w) in wins {
             let p = self.principals.entry(who.clone()).or_default();
             let usual = p.denied.mean + self.opts.sigmas * p.denied.std().max(1.0);
-            if w.services.len() >= self.opts.min_services && w.denied >= self.opts.min_denied && (w.denied as f32) > usual {
-                let sev = if w.denied >= 50 || w.services.len() >= 8 { Severity::High } else { Severity::Medium };
+            if w.services.len() >= self.opts.min_services
+                && w.denied >= self.opts.min_denied
+                && (w.denied as f32) > usual
+            {
+                let sev = if w.denied >= 50 || w.services.len() >= 8 {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                };
                 let mut services: Vec<&String> = w.services.iter().collect();
                 services.sort();
                 let mut top: Vec<(&String, &u64)> = w.names.iter().collect();
@@ -178,7 +209,8 @@ impl ReconBaselines {
 
     /// Restore from `dir`.
     pub fn load(dir: &Path, opts: ReconOptions) -> Result<Self, DetectError> {
-        let mut b: ReconBaselines = crate::state::load_json(dir, "recon_baselines.json")?.unwrap_or_default();
+        let mut b: ReconBaselines =
+            crate::state::load_json(dir, "recon_baselines.json")?.unwrap_or_default();
         b.opts = opts;
         Ok(b)
     }

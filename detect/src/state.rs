@@ -19,7 +19,10 @@ pub fn save_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), 
     fs::create_dir_all(dir).map_err(io(dir))?;
     let path = dir.join(name);
     let tmp = dir.join(format!(".{name}.tmp"));
-    let bytes = serde_json::to_vec(value).map_err(|e| DetectError::State { path: path.clone(), reason: e.to_string() })?;
+    let bytes = serde_json::to_vec(value).map_err(|e| DetectError::State {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
     {
         let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(&bytes).map_err(io(&tmp))?;
@@ -38,7 +41,10 @@ pub fn load_json<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<Option<T
     match fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| DetectError::State { path, reason: format!("unreadable state ({e}); move it away to start fresh") }),
+            .map_err(|e| DetectError::State {
+                path,
+                reason: format!("unreadable state ({e}); move it away to start fresh"),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(DetectError::Io { path, source }),
     }

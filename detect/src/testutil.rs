@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int32Array, Int64Array, StringArray, TimestampMillisecondArray, new_null_array};
+use arrow::array::{
+    ArrayRef, Int32Array, Int64Array, StringArray, TimestampMillisecondArray, new_null_array,
+};
 use arrow::record_batch::RecordBatch;
 
 use flowtrail_core::schema::flows::flows_schema;
@@ -33,23 +35,38 @@ pub fn flows(rows: &[Flow]) -> RecordBatch {
             let s = |v: Vec<Option<String>>| -> ArrayRef { Arc::new(StringArray::from(v)) };
             match f.name().as_str() {
                 "interface_id" => s(rows.iter().map(|r| Some(r.eni.to_string())).collect()),
-                "instance_id" => s(rows.iter().map(|r| r.instance.map(str::to_string)).collect()),
+                "instance_id" => s(rows
+                    .iter()
+                    .map(|r| r.instance.map(str::to_string))
+                    .collect()),
                 "subnet_id" => s(rows.iter().map(|r| r.subnet.map(str::to_string)).collect()),
                 "srcaddr" => s(rows.iter().map(|r| Some(r.src.clone())).collect()),
                 "dstaddr" => s(rows.iter().map(|r| Some(r.dst.clone())).collect()),
                 "action" => s(rows.iter().map(|r| Some(r.action.to_string())).collect()),
                 "log_status" => s(rows.iter().map(|_| Some("OK".to_string())).collect()),
-                "account_id" => s(rows.iter().map(|_| Some("111122223333".to_string())).collect()),
+                "account_id" => s(rows
+                    .iter()
+                    .map(|_| Some("111122223333".to_string()))
+                    .collect()),
                 "region" => s(rows.iter().map(|_| Some("us-east-1".to_string())).collect()),
                 "source_key" => s(rows.iter().map(|_| Some("k".to_string())).collect()),
                 "srcport" => Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.sport))),
                 "dstport" => Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.dport))),
                 "protocol" => Arc::new(Int32Array::from_iter_values(rows.iter().map(|_| 6))),
                 "bytes" => Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.bytes))),
-                "packets" => Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.bytes / 1000 + 1))),
-                "start" => Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.t_ms / 1000))),
-                "end" => Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.t_ms / 1000 + 60))),
-                "event_time" => Arc::new(TimestampMillisecondArray::from_iter_values(rows.iter().map(|r| r.t_ms)).with_timezone("UTC")),
+                "packets" => Arc::new(Int64Array::from_iter_values(
+                    rows.iter().map(|r| r.bytes / 1000 + 1),
+                )),
+                "start" => Arc::new(Int64Array::from_iter_values(
+                    rows.iter().map(|r| r.t_ms / 1000),
+                )),
+                "end" => Arc::new(Int64Array::from_iter_values(
+                    rows.iter().map(|r| r.t_ms / 1000 + 60),
+                )),
+                "event_time" => Arc::new(
+                    TimestampMillisecondArray::from_iter_values(rows.iter().map(|r| r.t_ms))
+                        .with_timezone("UTC"),
+                ),
                 _ => new_null_array(f.data_type(), n),
             }
         })

@@ -14,29 +14,39 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 /// Region used when neither the environment nor the profile names one.
 pub const DEFAULT_REGION: &str = "us-east-1";
 
-/// Load the shared AWS configuration: region, credentials (environment, profile, ECS container
-/// role, instance profile), the standard retry mode and `endpoint_url` when given.
-pub async fn sdk_config(endpoint_url: Option<&str>) -> SdkConfig {
-    let http = aws_smithy_http_client::Builder::new()
+/// The HTTP client of every AWS client: hyper with rustls (`ring` provider), HTTP and HTTPS.
+pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
         .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
         ))
-        .build_https();
-    let region = aws_config::meta::region::RegionProviderChain::default_provider().or_else(Region::new(DEFAULT_REGION));
+        .build_https()
+}
+
+/// Load the shared AWS configuration: region, credentials (environment, profile, ECS container
+/// role, instance profile), the standard retry mode and `endpoint_url` when given.
+pub async fn sdk_config(endpoint_url: Option<&str>) -> SdkConfig {
+    let http = http_client();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http)
-        .region(region)
         .retry_config(aws_config::retry::RetryConfig::standard());
     if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    loader.load().await
+    let conf = loader.load().await;
+    if conf.region().is_some() {
+        return conf;
+    }
+    conf.into_builder()
+        .region(Region::new(DEFAULT_REGION))
+        .build()
 }
 
 /// Whether an endpoint override is in force for S3 (explicit, `AWS_ENDPOINT_URL` or
 /// `AWS_ENDPOINT_URL_S3`).
 pub fn s3_endpoint_overridden(conf: &SdkConfig) -> bool {
-    conf.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some_and(|v| !v.is_empty())
+    conf.endpoint_url().is_some()
+        || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some_and(|v| !v.is_empty())
 }
 
 /// An S3 client for `conf`; path-style addressing when an endpoint override is set.

@@ -29,7 +29,10 @@ pub struct ObjectReader<'a> {
 
 impl std::fmt::Debug for ObjectReader<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ObjectReader").field("key", &self.key).field("read", &self.read).finish()
+        f.debug_struct("ObjectReader")
+            .field("key", &self.key)
+            .field("read", &self.read)
+            .finish()
     }
 }
 
@@ -40,9 +43,18 @@ impl<'a> ObjectReader<'a> {
     /// Open `bytes` (the whole object as stored) for reading.
     pub fn new(key: &str, bytes: &'a [u8], limit: u64) -> Self {
         let gzip = is_gzip(bytes);
-        let inner: Box<dyn Read + Send + 'a> =
-            if gzip { Box::new(MultiGzDecoder::new(bytes)) } else { Box::new(bytes) };
-        Self { inner, key: key.to_string(), read: 0, limit, gzip }
+        let inner: Box<dyn Read + Send + 'a> = if gzip {
+            Box::new(MultiGzDecoder::new(bytes))
+        } else {
+            Box::new(bytes)
+        };
+        Self {
+            inner,
+            key: key.to_string(),
+            read: 0,
+            limit,
+            gzip,
+        }
     }
 
     /// Open a stream (a file, a network body) for reading; gzip is detected from its first
@@ -58,9 +70,18 @@ impl<'a> ObjectReader<'a> {
         }
         let chained = io::Cursor::new(head[..n].to_vec()).chain(r);
         let gzip = is_gzip(&head[..n]);
-        let inner: Box<dyn Read + Send + 'a> =
-            if gzip { Box::new(MultiGzDecoder::new(chained)) } else { Box::new(chained) };
-        Ok(Self { inner, key: key.to_string(), read: 0, limit, gzip })
+        let inner: Box<dyn Read + Send + 'a> = if gzip {
+            Box::new(MultiGzDecoder::new(chained))
+        } else {
+            Box::new(chained)
+        };
+        Ok(Self {
+            inner,
+            key: key.to_string(),
+            read: 0,
+            limit,
+            gzip,
+        })
     }
 
     /// Whether the object is gzip.
@@ -77,11 +98,24 @@ impl<'a> ObjectReader<'a> {
     /// object.
     pub fn error(&self, e: io::Error) -> IngestError {
         if e.to_string() == TOO_LARGE {
-            IngestError::TooLarge { key: self.key.clone(), limit: self.limit }
-        } else if self.gzip || e.kind() == io::ErrorKind::InvalidData || e.kind() == io::ErrorKind::UnexpectedEof {
-            IngestError::Decompress { key: self.key.clone(), decompressed: self.read, reason: e.to_string() }
+            IngestError::TooLarge {
+                key: self.key.clone(),
+                limit: self.limit,
+            }
+        } else if self.gzip
+            || e.kind() == io::ErrorKind::InvalidData
+            || e.kind() == io::ErrorKind::UnexpectedEof
+        {
+            IngestError::Decompress {
+                key: self.key.clone(),
+                decompressed: self.read,
+                reason: e.to_string(),
+            }
         } else {
-            IngestError::Read { key: self.key.clone(), source: e }
+            IngestError::Read {
+                key: self.key.clone(),
+                source: e,
+            }
         }
     }
 

@@ -30,7 +30,10 @@ pub enum ObjectKind {
 impl ObjectKind {
     /// Whether the object carries records for the lake.
     pub fn is_data(self) -> bool {
-        matches!(self, Self::FlowLogText | Self::FlowLogParquet | Self::CloudTrail)
+        matches!(
+            self,
+            Self::FlowLogText | Self::FlowLogParquet | Self::CloudTrail
+        )
     }
 }
 
@@ -97,7 +100,9 @@ pub fn delivery_time_ms(key: &str) -> Option<i64> {
         let digits = |r: std::ops::Range<usize>| w[r].iter().all(u8::is_ascii_digit);
         if digits(0..8) && w[8] == b'T' && digits(9..13) && w[13] == b'Z' {
             let s = std::str::from_utf8(w).ok()?;
-            chrono::NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%MZ").ok().map(|t| t.and_utc().timestamp_millis())
+            chrono::NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%MZ")
+                .ok()
+                .map(|t| t.and_utc().timestamp_millis())
         } else {
             None
         }
@@ -197,39 +202,85 @@ mod tests {
 
     #[test]
     fn delivery_time_comes_from_the_file_name() {
-        assert_eq!(delivery_time_ms("a/1_CloudTrail_us-east-1_20260108T1005Z_x.json.gz"), Some(1_767_866_700_000));
+        assert_eq!(
+            delivery_time_ms("a/1_CloudTrail_us-east-1_20260108T1005Z_x.json.gz"),
+            Some(1_767_866_700_000)
+        );
         assert_eq!(delivery_time_ms("a/b/no-time.log.gz"), None);
-        assert_eq!(delivery_time_ms("20260108T1005Z/x"), None, "only the file name counts");
+        assert_eq!(
+            delivery_time_ms("20260108T1005Z/x"),
+            None,
+            "only the file name counts"
+        );
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn table_of_layouts() {
-        let cases: &[(&str, ObjectKind, Option<&str>, Option<&str>, Option<NaiveDate>, Option<u32>)] = &[
+        let cases: &[(
+            &str,
+            ObjectKind,
+            Option<&str>,
+            Option<&str>,
+            Option<NaiveDate>,
+            Option<u32>,
+        )] = &[
             (
                 "AWSLogs/012345678901/vpcflowlogs/us-east-1/2026/01/08/012345678901_vpcflowlogs_us-east-1_fl-1_20260108T1005Z_ab.log.gz",
-                ObjectKind::FlowLogText, Some("012345678901"), Some("us-east-1"), d(2026, 1, 8), None,
+                ObjectKind::FlowLogText,
+                Some("012345678901"),
+                Some("us-east-1"),
+                d(2026, 1, 8),
+                None,
             ),
             (
                 "logs/AWSLogs/111122223333/vpcflowlogs/eu-west-1/2026/01/08/10/f_vpcflowlogs_x.log.gz",
-                ObjectKind::FlowLogText, Some("111122223333"), Some("eu-west-1"), d(2026, 1, 8), Some(10),
+                ObjectKind::FlowLogText,
+                Some("111122223333"),
+                Some("eu-west-1"),
+                d(2026, 1, 8),
+                Some(10),
             ),
             (
                 "AWSLogs/aws-account-id=111122223333/aws-service=vpcflowlogs/aws-region=us-east-1/year=2026/month=01/day=09/hour=23/x.log.parquet",
-                ObjectKind::FlowLogParquet, Some("111122223333"), Some("us-east-1"), d(2026, 1, 9), Some(23),
+                ObjectKind::FlowLogParquet,
+                Some("111122223333"),
+                Some("us-east-1"),
+                d(2026, 1, 9),
+                Some(23),
             ),
             (
                 "AWSLogs/o-abc123/111122223333/CloudTrail/us-east-1/2026/01/08/111122223333_CloudTrail_us-east-1_20260108T1005Z_x.json.gz",
-                ObjectKind::CloudTrail, Some("111122223333"), Some("us-east-1"), d(2026, 1, 8), None,
+                ObjectKind::CloudTrail,
+                Some("111122223333"),
+                Some("us-east-1"),
+                d(2026, 1, 8),
+                None,
             ),
             (
                 "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/01/08/111122223333_CloudTrail-Digest_us-east-1_t_20260108T1005Z.json.gz",
-                ObjectKind::CloudTrailDigest, Some("111122223333"), Some("us-east-1"), d(2026, 1, 8), None,
+                ObjectKind::CloudTrailDigest,
+                Some("111122223333"),
+                Some("us-east-1"),
+                d(2026, 1, 8),
+                None,
             ),
             (
                 "AWSLogs/111122223333/CloudTrail-Insight/us-east-1/2026/01/08/x.json.gz",
-                ObjectKind::CloudTrailInsight, Some("111122223333"), Some("us-east-1"), d(2026, 1, 8), None,
+                ObjectKind::CloudTrailInsight,
+                Some("111122223333"),
+                Some("us-east-1"),
+                d(2026, 1, 8),
+                None,
             ),
-            ("downloads/123_CloudTrail_us-east-1_x.json.gz", ObjectKind::CloudTrail, None, None, None, None),
+            (
+                "downloads/123_CloudTrail_us-east-1_x.json.gz",
+                ObjectKind::CloudTrail,
+                None,
+                None,
+                None,
+                None,
+            ),
             ("README.md", ObjectKind::Unknown, None, None, None, None),
         ];
         for (key, kind, acct, region, date, hour) in cases {

@@ -10,9 +10,11 @@
 //! - [`dedupe`] drops CloudTrail events whose `eventID` was already seen.
 //! - [`lake`] writes partitioned parquet atomically and keeps the commit ledger that makes a
 //!   replay idempotent.
-//! - [`source`] lists input objects (a local folder in the AWS S3 layout).
+//! - [`source`] lists input objects (a local folder in the AWS S3 layout, an S3 archive).
+//! - [`aws`] builds the AWS clients (endpoint override, path-style S3 for emulators).
 //! - [`replay`] runs decode in parallel and feeds the lake writer with bounded memory.
 
+pub mod aws;
 pub mod compress;
 pub mod decode;
 pub mod dedupe;

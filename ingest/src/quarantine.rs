@@ -43,7 +43,12 @@ impl QuarantineRecord {
 
     /// A whole object that could not be read or decoded.
     pub fn object(object: &str, reason: impl Into<String>) -> Self {
-        Self { object: object.to_string(), line: None, reason: reason.into(), raw: None }
+        Self {
+            object: object.to_string(),
+            line: None,
+            reason: reason.into(),
+            raw: None,
+        }
     }
 }
 
@@ -58,8 +63,14 @@ pub struct QuarantineWriter {
 impl QuarantineWriter {
     /// A writer that creates `<lake>/_quarantine/<name>.jsonl` on the first record.
     pub fn new(lake: &Path, name: &str) -> Self {
-        let path = lake.join(flowtrail_core::layout::QUARANTINE_DIR).join(format!("{name}.jsonl"));
-        Self { path, out: None, written: 0 }
+        let path = lake
+            .join(flowtrail_core::layout::QUARANTINE_DIR)
+            .join(format!("{name}.jsonl"));
+        Self {
+            path,
+            out: None,
+            written: 0,
+        }
     }
 
     /// The file records go to.
@@ -74,12 +85,19 @@ impl QuarantineWriter {
 
     /// Append one record.
     pub fn write(&mut self, rec: &QuarantineRecord) -> Result<(), IngestError> {
-        let io = |source| IngestError::Io { path: self.path.clone(), source };
+        let io = |source| IngestError::Io {
+            path: self.path.clone(),
+            source,
+        };
         if self.out.is_none() {
             if let Some(dir) = self.path.parent() {
                 fs::create_dir_all(dir).map_err(io)?;
             }
-            let f = OpenOptions::new().create(true).append(true).open(&self.path).map_err(io)?;
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .map_err(io)?;
             self.out = Some(BufWriter::new(f));
         }
         if let Some(out) = self.out.as_mut() {
@@ -88,7 +106,10 @@ impl QuarantineWriter {
                 source: std::io::Error::other(e),
             })?;
             line.push(b'\n');
-            out.write_all(&line).map_err(|source| IngestError::Io { path: self.path.clone(), source })?;
+            out.write_all(&line).map_err(|source| IngestError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
         }
         self.written += 1;
         Ok(())
@@ -97,7 +118,10 @@ impl QuarantineWriter {
     /// Flush and fsync what was written (called before a lake commit).
     pub fn sync(&mut self) -> Result<(), IngestError> {
         if let Some(out) = self.out.as_mut() {
-            let io = |source| IngestError::Io { path: self.path.clone(), source };
+            let io = |source| IngestError::Io {
+                path: self.path.clone(),
+                source,
+            };
             out.flush().map_err(io)?;
             out.get_ref().sync_data().map_err(io)?;
         }

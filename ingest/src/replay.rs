@@ -11,6 +11,13 @@
 //! the writer sees an object's rows, quarantine records and outcome together and can commit
 //! them with the object's ledger entry: an object is either wholly in the lake or not at all.
 //! Memory is bounded by (workers + channel) objects plus the writer's commit buffer.
+//!
+//! S3 objects ([`Location::S3`]) are fetched whole with `GetObject` by the same workers through
+//! [`ReplayOptions::s3`] (a client and a tokio runtime handle); the fetch is I/O bound, so runs
+//! with S3 objects use at least [`S3_WORKERS`] workers. A fetch that fails after the SDK's
+//! retries quarantines the object for this run; when the failure was transient (timeout,
+//! connection, throttling, 5xx) the object is not recorded in the ledger, so the next run tries
+//! it again.
 
 use std::fs;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,7 +38,11 @@ use crate::dedupe::EventIdDedup;
 use crate::keys::ObjectKind;
 use crate::lake::LakeWriter;
 use crate::quarantine::{QuarantineRecord, VecSink};
+use crate::source::s3::S3Fetcher;
 use crate::source::{Location, SourceObject};
+
+/// Decode workers used at least when some objects are on S3 (fetching is I/O bound).
+pub const S3_WORKERS: usize = 8;
 
 /// Replay settings.
 #[derive(Debug, Clone)]
@@ -48,17 +59,22 @@ pub struct ReplayOptions {
     pub cloudtrail: CloudTrailOptions,
     /// Bound on one object's decompressed size.
     pub max_decompressed: u64,
+    /// Fetches [`Location::S3`] objects; required when any are listed.
+    pub s3: Option<S3Fetcher>,
 }
 
 impl Default for ReplayOptions {
     fn default() -> Self {
         Self {
-            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             from_ms: None,
             to_ms: None,
             flow: FlowDecodeOptions::default(),
             cloudtrail: CloudTrailOptions::default(),
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+            s3: None,
         }
     }
 }
@@ -95,6 +111,9 @@ pub struct ReplayStats {
     pub objects_skipped: u64,
     /// Objects quarantined whole (unreadable, corrupt, wrong format).
     pub objects_quarantined: u64,
+    /// Of those, objects whose read failed transiently: not recorded as done, so the next
+    /// run tries them again.
+    pub objects_retry_later: u64,
     /// Compressed bytes read.
     pub bytes_in: u64,
     /// Flow records written.
@@ -124,18 +143,66 @@ struct Outcome {
 fn decode_one(obj: &SourceObject, opts: &ReplayOptions) -> Outcome {
     let mut sink = VecSink::default();
     let key = obj.id.key.as_str();
-    let table = if matches!(obj.info.kind, ObjectKind::CloudTrail) { Table::Cloudtrail } else { Table::Flows };
+    let table = if matches!(obj.info.kind, ObjectKind::CloudTrail) {
+        Table::Cloudtrail
+    } else {
+        Table::Flows
+    };
     let fallback_time = obj
         .info
         .date
         .and_then(|d| d.and_hms_opt(obj.info.hour.unwrap_or(0), 0, 0))
         .map(|t| t.and_utc().timestamp_millis());
-    let Location::Local(path) = &obj.location;
+    // Local files are streamed (flow text) or read whole; S3 objects are fetched whole.
+    let read_all = || -> Result<Vec<u8>, IngestError> {
+        match &obj.location {
+            Location::Local(path) => fs::read(path).map_err(|source| IngestError::Read {
+                key: key.to_string(),
+                source,
+            }),
+            Location::S3 {
+                bucket,
+                key: s3_key,
+            } => match &opts.s3 {
+                Some(f) => f.get(bucket, s3_key),
+                None => Err(IngestError::Read {
+                    key: format!("s3://{bucket}/{s3_key}"),
+                    source: std::io::Error::other("no S3 client configured for this replay"),
+                }),
+            },
+        }
+    };
     let result: Result<bool, IngestError> = (|| match obj.info.kind {
         ObjectKind::FlowLogText => {
-            let file = fs::File::open(path).map_err(|source| IngestError::Read { key: key.to_string(), source })?;
-            let mut reader = ObjectReader::from_reader(key, std::io::BufReader::with_capacity(1 << 20, file), opts.max_decompressed)
-                .map_err(|source| IngestError::Read { key: key.to_string(), source })?;
+            let mut reader = match &obj.location {
+                Location::Local(path) => {
+                    let file = fs::File::open(path).map_err(|source| IngestError::Read {
+                        key: key.to_string(),
+                        source,
+                    })?;
+                    ObjectReader::from_reader(
+                        key,
+                        std::io::BufReader::with_capacity(1 << 20, file),
+                        opts.max_decompressed,
+                    )
+                    .map_err(|source| IngestError::Read {
+                        key: key.to_string(),
+                        source,
+                    })?
+                }
+                Location::S3 { .. } => {
+                    let bytes = read_all()?;
+                    ObjectReader::from_reader(
+                        key,
+                        std::io::Cursor::new(bytes),
+                        opts.max_decompressed,
+                    )
+                    .map_err(|source| IngestError::Read {
+                        key: key.to_string(),
+                        source,
+                    })?
+                }
+            };
             let mut fo = opts.flow.clone();
             fo.fallback_account_id = obj.info.account_id.clone();
             fo.fallback_region = obj.info.region.clone();
@@ -144,7 +211,7 @@ fn decode_one(obj: &SourceObject, opts: &ReplayOptions) -> Outcome {
             Ok(false)
         }
         ObjectKind::FlowLogParquet => {
-            let bytes = fs::read(path).map_err(|source| IngestError::Read { key: key.to_string(), source })?;
+            let bytes = read_all()?;
             let mut fo = opts.flow.clone();
             fo.fallback_account_id = obj.info.account_id.clone();
             fo.fallback_region = obj.info.region.clone();
@@ -153,7 +220,7 @@ fn decode_one(obj: &SourceObject, opts: &ReplayOptions) -> Outcome {
             Ok(false)
         }
         ObjectKind::CloudTrail => {
-            let bytes = fs::read(path).map_err(|source| IngestError::Read { key: key.to_string(), source })?;
+            let bytes = read_all()?;
             let data = ObjectReader::new(key, &bytes, opts.max_decompressed).read_all()?;
             let mut co = opts.cloudtrail.clone();
             co.fallback_account_id = obj.info.account_id.clone();
@@ -161,19 +228,40 @@ fn decode_one(obj: &SourceObject, opts: &ReplayOptions) -> Outcome {
             decode_cloudtrail(key, &data, &co, &mut sink)?;
             Ok(false)
         }
-        ObjectKind::CloudTrailDigest | ObjectKind::CloudTrailInsight | ObjectKind::Unknown => Ok(true),
+        ObjectKind::CloudTrailDigest | ObjectKind::CloudTrailInsight | ObjectKind::Unknown => {
+            Ok(true)
+        }
     })();
     match result {
-        Ok(skipped) => Outcome { index: 0, table, sink, error: None, skipped },
-        Err(e) => Outcome { index: 0, table, sink, error: Some(e), skipped: false },
+        Ok(skipped) => Outcome {
+            index: 0,
+            table,
+            sink,
+            error: None,
+            skipped,
+        },
+        Err(e) => Outcome {
+            index: 0,
+            table,
+            sink,
+            error: Some(e),
+            skipped: false,
+        },
     }
 }
 
-fn time_filter(batch: &RecordBatch, from: Option<i64>, to: Option<i64>) -> Result<RecordBatch, IngestError> {
+fn time_filter(
+    batch: &RecordBatch,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> Result<RecordBatch, IngestError> {
     if from.is_none() && to.is_none() {
         return Ok(batch.clone());
     }
-    let Some(t) = batch.column_by_name(EVENT_TIME).and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>()) else {
+    let Some(t) = batch
+        .column_by_name(EVENT_TIME)
+        .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>())
+    else {
         return Ok(batch.clone());
     };
     let keep: BooleanArray = t
@@ -185,7 +273,10 @@ fn time_filter(batch: &RecordBatch, from: Option<i64>, to: Option<i64>) -> Resul
             })
         })
         .collect();
-    filter_record_batch(batch, &keep).map_err(|source| IngestError::Arrow { context: "time filter".into(), source })
+    filter_record_batch(batch, &keep).map_err(|source| IngestError::Arrow {
+        context: "time filter".into(),
+        source,
+    })
 }
 
 /// Replay `objects` into the lake. `progress` is called after each object. Returns when every
@@ -198,11 +289,23 @@ pub fn run(
     observer: &mut dyn Observer,
     progress: &mut dyn FnMut(&ReplayStats),
 ) -> Result<ReplayStats, IngestError> {
-    let mut stats = ReplayStats { objects_total: objects.len() as u64, ..Default::default() };
-    let todo: Vec<usize> = (0..objects.len()).filter(|&i| !lake.ledger().is_done(&objects[i].id)).collect();
+    let mut stats = ReplayStats {
+        objects_total: objects.len() as u64,
+        ..Default::default()
+    };
+    let todo: Vec<usize> = (0..objects.len())
+        .filter(|&i| !lake.ledger().is_done(&objects[i].id))
+        .collect();
     stats.objects_already_done = (objects.len() - todo.len()) as u64;
     progress(&stats);
-    let workers = opts.workers.max(1);
+    let on_s3 = todo
+        .iter()
+        .any(|&i| matches!(objects[i].location, Location::S3 { .. }));
+    let workers = if on_s3 {
+        opts.workers.max(S3_WORKERS)
+    } else {
+        opts.workers.max(1)
+    };
     let next = AtomicUsize::new(0);
     let (tx, rx) = crossbeam_channel::bounded::<Outcome>(workers * 2);
     let mut dedup = EventIdDedup::default();
@@ -277,7 +380,10 @@ fn absorb(
         }
         observer
             .on_batch(out.table, &batch)
-            .map_err(|e| IngestError::Observer { key: obj.id.key.clone(), reason: e.to_string() })?;
+            .map_err(|e| IngestError::Observer {
+                key: obj.id.key.clone(),
+                reason: e.to_string(),
+            })?;
         lake.add(out.table, &batch)?;
     }
     stats.lines_quarantined += out.sink.quarantined.len() as u64;
@@ -288,9 +394,17 @@ fn absorb(
         if !e.is_input_error() {
             return Err(e);
         }
-        tracing::warn!(object = %obj.id.key, error = %e, "object quarantined");
         stats.objects_quarantined += 1;
         lake.quarantine(QuarantineRecord::object(&obj.id.key, e.to_string()));
+        if e.is_retryable() && out.sink.batches.is_empty() {
+            // Transient (S3 timeout, throttling, 5xx after the SDK's retries): leave it out of
+            // the ledger so the next run reads it.
+            tracing::warn!(object = %obj.id.key, error = %e, "object unreadable for now; the next run tries it again");
+            stats.objects_retry_later += 1;
+            stats.objects_done += 1;
+            return Ok(());
+        }
+        tracing::warn!(object = %obj.id.key, error = %e, "object quarantined");
     }
     if out.skipped {
         stats.objects_skipped += 1;

@@ -3,24 +3,29 @@
 //! ```text
 //! flowtrail-gen sample --out DIR
 //! flowtrail-gen bench --out DIR [--flow-records N] [--cloudtrail-events M] [--seed S]
+//! flowtrail-gen scenario --out DIR [--days N] [--seed S]
 //! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use flowtrail_sample::{BenchSpec, write_bench, write_sample};
+use flowtrail_sample::{BenchSpec, ScenarioSpec, write_bench, write_sample, write_scenario};
 
 const USAGE: &str = "usage:
   flowtrail-gen sample --out DIR
       write the committed sample: DIR/aws/AWSLogs/... and DIR/scenarios/*.json
       (regenerate in place with: flowtrail-gen sample --out sample-data)
   flowtrail-gen bench --out DIR [--flow-records N] [--cloudtrail-events M] [--seed S]
-      write a large set (default 5000000 flow records, 200000 CloudTrail events, seed 1)";
+      write a large set (default 5000000 flow records, 200000 CloudTrail events, seed 1)
+  flowtrail-gen scenario --out DIR [--days N] [--seed S]
+      write an unseen evaluation scenario (default 8 days, seed 7): a different fleet and
+      attack plan per seed, labels in DIR/scenarios/labels.json";
 
 enum Cmd {
     Sample { out: PathBuf },
     Bench { out: PathBuf, spec: BenchSpec },
+    Scenario { out: PathBuf, spec: ScenarioSpec },
 }
 
 fn number(flag: &str, v: Option<String>) -> Result<u64, String> {
@@ -34,12 +39,17 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Cmd, String> {
     let cmd = args.next().ok_or("missing command")?;
     let mut out = None;
     let mut spec = BenchSpec::default();
+    let mut scen = ScenarioSpec::default();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--out" => out = Some(PathBuf::from(args.next().ok_or("--out needs a value")?)),
             "--flow-records" => spec.flow_records = number(&a, args.next())?,
             "--cloudtrail-events" => spec.trail_events = number(&a, args.next())?,
-            "--seed" => spec.seed = number(&a, args.next())?,
+            "--seed" => {
+                spec.seed = number(&a, args.next())?;
+                scen.seed = spec.seed;
+            }
+            "--days" => scen.days = number(&a, args.next())?.clamp(3, 366) as i64,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument: {other}")),
         }
@@ -48,6 +58,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Cmd, String> {
     match cmd.as_str() {
         "sample" => Ok(Cmd::Sample { out }),
         "bench" => Ok(Cmd::Bench { out, spec }),
+        "scenario" => Ok(Cmd::Scenario { out, spec: scen }),
         "-h" | "--help" => Err(String::new()),
         other => Err(format!("unknown command: {other}")),
     }
@@ -85,6 +96,31 @@ fn main() -> ExitCode {
                 out.display(),
                 spec.seed
             );
+        }),
+        Cmd::Scenario { out, spec } => write_scenario(&out, spec).map(|r| {
+            println!("start {} ({} days, seed {})", r.start, spec.days, spec.seed);
+            for f in &r.flow_logs {
+                println!(
+                    "flow log {} {} {} {} {:?}: {} objects, {} records",
+                    f.id, f.account, f.region, f.format, f.layout, f.files, f.records
+                );
+            }
+            for (acct, region, org, files, events) in &r.trails {
+                let org = org.as_deref().unwrap_or("-");
+                println!("trail {acct} {region} (org {org}): {files} objects, {events} events");
+            }
+            for l in &r.labels {
+                println!(
+                    "{} {} {} {}: {}",
+                    l.id,
+                    l.detector,
+                    flowtrail_sample::time::rfc3339(l.start),
+                    l.account_id,
+                    l.description
+                );
+            }
+            println!("wrote the scenario under {}", out.display());
+            r.stats
         }),
     };
     match result {

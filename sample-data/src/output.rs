@@ -74,6 +74,12 @@ impl Sink {
         }
     }
 
+    /// Use gzip level `level` (the default is zlib's default, 6).
+    pub fn with_level(mut self, level: u32) -> Self {
+        self.level = Compression::new(level);
+        self
+    }
+
     /// Compress `body` and write it at `key`; returns the compressed size.
     pub fn write_gz(&mut self, key: &str, body: &[u8]) -> io::Result<u64> {
         let mut enc = GzEncoder::new(Vec::with_capacity(body.len() / 4 + 64), self.level);

@@ -502,7 +502,8 @@ pub fn write_sample(out: &Path) -> io::Result<SampleReport> {
     })
 }
 
-fn fleet_json(fleet: &Fleet) -> J {
+/// The fleet as `fleet.json` describes it (flow logs, interfaces, ids and addresses).
+pub(crate) fn fleet_json(fleet: &Fleet) -> J {
     J::obj([
         (
             "flow_logs",

@@ -12,7 +12,7 @@ use crate::cli::Command;
 /// Run a command.
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
-        Command::Replay(a) => replay::run(a),
+        Command::Replay(a) => replay::run(*a),
         Command::Query(a) => query::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Rules(a) => rules::run(a),

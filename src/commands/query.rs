@@ -9,13 +9,21 @@ use crate::cli::QueryArgs;
 use crate::{lake_tables, output};
 
 pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let ctx = lake_tables::session(&args.lake).await?;
         // Analysts get SELECT only: no DDL (CREATE EXTERNAL TABLE could read outside the lake),
         // no DML (COPY/INSERT could write files), no SET statements.
-        let opts = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
-        let df = ctx.sql_with_options(&args.sql, opts).await.context("planning the query")?;
+        let opts = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let df = ctx
+            .sql_with_options(&args.sql, opts)
+            .await
+            .context("planning the query")?;
         let batches = df.collect().await.context("running the query")?;
         let mut out = std::io::stdout().lock();
         output::write(&mut out, args.format, &batches)?;

@@ -12,10 +12,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use flowtrail_ingest::decode::flow::FlowFormat;
 use flowtrail_ingest::lake::{LakeWriter, WriterOptions};
 use flowtrail_ingest::replay::{self, NoObserver, ReplayOptions, ReplayStats};
+use flowtrail_ingest::source::s3::S3Url;
 use flowtrail_ingest::source::{DateRange, local};
 
 use flowtrail_alerts::sink::AlertSink;
 use flowtrail_alerts::sink::jsonl::JsonlSink;
+use flowtrail_alerts::sink::sns::Router;
 use flowtrail_core::Severity;
 
 use crate::cli::ReplayArgs;
@@ -24,7 +26,10 @@ use crate::detection::{Detection, DetectionArgs};
 /// Parse `--from`/`--to`: a date (midnight UTC) or an RFC 3339 time. Returns (ms, date).
 fn parse_time(flag: &str, s: &str) -> anyhow::Result<(i64, NaiveDate)> {
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        let ms = d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default();
+        let ms = d
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp_millis())
+            .unwrap_or_default();
         return Ok((ms, d));
     }
     match DateTime::parse_from_rfc3339(s) {
@@ -35,38 +40,90 @@ fn parse_time(flag: &str, s: &str) -> anyhow::Result<(i64, NaiveDate)> {
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let from = args.from.as_deref().map(|s| parse_time("--from", s)).transpose()?;
-    let to = args.to.as_deref().map(|s| parse_time("--to", s)).transpose()?;
-    if let (Some(f), Some(t)) = (from, to) {
-        if f.0 >= t.0 {
-            bail!("--from must be before --to");
-        }
+    let from = args
+        .from
+        .as_deref()
+        .map(|s| parse_time("--from", s))
+        .transpose()?;
+    let to = args
+        .to
+        .as_deref()
+        .map(|s| parse_time("--to", s))
+        .transpose()?;
+    if let (Some(f), Some(t)) = (from, to)
+        && f.0 >= t.0
+    {
+        bail!("--from must be before --to");
     }
-    let range = DateRange { from: from.map(|f| f.1), to: to.map(|t| t.1) };
-    let mut opts = ReplayOptions { from_ms: from.map(|f| f.0), to_ms: to.map(|t| t.0), ..Default::default() };
+    let range = DateRange {
+        from: from.map(|f| f.1),
+        to: to.map(|t| t.1),
+    };
+    let mut opts = ReplayOptions {
+        from_ms: from.map(|f| f.0),
+        to_ms: to.map(|t| t.0),
+        ..Default::default()
+    };
     if let Some(w) = args.workers {
         opts.workers = w.max(1);
     }
     if let Some(fmt) = &args.flow_format {
-        opts.flow.format = Some(FlowFormat::parse(fmt).map_err(|e| anyhow::anyhow!("--flow-format: {e}"))?);
+        opts.flow.format =
+            Some(FlowFormat::parse(fmt).map_err(|e| anyhow::anyhow!("--flow-format: {e}"))?);
     }
 
+    // S3 sources and SNS need the AWS runtime; local-only runs never start it.
+    let s3_urls: Vec<Option<S3Url>> = args
+        .sources
+        .iter()
+        .map(|s| s.to_str().and_then(S3Url::parse))
+        .collect();
+    let aws = if s3_urls.iter().any(Option::is_some) || args.sns_topic_arn.is_some() {
+        Some(crate::aws::Aws::new(args.endpoint_url.as_deref())?)
+    } else {
+        None
+    };
+    let mut s3_listed = (0u64, 0u64); // (keys, requests)
     let mut objects = Vec::new();
     let (mut ignored, mut out_of_range) = (0, 0);
-    for src in &args.sources {
+    for (src, url) in args.sources.iter().zip(&s3_urls) {
+        if let (Some(url), Some(aws)) = (url, &aws) {
+            let fetcher = opts.s3.get_or_insert_with(|| aws.s3_fetcher()).clone();
+            let l = aws.list_s3(&fetcher, url, &range)?;
+            s3_listed.0 += l.keys_listed;
+            s3_listed.1 += l.list_requests;
+            ignored += l.ignored;
+            out_of_range += l.out_of_range;
+            objects.extend(l.objects);
+            continue;
+        }
         let l = local::list(src, &range).with_context(|| format!("listing {}", src.display()))?;
         ignored += l.ignored;
         out_of_range += l.out_of_range;
         objects.extend(l.objects);
     }
-    let writer_opts = WriterOptions { max_buffered_rows: args.commit_rows.max(1), ..Default::default() };
+    let writer_opts = WriterOptions {
+        max_buffered_rows: args.commit_rows.max(1),
+        ..Default::default()
+    };
     let mut lake = LakeWriter::open(&args.lake, writer_opts)
         .with_context(|| format!("opening the lake at {}", args.lake.display()))?;
     if lake.ledger().rolled_back() > 0 {
-        eprintln!("rolled back {} unfinished commit(s) from an earlier run", lake.ledger().rolled_back());
+        eprintln!(
+            "rolled back {} unfinished commit(s) from an earlier run",
+            lake.ledger().rolled_back()
+        );
     }
     // The alerts file holds this run's alerts: it starts empty.
     let sink = JsonlSink::create(&args.alerts_out)?;
+    // SNS: alerts go through the outbox; what an earlier run left there is sent first.
+    let sns = match (&aws, &args.sns_topic_arn) {
+        (Some(aws), Some(arn)) => Some(aws.sns_sink(&args.outbox, Router::single(arn))?),
+        _ => None,
+    };
+    if let Some(s) = &sns {
+        crate::aws::flush_sns(s, "at startup")?;
+    }
     let mut detection = if args.no_detect {
         None
     } else {
@@ -77,14 +134,23 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             dedupe_minutes: args.dedupe_minutes,
             rules_batch_hours: 6,
         };
-        let sinks: Vec<Box<dyn AlertSink>> = vec![Box::new(sink)];
+        let mut sinks: Vec<Box<dyn AlertSink>> = vec![Box::new(sink)];
+        if let Some(s) = &sns {
+            sinks.push(Box::new(s.clone()));
+        }
         Some(Detection::new(&d, sinks)?)
     };
 
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(objects.len() as u64) };
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(objects.len() as u64)
+    };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} objects {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} objects {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut progress = |s: &ReplayStats| {
         bar.set_position(s.objects_done + s.objects_already_done);
@@ -108,11 +174,26 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             by_severity[a.severity as usize] += 1;
         }
     }
+    let sns_report = match &sns {
+        Some(s) => Some((
+            crate::aws::flush_sns(s, "at the end of the run")?,
+            s.lock().map(|s| s.stats().published).unwrap_or(0),
+        )),
+        None => None,
+    };
 
     let secs = started.elapsed().as_secs_f64();
     let records = stats.flow_records + stats.cloudtrail_records;
     let mut err = std::io::stderr().lock();
-    writeln!(err, "flowtrail replay: {}", args.sources.iter().map(|s| s.display().to_string()).collect::<Vec<_>>().join(" "))?;
+    writeln!(
+        err,
+        "flowtrail replay: {}",
+        args.sources
+            .iter()
+            .map(|s| s.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    )?;
     writeln!(
         err,
         "  objects      {} read, {} already in the lake, {} digest/insights skipped, {} quarantined whole, {} other files ignored, {} outside --from/--to",
@@ -126,7 +207,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     writeln!(
         err,
         "  records      {records} ({} flow, {} cloudtrail), {} duplicate events dropped, {} outside --from/--to",
-        stats.flow_records, stats.cloudtrail_records, stats.duplicates_dropped, stats.out_of_range_rows
+        stats.flow_records,
+        stats.cloudtrail_records,
+        stats.duplicates_dropped,
+        stats.out_of_range_rows
     )?;
     writeln!(
         err,
@@ -136,13 +220,35 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         args.lake.display()
     )?;
     if detection.is_some() {
-        let sev: Vec<String> = [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info]
-            .iter()
-            .filter(|s| by_severity[**s as usize] > 0)
-            .map(|s| format!("{} {s}", by_severity[*s as usize]))
-            .collect();
-        let sev = if sev.is_empty() { String::new() } else { format!(" ({})", sev.join(", ")) };
-        writeln!(err, "  alerts       {alerts}{sev} -> {}", args.alerts_out.display())?;
+        let sev: Vec<String> = [
+            Severity::Critical,
+            Severity::High,
+            Severity::Medium,
+            Severity::Low,
+            Severity::Info,
+        ]
+        .iter()
+        .filter(|s| by_severity[**s as usize] > 0)
+        .map(|s| format!("{} {s}", by_severity[*s as usize]))
+        .collect();
+        let sev = if sev.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", sev.join(", "))
+        };
+        writeln!(
+            err,
+            "  alerts       {alerts}{sev} -> {}",
+            args.alerts_out.display()
+        )?;
+        if let Some(d) = detection.as_ref() {
+            let (e, p) = (d.engine_stats(), d.pipeline_stats());
+            writeln!(
+                err,
+                "  detection    {} hours judged, {} findings ({} suppressed, {} merged into open alerts), {} rows later than the grace period",
+                e.chunks_closed, p.findings, p.suppressed, p.merged, e.late_rows
+            )?;
+        }
         if stats.objects_already_done > 0 {
             writeln!(
                 err,
@@ -152,7 +258,33 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         writeln!(err, "  alerts       detection off (--no-detect)")?;
     }
-    writeln!(err, "  lake         {} files in {} commits -> {}", stats.files_written, stats.commits, args.lake.display())?;
+    if let Some((r, published)) = &sns_report {
+        let later = if r.pending > 0 {
+            " (SNS unavailable: they are sent by the next run)"
+        } else {
+            ""
+        };
+        writeln!(
+            err,
+            "  sns          {published} published, {} waiting in the outbox {}{later}",
+            r.pending,
+            args.outbox.display()
+        )?;
+    }
+    if s3_listed.1 > 0 || stats.objects_retry_later > 0 {
+        writeln!(
+            err,
+            "  s3           {} keys listed in {} requests, {} objects unreadable for now (retried by the next run)",
+            s3_listed.0, s3_listed.1, stats.objects_retry_later
+        )?;
+    }
+    writeln!(
+        err,
+        "  lake         {} files in {} commits -> {}",
+        stats.files_written,
+        stats.commits,
+        args.lake.display()
+    )?;
     writeln!(
         err,
         "  time         {secs:.2}s, {:.0} records/s, {:.1} MB/s compressed input",

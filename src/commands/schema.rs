@@ -4,7 +4,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use flowtrail_core::Table;
-use flowtrail_core::schema::{alerts::alerts_schema, athena, cloudtrail::cloudtrail_schema, flows::flows_schema};
+use flowtrail_core::schema::{
+    alerts::alerts_schema, athena, cloudtrail::cloudtrail_schema, flows::flows_schema,
+};
 
 use crate::cli::SchemaArgs;
 

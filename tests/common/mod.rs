@@ -31,12 +31,16 @@ pub fn flow_key(day: u32, n: u32) -> String {
 }
 
 pub fn ct_key(day: u32, n: u32) -> String {
-    format!("AWSLogs/{ACCT}/CloudTrail/us-east-1/2026/01/{day:02}/{ACCT}_CloudTrail_us-east-1_202601{day:02}T10{n:02}Z_abcdef0123456789.json.gz")
+    format!(
+        "AWSLogs/{ACCT}/CloudTrail/us-east-1/2026/01/{day:02}/{ACCT}_CloudTrail_us-east-1_202601{day:02}T10{n:02}Z_abcdef0123456789.json.gz"
+    )
 }
 
 /// Default-format flow lines starting at `t0` (seconds).
 pub fn flow_text(rows: usize, t0: i64) -> String {
-    let mut s = String::from("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n");
+    let mut s = String::from(
+        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n",
+    );
     for i in 0..rows {
         let t = t0 + i as i64;
         s.push_str(&format!(
@@ -61,7 +65,7 @@ pub fn bin() -> Command {
 }
 
 pub fn replay(src: &Path, lake: &Path, extra: &[&str]) -> Output {
-    let out = bin()
+    bin()
         .arg("replay")
         .arg(src)
         .arg("--lake")
@@ -71,13 +75,20 @@ pub fn replay(src: &Path, lake: &Path, extra: &[&str]) -> Output {
         .arg("--quiet")
         .args(extra)
         .output()
-        .unwrap();
-    out
+        .unwrap()
 }
 
 pub fn query(lake: &Path, sql: &str, format: &str) -> String {
-    let out = bin().args(["query", sql, "--format", format, "--lake"]).arg(lake).output().unwrap();
-    assert!(out.status.success(), "query failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .args(["query", sql, "--format", format, "--lake"])
+        .arg(lake)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "query failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -85,3 +96,6 @@ pub fn count(lake: &Path, table: &str) -> u64 {
     let out = query(lake, &format!("SELECT COUNT(*) AS n FROM {table}"), "csv");
     out.lines().nth(1).unwrap().trim().parse().unwrap()
 }
+
+/// Scoring alerts against scenario labels.
+pub mod score;

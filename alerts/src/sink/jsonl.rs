@@ -23,14 +23,26 @@ impl JsonlSink {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|source| AlertsError::Io { path: path.to_path_buf(), source })?;
-        Ok(Self { path: path.to_path_buf(), file })
+            .map_err(|source| AlertsError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+        })
     }
 
     /// Start `path` empty.
     pub fn create(path: &Path) -> Result<Self, AlertsError> {
-        let file = File::create(path).map_err(|source| AlertsError::Io { path: path.to_path_buf(), source })?;
-        Ok(Self { path: path.to_path_buf(), file })
+        let file = File::create(path).map_err(|source| AlertsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+        })
     }
 }
 
@@ -41,12 +53,20 @@ impl AlertSink for JsonlSink {
         }
         let mut buf = Vec::new();
         for a in alerts {
-            serde_json::to_writer(&mut buf, a)
-                .map_err(|e| AlertsError::Io { path: self.path.clone(), source: std::io::Error::other(e) })?;
+            serde_json::to_writer(&mut buf, a).map_err(|e| AlertsError::Io {
+                path: self.path.clone(),
+                source: std::io::Error::other(e),
+            })?;
             buf.push(b'\n');
         }
-        let io = |source| AlertsError::Io { path: self.path.clone(), source };
+        let io = |source| AlertsError::Io {
+            path: self.path.clone(),
+            source,
+        };
         self.file.write_all(&buf).map_err(io)?;
-        self.file.sync_data().map_err(|source| AlertsError::Io { path: self.path.clone(), source })
+        self.file.sync_data().map_err(|source| AlertsError::Io {
+            path: self.path.clone(),
+            source,
+        })
     }
 }

@@ -1,8 +1,10 @@
-//! Alert sinks: a JSON lines file ([`jsonl`]), stdout, and the Arrow form of alerts for the
-//! lake's `alerts` table ([`batch`]). Every sink writes the same JSON object per alert.
+//! Alert sinks: a JSON lines file ([`jsonl`]), stdout, Amazon SNS through the durable outbox
+//! ([`sns`]), and the Arrow form of alerts for the lake's `alerts` table ([`batch`]). Every sink
+//! writes the same JSON object per alert.
 
 pub mod batch;
 pub mod jsonl;
+pub mod sns;
 
 use flowtrail_core::Alert;
 
@@ -12,6 +14,15 @@ use crate::AlertsError;
 pub trait AlertSink {
     /// Deliver alerts; returns once they are durable (or sent) or fails.
     fn send(&mut self, alerts: &[Alert]) -> Result<(), AlertsError>;
+}
+
+/// A sink shared with its creator (which keeps a clone, e.g. to flush it at the end of a run).
+impl<S: AlertSink + ?Sized> AlertSink for std::sync::Arc<std::sync::Mutex<S>> {
+    fn send(&mut self, alerts: &[Alert]) -> Result<(), AlertsError> {
+        self.lock()
+            .map_err(|e| AlertsError::Poisoned(e.to_string()))?
+            .send(alerts)
+    }
 }
 
 /// Prints each alert as one JSON line on stdout.
@@ -24,7 +35,10 @@ impl AlertSink for StdoutSink {
         let mut out = std::io::stdout().lock();
         for a in alerts {
             let line = serde_json::to_string(a).unwrap_or_default();
-            writeln!(out, "{line}").map_err(|source| AlertsError::Io { path: "<stdout>".into(), source })?;
+            writeln!(out, "{line}").map_err(|source| AlertsError::Io {
+                path: "<stdout>".into(),
+                source,
+            })?;
         }
         Ok(())
     }

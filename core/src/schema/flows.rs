@@ -32,7 +32,12 @@ pub struct FlowField {
 }
 
 const fn f(aws_name: &'static str, column: &'static str, ty: FlowType, version: u8) -> FlowField {
-    FlowField { aws_name, column, ty, version }
+    FlowField {
+        aws_name,
+        column,
+        ty,
+        version,
+    }
 }
 
 use FlowType::{I32, I64, Str};
@@ -70,8 +75,18 @@ pub const FLOW_FIELDS: &[FlowField] = &[
     f("traffic-path", "traffic_path", I32, 5),
     f("ecs-cluster-arn", "ecs_cluster_arn", Str, 7),
     f("ecs-cluster-name", "ecs_cluster_name", Str, 7),
-    f("ecs-container-instance-arn", "ecs_container_instance_arn", Str, 7),
-    f("ecs-container-instance-id", "ecs_container_instance_id", Str, 7),
+    f(
+        "ecs-container-instance-arn",
+        "ecs_container_instance_arn",
+        Str,
+        7,
+    ),
+    f(
+        "ecs-container-instance-id",
+        "ecs_container_instance_id",
+        Str,
+        7,
+    ),
     f("ecs-container-id", "ecs_container_id", Str, 7),
     f("ecs-second-container-id", "ecs_second_container_id", Str, 7),
     f("ecs-service-name", "ecs_service_name", Str, 7),
@@ -196,9 +211,24 @@ mod tests {
     #[test]
     fn schema_types_match_aws_parquet_delivery() {
         let s = flows_schema();
-        assert_eq!(s.field_with_name("srcport").map(|f| f.data_type().clone()).ok(), Some(DataType::Int32));
-        assert_eq!(s.field_with_name("bytes").map(|f| f.data_type().clone()).ok(), Some(DataType::Int64));
-        assert_eq!(s.field_with_name("account_id").map(|f| f.data_type().clone()).ok(), Some(DataType::Utf8));
+        assert_eq!(
+            s.field_with_name("srcport")
+                .map(|f| f.data_type().clone())
+                .ok(),
+            Some(DataType::Int32)
+        );
+        assert_eq!(
+            s.field_with_name("bytes")
+                .map(|f| f.data_type().clone())
+                .ok(),
+            Some(DataType::Int64)
+        );
+        assert_eq!(
+            s.field_with_name("account_id")
+                .map(|f| f.data_type().clone())
+                .ok(),
+            Some(DataType::Utf8)
+        );
         assert_eq!(s.fields().len(), FLOW_FIELDS.len() + 3);
     }
 }

@@ -16,7 +16,9 @@ pub struct Bloom {
 
 impl Default for Bloom {
     fn default() -> Self {
-        Self { words: vec![0; WORDS] }
+        Self {
+            words: vec![0; WORDS],
+        }
     }
 }
 
@@ -38,7 +40,11 @@ impl Bloom {
 
     /// Whether the item may have been added (never false for an added item).
     pub fn contains(&self, item: &[u8]) -> bool {
-        Self::positions(item).all(|p| self.words.get(p / 64).is_some_and(|w| w & (1 << (p % 64)) != 0))
+        Self::positions(item).all(|p| {
+            self.words
+                .get(p / 64)
+                .is_some_and(|w| w & (1 << (p % 64)) != 0)
+        })
     }
 }
 
@@ -59,7 +65,9 @@ mod words_hex {
             return Err(serde::de::Error::custom("bloom: wrong length"));
         }
         (0..super::WORDS)
-            .map(|i| u64::from_str_radix(&s[i * 16..i * 16 + 16], 16).map_err(serde::de::Error::custom))
+            .map(|i| {
+                u64::from_str_radix(&s[i * 16..i * 16 + 16], 16).map_err(serde::de::Error::custom)
+            })
             .collect()
     }
 }
@@ -75,7 +83,9 @@ mod tests {
             b.insert(&i.to_le_bytes());
         }
         assert!((0..500u32).all(|i| b.contains(&i.to_le_bytes())));
-        let fp = (1000..11_000u32).filter(|i| b.contains(&i.to_le_bytes())).count();
+        let fp = (1000..11_000u32)
+            .filter(|i| b.contains(&i.to_le_bytes()))
+            .count();
         assert!(fp < 200, "false positives {fp} of 10000");
         let back: Bloom = serde_json::from_str(&serde_json::to_string(&b)?)?;
         assert_eq!(back, b);

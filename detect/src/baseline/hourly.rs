@@ -18,19 +18,22 @@ use flowtrail_core::schema::flows::col;
 
 /// Whether an address is private (RFC 1918, CGNAT, link-local, IPv6 ULA/link-local).
 pub fn is_private(a: &str) -> bool {
-    let b = a.as_bytes();
     if a.starts_with("10.") || a.starts_with("192.168.") || a.starts_with("169.254.") {
         return true;
     }
-    if a.starts_with("172.") {
-        let second: u32 = a[4..].split('.').next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        return (16..=31).contains(&second);
+    let second = |rest: &str| -> u32 {
+        rest.split('.')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    };
+    if let Some(rest) = a.strip_prefix("172.") {
+        return (16..=31).contains(&second(rest));
     }
-    if a.starts_with("100.") {
-        let second: u32 = a[4..].split('.').next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        return (64..=127).contains(&second);
+    if let Some(rest) = a.strip_prefix("100.") {
+        return (64..=127).contains(&second(rest));
     }
-    if b.len() >= 2 && a.contains(':') {
+    if a.contains(':') {
         let l = a.to_ascii_lowercase();
         return l.starts_with("fc") || l.starts_with("fd") || l.starts_with("fe80");
     }
@@ -88,7 +91,10 @@ impl EniAddrs {
     fn observe(&mut self, eni: &str, src: &str, dst: &str) {
         match self.cand.get_mut(eni) {
             None => {
-                self.cand.insert(eni.to_string(), (Some(src.to_string()), Some(dst.to_string())));
+                self.cand.insert(
+                    eni.to_string(),
+                    (Some(src.to_string()), Some(dst.to_string())),
+                );
             }
             Some((a, b)) => {
                 if a.as_deref().is_some_and(|x| x != src && x != dst) {
@@ -112,10 +118,11 @@ impl EniAddrs {
 }
 
 fn s<'a>(b: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
-    b.column_by_name(name).and_then(|c| c.as_string_opt::<i32>())
+    b.column_by_name(name)
+        .and_then(|c| c.as_string_opt::<i32>())
 }
 
-fn get<'a>(a: Option<&'a StringArray>, i: usize) -> Option<&'a str> {
+fn get(a: Option<&StringArray>, i: usize) -> Option<&str> {
     a.and_then(|a| if a.is_null(i) { None } else { Some(a.value(i)) })
 }
 
@@ -124,7 +131,11 @@ pub fn aggregate(batches: &[RecordBatch], enis: &mut EniAddrs) -> HashMap<String
     let mut out: HashMap<String, HourAgg> = HashMap::new();
     // Pass 1: learn ENI addresses.
     for b in batches {
-        let (eni, src, dst) = (s(b, col::INTERFACE_ID), s(b, col::SRCADDR), s(b, col::DSTADDR));
+        let (eni, src, dst) = (
+            s(b, col::INTERFACE_ID),
+            s(b, col::SRCADDR),
+            s(b, col::DSTADDR),
+        );
         for i in 0..b.num_rows() {
             if let (Some(e), Some(x), Some(y)) = (get(eni, i), get(src, i), get(dst, i)) {
                 enis.observe(e, x, y);
@@ -141,16 +152,28 @@ pub fn aggregate(batches: &[RecordBatch], enis: &mut EniAddrs) -> HashMap<String
         let subnet = s(b, col::SUBNET_ID);
         let acct = s(b, col::ACCOUNT_ID);
         let region = s(b, col::REGION);
-        let sport = b.column_by_name(col::SRCPORT).and_then(|c| c.as_primitive_opt::<Int32Type>());
-        let dport = b.column_by_name(col::DSTPORT).and_then(|c| c.as_primitive_opt::<Int32Type>());
-        let bytes = b.column_by_name(col::BYTES).and_then(|c| c.as_primitive_opt::<Int64Type>());
-        let pkts = b.column_by_name(col::PACKETS).and_then(|c| c.as_primitive_opt::<Int64Type>());
-        let time = b.column_by_name(flowtrail_core::schema::EVENT_TIME).and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>());
+        let sport = b
+            .column_by_name(col::SRCPORT)
+            .and_then(|c| c.as_primitive_opt::<Int32Type>());
+        let dport = b
+            .column_by_name(col::DSTPORT)
+            .and_then(|c| c.as_primitive_opt::<Int32Type>());
+        let bytes = b
+            .column_by_name(col::BYTES)
+            .and_then(|c| c.as_primitive_opt::<Int64Type>());
+        let pkts = b
+            .column_by_name(col::PACKETS)
+            .and_then(|c| c.as_primitive_opt::<Int64Type>());
+        let time = b
+            .column_by_name(flowtrail_core::schema::EVENT_TIME)
+            .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>());
         for i in 0..b.num_rows() {
             if get(action, i) != Some("ACCEPT") {
                 continue;
             }
-            let (Some(e), Some(x), Some(y)) = (get(eni, i), get(src, i), get(dst, i)) else { continue };
+            let (Some(e), Some(x), Some(y)) = (get(eni, i), get(src, i), get(dst, i)) else {
+                continue;
+            };
             let local_is_src = match get(dir, i) {
                 Some("egress") => true,
                 Some("ingress") => false,
@@ -165,31 +188,56 @@ pub fn aggregate(batches: &[RecordBatch], enis: &mut EniAddrs) -> HashMap<String
                 },
             };
             let (remote, lport, rport) = if local_is_src {
-                (y, sport.map(|p| p.value(i)).unwrap_or(0), dport.map(|p| p.value(i)).unwrap_or(0))
+                (
+                    y,
+                    sport.map(|p| p.value(i)).unwrap_or(0),
+                    dport.map(|p| p.value(i)).unwrap_or(0),
+                )
             } else {
-                (x, dport.map(|p| p.value(i)).unwrap_or(0), sport.map(|p| p.value(i)).unwrap_or(0))
+                (
+                    x,
+                    dport.map(|p| p.value(i)).unwrap_or(0),
+                    sport.map(|p| p.value(i)).unwrap_or(0),
+                )
             };
             let (entity, kind) = match get(inst, i) {
                 Some(id) => (id, EntityKind::Instance),
                 None => (e, EntityKind::Eni),
             };
-            let n = bytes.map(|v| if v.is_null(i) { 0 } else { v.value(i).max(0) as u64 }).unwrap_or(0);
+            let n = bytes
+                .map(|v| {
+                    if v.is_null(i) {
+                        0
+                    } else {
+                        v.value(i).max(0) as u64
+                    }
+                })
+                .unwrap_or(0);
             let t = time.map(|v| v.value(i)).unwrap_or(0);
             let agg = out.entry(entity.to_string()).or_default();
             if agg.kind.is_none() {
                 agg.kind = Some(kind);
                 agg.account_id = get(acct, i).map(str::to_string);
                 agg.region = get(region, i).map(str::to_string);
-                agg.group = get(subnet, i)
-                    .map(str::to_string)
-                    .or_else(|| enis.addr(e).map(|a| a.rsplit_once('.').map(|(n, _)| n).unwrap_or(a).to_string()));
+                agg.group = get(subnet, i).map(str::to_string).or_else(|| {
+                    enis.addr(e)
+                        .map(|a| a.rsplit_once('.').map(|(n, _)| n).unwrap_or(a).to_string())
+                });
                 agg.first_ms = t;
                 agg.last_ms = t;
             }
             agg.first_ms = agg.first_ms.min(t);
             agg.last_ms = agg.last_ms.max(t);
             agg.flows += 1;
-            agg.packets += pkts.map(|v| if v.is_null(i) { 0 } else { v.value(i).max(0) as u64 }).unwrap_or(0);
+            agg.packets += pkts
+                .map(|v| {
+                    if v.is_null(i) {
+                        0
+                    } else {
+                        v.value(i).max(0) as u64
+                    }
+                })
+                .unwrap_or(0);
             if local_is_src {
                 agg.bytes_out += n;
             } else {
@@ -217,10 +265,23 @@ mod tests {
 
     #[test]
     fn private_ranges() {
-        for a in ["10.1.2.3", "172.16.0.1", "172.31.255.1", "192.168.1.1", "100.64.0.1", "fd00::1"] {
+        for a in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "fd00::1",
+        ] {
             assert!(is_private(a), "{a}");
         }
-        for a in ["172.32.0.1", "8.8.8.8", "100.128.0.1", "2001:db8::1", "11.0.0.1"] {
+        for a in [
+            "172.32.0.1",
+            "8.8.8.8",
+            "100.128.0.1",
+            "2001:db8::1",
+            "11.0.0.1",
+        ] {
             assert!(!is_private(a), "{a}");
         }
         assert_eq!(peer_net("203.0.113.9"), "203.0");

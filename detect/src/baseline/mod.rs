@@ -83,7 +83,16 @@ pub const MAX_PORTS: usize = 64;
 
 impl Profile {
     fn new(kind: EntityKind, group: Option<String>, first_ms: i64) -> Self {
-        Self { kind, group, hours: 0, first_ms, out_by_hour: vec![Ewma::default(); 24], out_all: Ewma::default(), peers: Bloom::default(), ports: Vec::new() }
+        Self {
+            kind,
+            group,
+            hours: 0,
+            first_ms,
+            out_by_hour: vec![Ewma::default(); 24],
+            out_all: Ewma::default(),
+            peers: Bloom::default(),
+            ports: Vec::new(),
+        }
     }
 
     fn warm(&self, opts: &BaselineOptions) -> bool {
@@ -113,7 +122,9 @@ pub struct FlowBaselines {
 }
 
 fn hour_of_day(ms: i64) -> usize {
-    DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.hour() as usize).unwrap_or(0)
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|t| t.hour() as usize)
+        .unwrap_or(0)
 }
 
 /// `12.3 MB`, `4.1 GB`, `512 B`.
@@ -125,7 +136,11 @@ pub fn human_bytes(n: u64) -> String {
         v /= 1000.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 fn ln1p(x: u64) -> f32 {
@@ -135,7 +150,10 @@ fn ln1p(x: u64) -> f32 {
 impl FlowBaselines {
     /// Empty baselines.
     pub fn new(opts: BaselineOptions) -> Self {
-        Self { opts, ..Default::default() }
+        Self {
+            opts,
+            ..Default::default()
+        }
     }
 
     /// Entities with a profile.
@@ -159,7 +177,9 @@ impl FlowBaselines {
         let mut means: Vec<(f32, f32)> = self
             .profiles
             .iter()
-            .filter(|(k, p)| k.as_str() != skip && p.group.as_deref() == Some(group) && p.warm(&self.opts))
+            .filter(|(k, p)| {
+                k.as_str() != skip && p.group.as_deref() == Some(group) && p.warm(&self.opts)
+            })
             .map(|(_, p)| p.expected(h))
             .collect();
         if means.len() < 2 {
@@ -173,7 +193,13 @@ impl FlowBaselines {
 
     /// Whether a warm member of `group` knows the network, and the port, and whether the
     /// group has any warm member.
-    fn group_knows(&self, group: Option<&str>, net: &str, port: i32, skip: &str) -> (bool, bool, bool) {
+    fn group_knows(
+        &self,
+        group: Option<&str>,
+        net: &str,
+        port: i32,
+        skip: &str,
+    ) -> (bool, bool, bool) {
         let (mut any_warm, mut net_known, mut port_known) = (false, false, false);
         for (k, p) in &self.profiles {
             if k == skip || group.is_none() || p.group.as_deref() != group || !p.warm(&self.opts) {
@@ -212,15 +238,26 @@ impl FlowBaselines {
         let own_warm = profile.is_some_and(|p| p.warm(o));
         let expected = match profile {
             Some(p) if own_warm => Some((p.expected(h), "own")),
-            _ => agg.group.as_deref().and_then(|g| self.group_expected(g, h, entity)).map(|e| (e, "peer group")),
+            _ => agg
+                .group
+                .as_deref()
+                .and_then(|g| self.group_expected(g, h, entity))
+                .map(|e| (e, "peer group")),
         };
-        let base = |kind_id: &str, sev: Severity, title: String, key: String, evidence: serde_json::Value| Finding {
+        let base = |kind_id: &str,
+                    sev: Severity,
+                    title: String,
+                    key: String,
+                    evidence: serde_json::Value| Finding {
             detector: kind_id.to_string(),
             severity: sev,
             title,
             account_id: agg.account_id.clone(),
             region: agg.region.clone(),
-            entity: Entity { kind, id: entity.to_string() },
+            entity: Entity {
+                kind,
+                id: entity.to_string(),
+            },
             first_seen_ms: agg.first_ms,
             last_seen_ms: agg.last_ms,
             dedupe_key: key,
@@ -229,7 +266,10 @@ impl FlowBaselines {
         if let Some(((mean, std), source)) = expected {
             let x = ln1p(agg.bytes_out);
             let ratio = ((x - mean) as f64).exp() as f32;
-            if agg.bytes_out >= o.spike_min_bytes && ratio >= o.spike_min_ratio && x > mean + o.spike_sigmas * std {
+            if agg.bytes_out >= o.spike_min_bytes
+                && ratio >= o.spike_min_ratio
+                && x > mean + o.spike_sigmas * std
+            {
                 let typical = (mean as f64).exp_m1().max(0.0) as u64;
                 let mut top: Vec<(&String, &(u64, i32))> = agg.ext_out.iter().collect();
                 top.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
@@ -238,7 +278,11 @@ impl FlowBaselines {
                     .take(3)
                     .map(|(a, (b, p))| serde_json::json!({"remote": a, "bytes": b, "port": p}))
                     .collect();
-                let sev = if ratio >= 100.0 || agg.bytes_out >= 10_000_000_000 { Severity::High } else { Severity::Medium };
+                let sev = if ratio >= 100.0 || agg.bytes_out >= 10_000_000_000 {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                };
                 out.push(base(
                     "volume_spike",
                     sev,
@@ -259,7 +303,8 @@ impl FlowBaselines {
             let net = peer_net(remote);
             let own_knows = profile.is_some_and(|p| p.peers.contains(net.as_bytes()));
             let own_port = profile.is_some_and(|p| p.ports.contains(port));
-            let (group_net, group_port, group_warm) = self.group_knows(agg.group.as_deref(), &net, *port, entity);
+            let (group_net, group_port, group_warm) =
+                self.group_knows(agg.group.as_deref(), &net, *port, entity);
             if own_knows || group_net || !(own_warm || group_warm) {
                 continue;
             }
@@ -267,7 +312,11 @@ impl FlowBaselines {
             if *bytes < o.new_peer_min_bytes && !new_port {
                 continue;
             }
-            let sev = if *bytes >= 100_000_000 { Severity::High } else { Severity::Medium };
+            let sev = if *bytes >= 100_000_000 {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
             out.push(base(
                 "new_peer",
                 sev,
@@ -281,7 +330,10 @@ impl FlowBaselines {
 
     fn learn(&mut self, entity: &str, agg: &HourAgg, h: usize) {
         let kind = agg.kind.unwrap_or(EntityKind::Eni);
-        let p = self.profiles.entry(entity.to_string()).or_insert_with(|| Profile::new(kind, agg.group.clone(), agg.first_ms));
+        let p = self
+            .profiles
+            .entry(entity.to_string())
+            .or_insert_with(|| Profile::new(kind, agg.group.clone(), agg.first_ms));
         let mut x = ln1p(agg.bytes_out);
         if p.warm(&self.opts) {
             // Do not learn an attack: clip what is learned to the alert threshold.
@@ -313,7 +365,8 @@ impl FlowBaselines {
 
     /// Restore from `dir` (empty baselines when there is no state yet).
     pub fn load(dir: &Path, opts: BaselineOptions) -> Result<Self, DetectError> {
-        let mut b: FlowBaselines = crate::state::load_json(dir, "flow_baselines.json")?.unwrap_or_default();
+        let mut b: FlowBaselines =
+            crate::state::load_json(dir, "flow_baselines.json")?.unwrap_or_default();
         b.opts = opts;
         Ok(b)
     }

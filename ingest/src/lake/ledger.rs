@@ -61,7 +61,10 @@ pub struct Ledger {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
-    move |source| IngestError::Io { path: path.to_path_buf(), source }
+    move |source| IngestError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// fsync a directory so a rename inside it is durable.
@@ -90,10 +93,17 @@ impl Ledger {
     pub fn open(root: &Path) -> Result<Self, IngestError> {
         let dir = root.join(LEDGER_DIR);
         fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let mut ledger =
-            Ledger { root: root.to_path_buf(), dir: dir.clone(), done: HashSet::new(), commits: 0, rolled_back: 0 };
-        let mut entries: Vec<PathBuf> =
-            fs::read_dir(&dir).map_err(io(&dir))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let mut ledger = Ledger {
+            root: root.to_path_buf(),
+            dir: dir.clone(),
+            done: HashSet::new(),
+            commits: 0,
+            rolled_back: 0,
+        };
+        let mut entries: Vec<PathBuf> = fs::read_dir(&dir)
+            .map_err(io(&dir))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
         entries.sort();
         for path in entries {
             let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -123,8 +133,10 @@ impl Ledger {
 
     fn read_record(path: &Path) -> Result<CommitRecord, IngestError> {
         let bytes = fs::read(path).map_err(io(path))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| IngestError::Ledger { path: path.to_path_buf(), reason: e.to_string() })
+        serde_json::from_slice(&bytes).map_err(|e| IngestError::Ledger {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
     }
 
     fn roll_back(&self, rec: &CommitRecord) -> Result<(), IngestError> {
@@ -159,8 +171,10 @@ impl Ledger {
     /// Step 1: record the intent durably.
     pub(crate) fn begin(&self, rec: &CommitRecord) -> Result<PathBuf, IngestError> {
         let path = self.dir.join(format!("{}.pending", rec.id));
-        let bytes = serde_json::to_vec(rec)
-            .map_err(|e| IngestError::Ledger { path: path.clone(), reason: e.to_string() })?;
+        let bytes = serde_json::to_vec(rec).map_err(|e| IngestError::Ledger {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
         write_durable(&path, &bytes)?;
         Ok(path)
     }
@@ -180,7 +194,10 @@ impl Ledger {
 
 /// The hidden temp name a final file is written under before its rename.
 pub(crate) fn temp_path(final_path: &Path) -> PathBuf {
-    let name = final_path.file_name().and_then(|n| n.to_str()).unwrap_or("part");
+    let name = final_path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("part");
     final_path.with_file_name(format!(".{name}.tmp"))
 }
 
@@ -189,19 +206,36 @@ mod tests {
     use super::*;
 
     fn src(k: &str) -> SourceId {
-        SourceId { key: k.into(), size: 10, etag: None }
+        SourceId {
+            key: k.into(),
+            size: 10,
+            etag: None,
+        }
     }
 
     #[test]
     fn pending_commits_are_rolled_back_and_committed_ones_remembered() -> Result<(), IngestError> {
-        let dir = tempfile::tempdir().map_err(|e| IngestError::Io { path: "tmp".into(), source: e })?;
+        let dir = tempfile::tempdir().map_err(|e| IngestError::Io {
+            path: "tmp".into(),
+            source: e,
+        })?;
         let root = dir.path();
         let mut l = Ledger::open(root)?;
-        let rec = CommitRecord { id: "c1".into(), files: vec!["flows/a.parquet".into()], sources: vec![src("a")], rows: Default::default() };
+        let rec = CommitRecord {
+            id: "c1".into(),
+            files: vec!["flows/a.parquet".into()],
+            sources: vec![src("a")],
+            rows: Default::default(),
+        };
         let p = l.begin(&rec)?;
         l.finish(&rec, &p)?;
         // A second commit crashes after its file was renamed into place.
-        let rec2 = CommitRecord { id: "c2".into(), files: vec!["flows/b.parquet".into()], sources: vec![src("b")], rows: Default::default() };
+        let rec2 = CommitRecord {
+            id: "c2".into(),
+            files: vec!["flows/b.parquet".into()],
+            sources: vec![src("b")],
+            rows: Default::default(),
+        };
         l.begin(&rec2)?;
         fs::create_dir_all(root.join("flows")).map_err(io(root))?;
         fs::write(root.join("flows/b.parquet"), b"x").map_err(io(root))?;
@@ -213,7 +247,14 @@ mod tests {
         assert!(!root.join("flows/b.parquet").exists());
         assert!(!root.join("flows/.b.parquet.tmp").exists());
         assert_eq!((l2.commits(), l2.rolled_back()), (1, 1));
-        assert!(!SourceId { size: 11, ..src("a") }.fingerprint().eq(&src("a").fingerprint()));
+        assert!(
+            !SourceId {
+                size: 11,
+                ..src("a")
+            }
+            .fingerprint()
+            .eq(&src("a").fingerprint())
+        );
         Ok(())
     }
 }

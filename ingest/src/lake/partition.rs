@@ -13,7 +13,10 @@ use crate::IngestError;
 const HOUR_MS: i64 = 3_600_000;
 
 fn arrow_err(context: &str) -> impl FnOnce(arrow::error::ArrowError) -> IngestError + '_ {
-    move |source| IngestError::Arrow { context: context.to_string(), source }
+    move |source| IngestError::Arrow {
+        context: context.to_string(),
+        source,
+    }
 }
 
 fn missing(col: &str) -> IngestError {
@@ -40,12 +43,25 @@ pub fn split(batch: &RecordBatch) -> Result<Vec<(PartitionKey, RecordBatch)>, In
 
     // Groups in first-seen order; a batch usually holds one or two, so a linear scan with a
     // "same as last row" fast path beats hashing.
-    let mut groups: Vec<((&str, &str, i64), Vec<u32>)> = Vec::new();
+    type Key<'a> = (&'a str, &'a str, i64);
+    let mut groups: Vec<(Key<'_>, Vec<u32>)> = Vec::new();
     let mut last = usize::MAX;
     for i in 0..batch.num_rows() {
-        let a = if acct.is_null(i) { "unknown" } else { acct.value(i) };
-        let r = if region.is_null(i) { "unknown" } else { region.value(i) };
-        let h = if time.is_null(i) { 0 } else { time.value(i).div_euclid(HOUR_MS) };
+        let a = if acct.is_null(i) {
+            "unknown"
+        } else {
+            acct.value(i)
+        };
+        let r = if region.is_null(i) {
+            "unknown"
+        } else {
+            region.value(i)
+        };
+        let h = if time.is_null(i) {
+            0
+        } else {
+            time.value(i).div_euclid(HOUR_MS)
+        };
         let key = (a, r, h);
         if last != usize::MAX && groups[last].0 == key {
             groups[last].1.push(i as u32);
@@ -69,7 +85,8 @@ pub fn split(batch: &RecordBatch) -> Result<Vec<(PartitionKey, RecordBatch)>, In
     groups
         .into_iter()
         .map(|((a, r, h), idx)| {
-            let part = take_record_batch(batch, &UInt32Array::from(idx)).map_err(arrow_err("partitioning"))?;
+            let part = take_record_batch(batch, &UInt32Array::from(idx))
+                .map_err(arrow_err("partitioning"))?;
             Ok((PartitionKey::at(a, r, h * HOUR_MS), part))
         })
         .collect()
@@ -93,7 +110,10 @@ mod tests {
             vec![
                 Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
                 Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))),
-                Arc::new(TimestampMillisecondArray::from(rows.iter().map(|r| r.2).collect::<Vec<_>>()).with_timezone("UTC")),
+                Arc::new(
+                    TimestampMillisecondArray::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())
+                        .with_timezone("UTC"),
+                ),
             ],
         )
     }
@@ -101,16 +121,32 @@ mod tests {
     #[test]
     fn rows_split_by_account_region_and_hour() -> Result<(), Box<dyn std::error::Error>> {
         let h = 1_767_866_700_000; // 2026-01-08T10:05Z
-        let b = batch(&[("1", "r", Some(h)), ("1", "r", Some(h + HOUR_MS)), ("2", "r", Some(h)), ("1", "r", Some(h + 1))])?;
+        let b = batch(&[
+            ("1", "r", Some(h)),
+            ("1", "r", Some(h + HOUR_MS)),
+            ("2", "r", Some(h)),
+            ("1", "r", Some(h + 1)),
+        ])?;
         let parts = split(&b)?;
-        let dirs: Vec<(String, usize)> =
-            parts.iter().map(|(k, b)| (k.dir(flowtrail_core::Table::Flows), b.num_rows())).collect();
+        let dirs: Vec<(String, usize)> = parts
+            .iter()
+            .map(|(k, b)| (k.dir(flowtrail_core::Table::Flows), b.num_rows()))
+            .collect();
         assert_eq!(
             dirs,
             vec![
-                ("flows/account_id=1/region=r/date=2026-01-08/hour=10".to_string(), 2),
-                ("flows/account_id=1/region=r/date=2026-01-08/hour=11".to_string(), 1),
-                ("flows/account_id=2/region=r/date=2026-01-08/hour=10".to_string(), 1),
+                (
+                    "flows/account_id=1/region=r/date=2026-01-08/hour=10".to_string(),
+                    2
+                ),
+                (
+                    "flows/account_id=1/region=r/date=2026-01-08/hour=11".to_string(),
+                    1
+                ),
+                (
+                    "flows/account_id=2/region=r/date=2026-01-08/hour=10".to_string(),
+                    1
+                ),
             ]
         );
         let one = split(&batch(&[("1", "r", None)])?)?;

@@ -32,7 +32,11 @@ pub struct WriterOptions {
 
 impl Default for WriterOptions {
     fn default() -> Self {
-        Self { max_buffered_rows: 1_000_000, row_group_rows: 1 << 20, zstd_level: 1 }
+        Self {
+            max_buffered_rows: 1_000_000,
+            row_group_rows: 1 << 20,
+            zstd_level: 1,
+        }
     }
 }
 
@@ -62,7 +66,10 @@ pub struct LakeWriter {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
-    move |source| IngestError::Io { path: path.to_path_buf(), source }
+    move |source| IngestError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl LakeWriter {
@@ -115,7 +122,10 @@ impl LakeWriter {
         }
         let key = PartitionKey::at("", "", date_ms);
         self.buffered_rows += batch.num_rows();
-        self.buffers.entry((Table::Alerts, key)).or_default().push(batch);
+        self.buffers
+            .entry((Table::Alerts, key))
+            .or_default()
+            .push(batch);
     }
 
     /// Buffer a quarantine record (written in the same commit as the rows of its object).
@@ -166,7 +176,10 @@ impl LakeWriter {
 
         let mut files = Vec::new();
         let mut rows: BTreeMap<String, u64> = BTreeMap::new();
-        let mut summary = CommitSummary { sources: sources.len(), ..Default::default() };
+        let mut summary = CommitSummary {
+            sources: sources.len(),
+            ..Default::default()
+        };
         for (n, ((table, key), _)) in buffers.iter().enumerate() {
             files.push(format!("{}/{id}-{n:04}.parquet", key.dir(*table)));
         }
@@ -179,7 +192,12 @@ impl LakeWriter {
             *rows.entry(table.name().to_string()).or_default() += n;
             *summary.rows.entry(*table).or_default() += n;
         }
-        let record = CommitRecord { id: id.clone(), files: files.clone(), sources, rows };
+        let record = CommitRecord {
+            id: id.clone(),
+            files: files.clone(),
+            sources,
+            rows,
+        };
         let pending = self.ledger.begin(&record)?;
 
         // Steps 2 and 3: temp files, then renames.
@@ -187,7 +205,10 @@ impl LakeWriter {
         let mut dirs = Vec::new();
         for (rel, ((_, _), batches)) in files.iter().zip(buffers.iter()) {
             let path = self.root.join(rel);
-            let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.clone());
+            let dir = path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| self.root.clone());
             fs::create_dir_all(&dir).map_err(io(&dir))?;
             let tmp = temp_path(&path);
             write_parquet(&tmp, batches, props.clone())?;
@@ -223,9 +244,18 @@ impl LakeWriter {
     }
 }
 
-fn write_parquet(path: &Path, batches: &[RecordBatch], props: WriterProperties) -> Result<(), IngestError> {
-    let pq = |source| IngestError::Parquet { path: path.to_path_buf(), source };
-    let Some(first) = batches.first() else { return Ok(()) };
+fn write_parquet(
+    path: &Path,
+    batches: &[RecordBatch],
+    props: WriterProperties,
+) -> Result<(), IngestError> {
+    let pq = |source| IngestError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let Some(first) = batches.first() else {
+        return Ok(());
+    };
     let file = fs::File::create(path).map_err(io(path))?;
     let mut w = ArrowWriter::try_new(file, first.schema(), Some(props)).map_err(pq)?;
     for b in batches {
@@ -256,9 +286,14 @@ mod tests {
         RecordBatch::try_new(
             schema,
             vec![
-                Arc::new(StringArray::from_iter_values((0..n).map(|_| "012345678901"))),
+                Arc::new(StringArray::from_iter_values(
+                    (0..n).map(|_| "012345678901"),
+                )),
                 Arc::new(StringArray::from_iter_values((0..n).map(|_| "us-east-1"))),
-                Arc::new(TimestampMillisecondArray::from_iter_values((0..n).map(|i| t0 + i * 1_800_000)).with_timezone("UTC")),
+                Arc::new(
+                    TimestampMillisecondArray::from_iter_values((0..n).map(|i| t0 + i * 1_800_000))
+                        .with_timezone("UTC"),
+                ),
                 Arc::new(Int64Array::from_iter_values(0..n)),
             ],
         )
@@ -273,7 +308,8 @@ mod tests {
                 if p.is_dir() {
                     stack.push(p);
                 } else if p.extension().is_some_and(|e| e == "parquet") {
-                    let r = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&p)?)?.build()?;
+                    let r =
+                        ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&p)?)?.build()?;
                     for b in r {
                         rows += b?.num_rows();
                     }
@@ -289,14 +325,22 @@ mod tests {
         let mut w = LakeWriter::open(dir.path(), WriterOptions::default())?;
         w.add(Table::Flows, &batch(4)?)?;
         w.quarantine(QuarantineRecord::line("k", 3, "bad", b"x"));
-        let id = SourceId { key: "k".into(), size: 1, etag: None };
+        let id = SourceId {
+            key: "k".into(),
+            size: 1,
+            etag: None,
+        };
         w.source_done(id.clone());
         let s = w.commit()?;
         assert_eq!(s.files, 2, "4 rows half an hour apart span 2 hours");
         assert_eq!(s.rows.get(&Table::Flows), Some(&4));
         assert_eq!(s.quarantined, 1);
         assert_eq!(parquet_rows(dir.path())?, 4);
-        assert!(dir.path().join("flows/account_id=012345678901/region=us-east-1/date=2026-01-08/hour=10").is_dir());
+        assert!(
+            dir.path()
+                .join("flows/account_id=012345678901/region=us-east-1/date=2026-01-08/hour=10")
+                .is_dir()
+        );
         let q = fs::read_dir(dir.path().join("_quarantine"))?.count();
         assert_eq!(q, 1);
         // Reopen: the source is remembered.

@@ -63,7 +63,11 @@ pub fn list(root: &Path, range: &DateRange) -> Result<Listing, IngestError> {
             let nk = normalize_key(&k);
             let info = parse_key(&nk);
             let t = crate::keys::delivery_time_ms(&nk)
-                .or_else(|| info.date.and_then(|d| d.and_hms_opt(info.hour.unwrap_or(0), 0, 0)).map(|t| t.and_utc().timestamp_millis()))
+                .or_else(|| {
+                    info.date
+                        .and_then(|d| d.and_hms_opt(info.hour.unwrap_or(0), 0, 0))
+                        .map(|t| t.and_utc().timestamp_millis())
+                })
                 .unwrap_or(i64::MIN);
             (t, k, p, n)
         })
@@ -82,7 +86,11 @@ pub fn list(root: &Path, range: &DateRange) -> Result<Listing, IngestError> {
             continue;
         }
         out.objects.push(SourceObject {
-            id: SourceId { key, size, etag: None },
+            id: SourceId {
+                key,
+                size,
+                etag: None,
+            },
             location: Location::Local(path),
             info,
         });
@@ -97,7 +105,9 @@ mod tests {
     #[test]
     fn lists_sorted_classified_and_skips_hidden() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let base = dir.path().join("AWSLogs/111122223333/vpcflowlogs/us-east-1/2026/01/08");
+        let base = dir
+            .path()
+            .join("AWSLogs/111122223333/vpcflowlogs/us-east-1/2026/01/08");
         fs::create_dir_all(&base)?;
         fs::write(base.join("b_vpcflowlogs_x.log.gz"), b"x")?;
         fs::write(base.join("a_vpcflowlogs_x.log.gz"), b"xy")?;

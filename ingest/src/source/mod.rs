@@ -1,7 +1,9 @@
 //! Sources of input objects. A source lists [`SourceObject`]s; the replay pipeline opens and
-//! decodes them. Today: [`local`] (a folder in the AWS S3 layout).
+//! decodes them: [`local`] (a folder in the AWS S3 layout) and [`s3`] (an archive bucket, listed
+//! by date prefix). The listing/fetch/resume contract is in `design.md` beside this file.
 
 pub mod local;
+pub mod s3;
 
 use std::path::PathBuf;
 
@@ -15,6 +17,13 @@ use crate::lake::SourceId;
 pub enum Location {
     /// A local file.
     Local(PathBuf),
+    /// An S3 object (the key as stored, not normalized).
+    S3 {
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+    },
 }
 
 /// One input object.
@@ -43,15 +52,11 @@ impl DateRange {
     /// on the late side; the exact cut is made on event time later.
     pub fn may_contain(&self, date: Option<NaiveDate>) -> bool {
         let Some(d) = date else { return true };
-        if let Some(from) = self.from {
-            if d < from {
-                return false;
-            }
+        if self.from.is_some_and(|from| d < from) {
+            return false;
         }
-        if let Some(to) = self.to {
-            if d > to + chrono::Days::new(1) {
-                return false;
-            }
+        if self.to.is_some_and(|to| d > to + chrono::Days::new(1)) {
+            return false;
         }
         true
     }
@@ -84,7 +89,10 @@ mod tests {
     #[test]
     fn date_range_keeps_a_day_of_slack_late() {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-        let r = DateRange { from: d("2026-01-07"), to: d("2026-01-07") };
+        let r = DateRange {
+            from: d("2026-01-07"),
+            to: d("2026-01-07"),
+        };
         assert!(!r.may_contain(d("2026-01-06")));
         assert!(r.may_contain(d("2026-01-07")));
         assert!(r.may_contain(d("2026-01-08")));

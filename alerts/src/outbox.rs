@@ -1,0 +1,238 @@
+//! The durable alert outbox: a directory with one file per alert waiting to be delivered.
+//!
+//! # Contract
+//!
+//! - **Durable before send.** [`Outbox::put`] writes each alert as `<dir>/<alert id>.json`
+//!   (the alert JSON, the same object as the JSONL file and the SNS message body): the bytes go
+//!   to a temporary file (`.<id>.json.tmp`), are fsynced, the file is renamed into place and
+//!   the directory is fsynced. Only then does a sink report the alerts as delivered to it. A
+//!   crash leaves either no file or a whole one; stray temporary files are removed at open.
+//! - **Deleted only on success.** A sender removes an alert's file ([`Outbox::remove`]) only
+//!   after the destination acknowledged it (SNS returned it among a `PublishBatch`'s
+//!   successful entries). Whatever is still in the directory is re-sent by the next sender
+//!   (at startup, or on the next send).
+//! - **At-least-once.** A crash between the destination's acknowledgement and the delete sends
+//!   that alert again. Alert ids are stable (a hash of detector, dedupe key and first-seen
+//!   time), so a second `put` of the same alert replaces its file instead of adding one, FIFO
+//!   topics drop the resend by `MessageDeduplicationId` = alert id (within SNS's 5-minute
+//!   deduplication window), and consumers of standard topics can dedupe on the `id` field.
+//! - **Unreadable files** (not the alert JSON) are moved to `<dir>/_bad/` with a warning,
+//!   never deleted and never retried forever.
+//!
+//! The outbox is local to one process: two processes must not share a directory.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use flowtrail_core::Alert;
+
+use crate::AlertsError;
+
+/// The outbox directory.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    dir: PathBuf,
+}
+
+/// An alert waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// Its file.
+    pub path: PathBuf,
+    /// The alert.
+    pub alert: Alert,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AlertsError + '_ {
+    move |source| AlertsError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A file name for an alert id: ids are hex hashes, anything else is replaced by `_`.
+fn file_stem(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+impl Outbox {
+    /// Open (create) the outbox at `dir`; removes temporary files a crash left behind.
+    pub fn open(dir: &Path) -> Result<Self, AlertsError> {
+        fs::create_dir_all(dir).map_err(io(dir))?;
+        for entry in fs::read_dir(dir).map_err(io(dir))? {
+            let entry = entry.map_err(io(dir))?;
+            let name = entry.file_name();
+            if name.to_string_lossy().ends_with(".json.tmp") {
+                let p = entry.path();
+                fs::remove_file(&p).map_err(io(&p))?;
+            }
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file of an alert.
+    pub fn path_of(&self, alert_id: &str) -> PathBuf {
+        self.dir.join(format!("{}.json", file_stem(alert_id)))
+    }
+
+    /// Write `alerts` durably (see the module docs); returns once they are on disk.
+    pub fn put(&self, alerts: &[Alert]) -> Result<(), AlertsError> {
+        if alerts.is_empty() {
+            return Ok(());
+        }
+        for a in alerts {
+            let path = self.path_of(&a.id);
+            let tmp = self.dir.join(format!(".{}.json.tmp", file_stem(&a.id)));
+            let body = serde_json::to_vec(a).map_err(|e| AlertsError::Io {
+                path: path.clone(),
+                source: std::io::Error::other(e),
+            })?;
+            let mut f = File::create(&tmp).map_err(io(&tmp))?;
+            f.write_all(&body).map_err(io(&tmp))?;
+            f.sync_all().map_err(io(&tmp))?;
+            drop(f);
+            fs::rename(&tmp, &path).map_err(io(&path))?;
+        }
+        self.sync_dir()
+    }
+
+    fn sync_dir(&self) -> Result<(), AlertsError> {
+        // Makes the renames durable (a no-op where directories cannot be opened as files).
+        match File::open(&self.dir) {
+            Ok(d) => d
+                .sync_all()
+                .or_else(|e| if cfg!(unix) { Err(e) } else { Ok(()) })
+                .map_err(io(&self.dir)),
+            Err(_) if !cfg!(unix) => Ok(()),
+            Err(e) => Err(io(&self.dir)(e)),
+        }
+    }
+
+    /// The alerts waiting, oldest first (by first-seen time, then id).
+    pub fn pending(&self) -> Result<Vec<Pending>, AlertsError> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
+            let entry = entry.map_err(io(&self.dir))?;
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.')
+                || !name.ends_with(".json")
+                || !entry.file_type().map_err(io(&path))?.is_file()
+            {
+                continue;
+            }
+            let bytes = fs::read(&path).map_err(io(&path))?;
+            match serde_json::from_slice::<Alert>(&bytes) {
+                Ok(alert) => out.push(Pending { path, alert }),
+                Err(e) => self.set_aside(&path, &e.to_string())?,
+            }
+        }
+        out.sort_by(|a, b| {
+            (&a.alert.first_seen, &a.alert.id).cmp(&(&b.alert.first_seen, &b.alert.id))
+        });
+        Ok(out)
+    }
+
+    /// How many alerts are waiting.
+    pub fn len(&self) -> Result<usize, AlertsError> {
+        let mut n = 0;
+        for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
+            let name = entry.map_err(io(&self.dir))?.file_name();
+            let name = name.to_string_lossy();
+            if !name.starts_with('.') && name.ends_with(".json") {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Whether nothing is waiting.
+    pub fn is_empty(&self) -> Result<bool, AlertsError> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Delete a delivered alert's file (a missing file is fine: delivered twice).
+    pub fn remove(&self, pending: &Pending) -> Result<(), AlertsError> {
+        match fs::remove_file(&pending.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(&pending.path)(e)),
+        }
+    }
+
+    fn set_aside(&self, path: &Path, reason: &str) -> Result<(), AlertsError> {
+        let bad = self.dir.join("_bad");
+        fs::create_dir_all(&bad).map_err(io(&bad))?;
+        let to = bad.join(path.file_name().unwrap_or_default());
+        tracing::warn!(file = %path.display(), to = %to.display(), reason, "outbox file is not an alert; set aside");
+        fs::rename(path, &to).map_err(io(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowtrail_core::{Entity, EntityKind, Severity};
+
+    pub(crate) fn alert(id: &str, t: &str) -> Alert {
+        Alert {
+            id: id.into(),
+            detector: "port_scan".into(),
+            severity: Severity::High,
+            title: "t".into(),
+            account_id: Some("012345678901".into()),
+            region: Some("us-east-1".into()),
+            entity: Entity {
+                kind: EntityKind::Ip,
+                id: "203.0.113.9".into(),
+            },
+            first_seen: t.into(),
+            last_seen: t.into(),
+            count: 1,
+            dedupe_key: "k".into(),
+            evidence: serde_json::json!({}),
+        }
+    }
+
+    #[test]
+    fn put_pending_remove_round_trip() -> Result<(), AlertsError> {
+        let dir = tempfile::tempdir().map_err(io(Path::new("tmp")))?;
+        let ob = Outbox::open(&dir.path().join("outbox"))?;
+        fs::write(ob.dir().join(".x.json.tmp"), b"half").map_err(io(Path::new("tmp")))?;
+        let ob = Outbox::open(ob.dir())?;
+        assert!(ob.is_empty()?, "stray temp files are removed at open");
+        ob.put(&[
+            alert("b2", "2026-01-08T10:00:00Z"),
+            alert("a1", "2026-01-08T09:00:00Z"),
+        ])?;
+        ob.put(&[alert("b2", "2026-01-08T10:00:00Z")])?; // same id: replaces, no second copy
+        fs::write(ob.dir().join("junk.json"), b"{not json").map_err(io(Path::new("tmp")))?;
+        let p = ob.pending()?;
+        assert_eq!(
+            p.iter().map(|p| p.alert.id.as_str()).collect::<Vec<_>>(),
+            ["a1", "b2"]
+        );
+        assert!(ob.dir().join("_bad/junk.json").exists());
+        ob.remove(&p[0])?;
+        ob.remove(&p[0])?;
+        assert_eq!(ob.len()?, 1);
+        Ok(())
+    }
+}

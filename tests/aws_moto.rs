@@ -1,0 +1,515 @@
+//! AWS integration: the real `flowtrail` binary and the real SDK clients against moto server
+//! over HTTP (see `common/moto.rs`; a missing `moto_server` fails these tests).
+//!
+//! - S3 archive replay: only the days asked for are listed, rows match a local replay of the
+//!   same files, a corrupt object is quarantined, a second run skips everything.
+//! - SNS: every alert arrives (body = the alert JSON, filterable attributes) via an SQS queue
+//!   subscribed with raw delivery.
+//! - SNS outage: the replay still succeeds, alerts wait in the outbox, and the next run
+//!   delivers each of them once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "common/moto.rs"]
+mod moto;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::*;
+use moto::Moto;
+
+const T7: i64 = 1_767_780_300; // 2026-01-07T10:05:00Z
+const DAY: i64 = 86_400;
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// `flowtrail replay` in `cwd` (so `state/`, `outbox/` default there) against `endpoint`.
+fn replay_aws(cwd: &Path, endpoint: &str, sources: &[&str], extra: &[&str]) -> Output {
+    let mut cmd = bin();
+    moto::set_env(&mut cmd, endpoint);
+    cmd.current_dir(cwd).arg("replay").args(sources).args([
+        "--quiet",
+        "--lake",
+        "lake",
+        "--alerts-out",
+        "alerts.jsonl",
+    ]);
+    cmd.args(extra).output().unwrap()
+}
+
+/// The number before `label` on the summary line starting with `line`.
+fn summary_number(err: &str, line: &str, label: &str) -> u64 {
+    let l = err
+        .lines()
+        .find(|l| l.trim_start().starts_with(line))
+        .unwrap_or_else(|| panic!("no {line:?} line in\n{err}"));
+    let before = l
+        .split(label)
+        .next()
+        .unwrap_or_else(|| panic!("no {label:?} in {l:?}"));
+    before
+        .split_whitespace()
+        .last()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number before {label:?} in {l:?}"))
+}
+
+/// A small archive: flow logs on Jan 5..10, CloudTrail on Jan 7 and 8, one corrupt object on
+/// Jan 7, a digest file. Returns (key, bytes) pairs.
+fn archive() -> Vec<(String, Vec<u8>)> {
+    let mut objs = Vec::new();
+    for day in 5..=10u32 {
+        let t = T7 + (i64::from(day) - 7) * DAY;
+        objs.push((flow_key(day, 5), gz(flow_text(200, t).as_bytes())));
+        objs.push((
+            flow_key(day, 10),
+            gz(flow_text(50 + day as usize, t + 600).as_bytes()),
+        ));
+    }
+    for (day, t) in [(7u32, "2026-01-07T10:06:00Z"), (8, "2026-01-08T10:06:00Z")] {
+        let doc = format!(
+            r#"{{"Records":[{},{}]}}"#,
+            ct_event(&format!("e-{day}-1"), "AuthorizeSecurityGroupIngress", t),
+            ct_event(&format!("e-{day}-2"), "DescribeInstances", t)
+        );
+        objs.push((ct_key(day, 15), gz(doc.as_bytes())));
+    }
+    let mut corrupt = gz(flow_text(100, T7).as_bytes());
+    corrupt.truncate(corrupt.len() / 2);
+    objs.push((flow_key(7, 30), corrupt));
+    objs.push((
+        format!("AWSLogs/{ACCT}/CloudTrail-Digest/us-east-1/2026/01/07/{ACCT}_CloudTrail-Digest_us-east-1_t_us-east-1_20260107T1100Z.json.gz"),
+        gz(b"{}"),
+    ));
+    objs
+}
+
+fn create_bucket_with(moto: &Moto, bucket: &str, prefix: &str, objs: &[(String, Vec<u8>)]) {
+    rt().block_on(async {
+        let conf = moto.sdk_config().await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+        for (k, bytes) in objs {
+            s3.put_object()
+                .bucket(bucket)
+                .key(format!("{prefix}{k}"))
+                .body(bytes.clone().into())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+}
+
+fn flows_fingerprint(lake: &Path) -> String {
+    query(
+        lake,
+        "SELECT COUNT(*) AS n, SUM(bytes) AS b, MIN(start) AS s0, MAX(\"end\") AS s1, COUNT(DISTINCT source_key) AS k FROM flows",
+        "csv",
+    )
+}
+
+#[test]
+fn s3_archive_replay_lists_only_the_range_matches_local_and_resumes() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let objs = archive();
+    create_bucket_with(&moto, "archive", "exports/", &objs);
+    // The same files in a local folder.
+    let local = dir.path().join("local");
+    for (k, b) in &objs {
+        put(&local, k, b);
+    }
+    let (s3_dir, local_dir) = (dir.path().join("s3run"), dir.path().join("localrun"));
+    std::fs::create_dir_all(&s3_dir).unwrap();
+    std::fs::create_dir_all(&local_dir).unwrap();
+    let range = ["--from", "2026-01-07", "--to", "2026-01-08", "--no-detect"];
+
+    let s3 = replay_aws(&s3_dir, &moto.endpoint, &["s3://archive/exports"], &range);
+    let err = stderr(&s3);
+    assert!(s3.status.success(), "{err}");
+    let loc = replay_aws(
+        &local_dir,
+        &moto.endpoint,
+        &[local.to_str().unwrap()],
+        &range,
+    );
+    let lerr = stderr(&loc);
+    assert!(loc.status.success(), "{lerr}");
+
+    // Days 7 and 8 plus the one late-delivery day (9): flow 2 per day, CloudTrail on 7 and 8,
+    // the corrupt object on day 7. The digest folder and days 5, 6, 10 are never listed.
+    assert_eq!(summary_number(&err, "s3", "keys listed"), 9, "{err}");
+    assert_eq!(
+        summary_number(&err, "objects", "outside --from/--to"),
+        0,
+        "{err}"
+    );
+    assert_eq!(
+        summary_number(&err, "objects", "quarantined whole"),
+        1,
+        "{err}"
+    );
+    assert_eq!(
+        summary_number(&lerr, "objects", "quarantined whole"),
+        1,
+        "{lerr}"
+    );
+    assert_eq!(
+        summary_number(&err, "records", "("),
+        summary_number(&lerr, "records", "(")
+    );
+
+    let (s3_lake, local_lake) = (s3_dir.join("lake"), local_dir.join("lake"));
+    assert_eq!(flows_fingerprint(&s3_lake), flows_fingerprint(&local_lake));
+    assert_eq!(
+        count(&s3_lake, "cloudtrail"),
+        2,
+        "Jan 7 only: --to is exclusive"
+    );
+    assert_eq!(
+        count(&s3_lake, "cloudtrail"),
+        count(&local_lake, "cloudtrail")
+    );
+    let q = query(
+        &s3_lake,
+        "SELECT COUNT(*) AS n FROM flows WHERE start < 1767744000",
+        "csv",
+    );
+    assert_eq!(q.lines().nth(1), Some("0"), "nothing before --from");
+    let quarantine = std::fs::read_dir(s3_lake.join("_quarantine"))
+        .unwrap()
+        .count();
+    assert!(quarantine > 0, "the corrupt object is in the quarantine");
+
+    // A second run lists again and reads nothing.
+    let again = replay_aws(&s3_dir, &moto.endpoint, &["s3://archive/exports"], &range);
+    let err2 = stderr(&again);
+    assert!(again.status.success(), "{err2}");
+    assert_eq!(summary_number(&err2, "objects", "read,"), 0, "{err2}");
+    assert_eq!(
+        summary_number(&err2, "objects", "already in the lake"),
+        9,
+        "the corrupt one too: {err2}"
+    );
+    assert_eq!(flows_fingerprint(&s3_lake), flows_fingerprint(&local_lake));
+
+    // Without a range everything under the prefix is listed (digest included, then skipped).
+    let all_dir = dir.path().join("allrun");
+    std::fs::create_dir_all(&all_dir).unwrap();
+    let all = replay_aws(
+        &all_dir,
+        &moto.endpoint,
+        &["s3://archive/exports/"],
+        &["--no-detect"],
+    );
+    let err3 = stderr(&all);
+    assert!(all.status.success(), "{err3}");
+    assert_eq!(
+        summary_number(&err3, "s3", "keys listed"),
+        objs.len() as u64,
+        "{err3}"
+    );
+    assert_eq!(
+        summary_number(&err3, "objects", "digest/insights skipped"),
+        1,
+        "{err3}"
+    );
+}
+
+/// CloudTrail that the built-in detectors alert on.
+fn attack() -> Vec<(String, Vec<u8>)> {
+    let ev = |id: &str, name: &str, source: &str, t: &str| {
+        ct_event(id, name, t).replace("ec2.amazonaws.com", source)
+    };
+    let doc = format!(
+        r#"{{"Records":[{},{},{},{}]}}"#,
+        ev(
+            "a-1",
+            "StopLogging",
+            "cloudtrail.amazonaws.com",
+            "2026-01-08T10:06:00Z"
+        ),
+        ev(
+            "a-2",
+            "DeleteFlowLogs",
+            "ec2.amazonaws.com",
+            "2026-01-08T10:07:00Z"
+        ),
+        ev(
+            "a-3",
+            "CreateAccessKey",
+            "iam.amazonaws.com",
+            "2026-01-08T10:08:00Z"
+        ),
+        ev(
+            "a-4",
+            "AuthorizeSecurityGroupIngress",
+            "ec2.amazonaws.com",
+            "2026-01-08T10:09:00Z"
+        ),
+    );
+    vec![(ct_key(8, 15), gz(doc.as_bytes()))]
+}
+
+struct Topic {
+    arn: String,
+    queue_url: String,
+}
+
+fn topic_with_queue(moto: &Moto, name: &str) -> Topic {
+    rt().block_on(async {
+        let conf = moto.sdk_config().await;
+        let sns = aws_sdk_sns::Client::new(&conf);
+        let sqs = aws_sdk_sqs::Client::new(&conf);
+        let arn = sns
+            .create_topic()
+            .name(name)
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(format!("{name}-q"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap();
+        let queue_arn =
+            attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+        sns.subscribe()
+            .topic_arn(&arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .attributes("RawMessageDelivery", "true")
+            .send()
+            .await
+            .unwrap();
+        Topic { arn, queue_url }
+    })
+}
+
+/// Everything in the queue: (body, attributes).
+fn drain(moto: &Moto, queue_url: &str) -> Vec<(String, BTreeMap<String, String>)> {
+    rt().block_on(async {
+        let sqs = aws_sdk_sqs::Client::new(&moto.sdk_config().await);
+        let mut out = Vec::new();
+        let mut empty = 0;
+        while empty < 2 {
+            let r = sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            let msgs = r.messages();
+            if msgs.is_empty() {
+                empty += 1;
+                continue;
+            }
+            for m in msgs {
+                let attrs = m
+                    .message_attributes()
+                    .map(|a| {
+                        a.iter()
+                            .map(|(k, v)| {
+                                (k.clone(), v.string_value().unwrap_or_default().to_string())
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push((m.body().unwrap_or_default().to_string(), attrs));
+                sqs.delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        out
+    })
+}
+
+fn alerts_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn outbox_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "json")
+            })
+            .count()
+        })
+        .unwrap_or(0)
+}
+
+fn check_delivered(msgs: &[(String, BTreeMap<String, String>)], alerts: &[serde_json::Value]) {
+    assert_eq!(msgs.len(), alerts.len(), "one message per alert");
+    let by_id: BTreeMap<&str, &serde_json::Value> = alerts
+        .iter()
+        .map(|a| (a["id"].as_str().unwrap(), a))
+        .collect();
+    let mut seen = BTreeSet::new();
+    for (body, attrs) in msgs {
+        let v: serde_json::Value = serde_json::from_str(body)
+            .unwrap_or_else(|e| panic!("body is not the alert JSON ({e}): {body}"));
+        let id = v["id"].as_str().unwrap();
+        assert!(seen.insert(id.to_string()), "alert {id} delivered twice");
+        assert_eq!(
+            by_id.get(id),
+            Some(&&v),
+            "the body is the same object as the JSONL line"
+        );
+        assert_eq!(
+            attrs.get("severity").map(String::as_str),
+            v["severity"].as_str()
+        );
+        assert_eq!(
+            attrs.get("detector").map(String::as_str),
+            v["detector"].as_str()
+        );
+        assert_eq!(
+            attrs.get("account_id").map(String::as_str),
+            v["account_id"].as_str()
+        );
+    }
+}
+
+#[test]
+fn sns_alerts_arrive_with_body_and_attributes() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let src: PathBuf = dir.path().join("src");
+    for (k, b) in attack() {
+        put(&src, &k, &b);
+    }
+    let topic = topic_with_queue(&moto, "flowtrail-alerts");
+    let out = replay_aws(
+        dir.path(),
+        &moto.endpoint,
+        &[src.to_str().unwrap()],
+        &["--sns-topic-arn", &topic.arn],
+    );
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let alerts = alerts_jsonl(&dir.path().join("alerts.jsonl"));
+    assert!(alerts.len() >= 2, "the sample attack raises alerts: {err}");
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a["detector"] == "cloudtrail_tampering"),
+        "{alerts:?}"
+    );
+    assert_eq!(
+        summary_number(&err, "sns", "published"),
+        alerts.len() as u64,
+        "{err}"
+    );
+    assert_eq!(
+        outbox_files(&dir.path().join("outbox")),
+        0,
+        "the outbox is empty once SNS has them"
+    );
+    check_delivered(&drain(&moto, &topic.queue_url), &alerts);
+}
+
+#[test]
+fn sns_outage_keeps_alerts_in_the_outbox_until_the_next_run() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let src: PathBuf = dir.path().join("src");
+    for (k, b) in attack() {
+        put(&src, &k, &b);
+    }
+    let topic = topic_with_queue(&moto, "flowtrail-outage");
+    // Nothing listens on this port: SNS is down for this run.
+    let down = format!(
+        "http://127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+    let out = replay_aws(
+        dir.path(),
+        &down,
+        &[src.to_str().unwrap()],
+        &["--sns-topic-arn", &topic.arn],
+    );
+    let err = stderr(&out);
+    assert!(
+        out.status.success(),
+        "an SNS outage does not fail the replay: {err}"
+    );
+    let alerts = alerts_jsonl(&dir.path().join("alerts.jsonl"));
+    assert!(!alerts.is_empty(), "{err}");
+    let outbox = dir.path().join("outbox");
+    assert_eq!(
+        outbox_files(&outbox),
+        alerts.len(),
+        "every alert waits in the outbox: {err}"
+    );
+    assert!(err.contains("sns unavailable"), "a clear warning: {err}");
+    assert_eq!(
+        summary_number(&err, "sns", "waiting in the outbox"),
+        alerts.len() as u64,
+        "{err}"
+    );
+    for a in &alerts {
+        let f = outbox.join(format!("{}.json", a["id"].as_str().unwrap()));
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+        assert_eq!(&v, a, "the outbox holds the alert JSON");
+    }
+
+    // SNS is back: the next run (nothing new to read) sends what waited, once.
+    let again = replay_aws(
+        dir.path(),
+        &moto.endpoint,
+        &[src.to_str().unwrap()],
+        &["--sns-topic-arn", &topic.arn],
+    );
+    let err2 = stderr(&again);
+    assert!(again.status.success(), "{err2}");
+    assert_eq!(outbox_files(&outbox), 0, "{err2}");
+    check_delivered(&drain(&moto, &topic.queue_url), &alerts);
+}

@@ -36,8 +36,8 @@ res = {}
 for t in ("flows", "cloudtrail"):
     rel = con.sql(f"SELECT * FROM read_parquet('{lake}/{t}/**/*.parquet', hive_partitioning=true, hive_types={{'account_id':'VARCHAR','region':'VARCHAR','date':'DATE','hour':'INTEGER'}})")
     res[t] = dict(zip(rel.columns, [str(x) for x in rel.types]))
-    res[t + "_rows"] = con.sql(f"SELECT COUNT(*) FROM read_parquet('{lake}/{t}/**/*.parquet')").fetchone()[0]
-res["acct"] = con.sql(f"SELECT DISTINCT account_id FROM read_parquet('{lake}/flows/**/*.parquet')").fetchone()[0]
+    res[t + "_rows"] = con.execute(f"SELECT COUNT(*) FROM read_parquet('{lake}/{t}/**/*.parquet')").fetchone()[0]
+res["acct"] = con.execute(f"SELECT DISTINCT account_id FROM read_parquet('{lake}/flows/**/*.parquet')").fetchone()[0]
 print(json.dumps(res))
 "#;
     let out = std::process::Command::new("python3")

@@ -99,14 +99,15 @@ impl Profile {
         self.hours >= opts.warmup_hours
     }
 
-    /// (mean, std) of ln(1 + bytes out) expected at hour of day `h`.
-    fn expected(&self, h: usize) -> (f32, f32) {
-        // The hour's own history once it has any (a nightly job is normal at its hour from its
-        // second night on); a short history gets a floor on its spread (x1.6 in bytes).
+    /// (mean, std) of ln(1 + bytes out) expected at hour of day `h`, once that hour has been
+    /// seen on two days at least (a nightly job is normal at its hour from its third night
+    /// on; one day of history says too little about a spiky workload). A short history gets a
+    /// floor on its spread (x1.6 in bytes).
+    fn expected(&self, h: usize) -> Option<(f32, f32)> {
         match self.out_by_hour.get(h) {
-            Some(e) if e.n >= 3 => (e.mean, e.std()),
-            Some(e) if e.n >= 1 => (e.mean, e.std().max(0.5)),
-            _ => (self.out_all.mean, self.out_all.std().max(0.5)),
+            Some(e) if e.n >= 3 => Some((e.mean, e.std())),
+            Some(e) if e.n >= 2 => Some((e.mean, e.std().max(0.5))),
+            _ => None,
         }
     }
 }
@@ -180,7 +181,7 @@ impl FlowBaselines {
             .filter(|(k, p)| {
                 k.as_str() != skip && p.group.as_deref() == Some(group) && p.warm(&self.opts)
             })
-            .map(|(_, p)| p.expected(h))
+            .filter_map(|(_, p)| p.expected(h))
             .collect();
         if means.len() < 2 {
             return None;
@@ -236,9 +237,10 @@ impl FlowBaselines {
         let profile = self.profiles.get(entity);
         let kind = agg.kind.unwrap_or(EntityKind::Eni);
         let own_warm = profile.is_some_and(|p| p.warm(o));
-        let expected = match profile {
-            Some(p) if own_warm => Some((p.expected(h), "own")),
-            _ => agg
+        let own = profile.filter(|_| own_warm).and_then(|p| p.expected(h));
+        let expected = match own {
+            Some(e) => Some((e, "own")),
+            None => agg
                 .group
                 .as_deref()
                 .and_then(|g| self.group_expected(g, h, entity))
@@ -335,9 +337,8 @@ impl FlowBaselines {
             .entry(entity.to_string())
             .or_insert_with(|| Profile::new(kind, agg.group.clone(), agg.first_ms));
         let mut x = ln1p(agg.bytes_out);
-        if p.warm(&self.opts) {
+        if let Some((m, s)) = p.expected(h).filter(|_| p.warm(&self.opts)) {
             // Do not learn an attack: clip what is learned to the alert threshold.
-            let (m, s) = p.expected(h);
             x = x.min(m + self.opts.spike_sigmas * s.max(0.5));
         }
         if let Some(e) = p.out_by_hour.get_mut(h) {

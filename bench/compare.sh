@@ -61,11 +61,18 @@ warm() { find "$DIR/AWSLogs" -type f -exec cat {} + > /dev/null; }
 
 # --- runs
 if [ "$SKIP_FLOWTRAIL" != 1 ]; then
-    say "flowtrail replay"
+    # The conversion DuckDB does: decode, lake, quarantine; no detection.
+    say "flowtrail replay --no-detect"
     warm
     /usr/bin/time -v -o "$WORK/flowtrail.time" \
         "$CARGO_TARGET_DIR/release/flowtrail" replay "$DIR" --lake "$WORK/lake" --alerts-out /dev/null \
-        | tee "$WORK/flowtrail.out" >&2
+        --no-detect --quiet 2>&1 | tee "$WORK/flowtrail.out" >&2
+    # The same with detection (baselines, SQL rules, api_recon, alerts).
+    say "flowtrail replay (with detection)"
+    warm
+    /usr/bin/time -v -o "$WORK/flowtrail+detect.time" \
+        "$CARGO_TARGET_DIR/release/flowtrail" replay "$DIR" --lake "$WORK/lake2" --alerts-out "$WORK/alerts.jsonl" \
+        --state "$WORK/state" --quiet 2>&1 | tee "$WORK/flowtrail+detect.out" >&2
 fi
 if [ "$SKIP_DUCKDB" != 1 ]; then
     say "duckdb read_csv/read_json -> parquet (zstd)"
@@ -105,17 +112,20 @@ def size(d):
     return total
 
 rows = {}
-for tool, out in (("flowtrail", "lake"), ("duckdb", "duckdb")):
+for tool, out in (("flowtrail", "lake"), ("flowtrail+detect", "lake2"), ("duckdb", "duckdb")):
     p = os.path.join(work, f"{tool}.time")
     if os.path.exists(p):
         secs, rss = parse(p)
         rows[tool] = (secs, rss, size(os.path.join(work, out)))
 
 print(f"\n{records} records in {files} objects")
-print(f"{'tool':<10} {'seconds':>9} {'records/s':>12} {'peak MiB':>9} {'output MiB':>11}")
+print(f"{'tool':<17} {'seconds':>9} {'records/s':>12} {'peak MiB':>9} {'output MiB':>11}")
 for tool, (secs, rss, out) in rows.items():
-    print(f"{tool:<10} {secs:>9.2f} {records / secs:>12,.0f} {rss:>9.0f} {out / 1048576:>11.1f}")
-if len(rows) == 2:
+    print(f"{tool:<17} {secs:>9.2f} {records / secs:>12,.0f} {rss:>9.0f} {out / 1048576:>11.1f}")
+if "flowtrail" in rows and "duckdb" in rows:
     (fs, fr, _), (ds, dr, _) = rows["flowtrail"], rows["duckdb"]
     print(f"\nduckdb/flowtrail: time {ds / fs:.2f}x, peak memory {dr / fr:.2f}x")
+if "flowtrail" in rows and "flowtrail+detect" in rows:
+    fs, ds = rows["flowtrail"][0], rows["flowtrail+detect"][0]
+    print(f"detection cost: {100 * (1 - fs / ds):.0f}% of replay throughput ({records / fs:,.0f} -> {records / ds:,.0f} records/s)")
 PY

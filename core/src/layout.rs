@@ -102,7 +102,10 @@ pub fn sanitize(value: &str) -> String {
             }
         })
         .collect();
-    while s.starts_with('.') {
+    while s.contains("..") {
+        s = s.replace("..", "__");
+    }
+    if s.starts_with('.') {
         s.replace_range(0..1, "_");
     }
     if s.is_empty() {

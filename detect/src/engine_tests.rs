@@ -197,12 +197,22 @@ fn a_new_external_network_after_warmup_is_a_new_peer_and_scanners_never_are() {
 fn the_same_input_in_another_order_gives_the_same_findings() {
     let spike = 3 * 24 + 11;
     let a = run(&mut engine(), fleet_days(4, Some(spike)));
-    // Reverse the order of the batches inside every 3-hour block: within the grace period.
-    let mut shuffled = Vec::new();
-    for block in fleet_days(4, Some(spike)).chunks(3 * 3) {
+    // Reverse the order of the three instances' batches inside every hour, and swap every
+    // pair of hours' first batches: all within the grace period, so nothing is late.
+    let mut shuffled: Vec<Vec<Flow>> = Vec::new();
+    for block in fleet_days(4, Some(spike)).chunks(3) {
         shuffled.extend(block.iter().rev().cloned());
     }
-    let b = run(&mut engine(), shuffled);
+    for pair in (0..shuffled.len() / 6).map(|i| i * 6) {
+        shuffled.swap(pair, pair + 3);
+    }
+    let mut e = engine();
+    let b = run(&mut e, shuffled);
+    assert_eq!(
+        e.stats().late_rows,
+        0,
+        "the reordering stays within the grace period"
+    );
     assert_eq!(a, b);
     assert!(!a.is_empty());
 }
@@ -250,4 +260,214 @@ fn baselines_survive_a_restart_and_stay_under_4_kib_per_instance() {
     assert_eq!(a.out_by_hour, b.out_by_hour);
     assert_eq!(a.peers, b.peers);
     eprintln!("baseline state: {per_entity} bytes per entity");
+}
+
+// Workload peer groups: web instances (steady ~1 MB/h to a partner) and batch instances (a
+// heartbeat every hour, 2 GB to S3 at 02:00), spread over the same three subnets.
+
+const WEBS: [&str; 6] = ["eni-w1", "eni-w2", "eni-w3", "eni-w4", "eni-w5", "eni-w6"];
+const BATCHES: [&str; 6] = ["eni-b1", "eni-b2", "eni-b3", "eni-b4", "eni-b5", "eni-b6"];
+const SUBNETS: [&str; 3] = ["subnet-x", "subnet-y", "subnet-z"];
+
+fn flow(
+    eni: &'static str,
+    subnet: &'static str,
+    src: &str,
+    dst: &str,
+    dport: i32,
+    bytes: i64,
+    t: i64,
+) -> Flow {
+    Flow {
+        eni,
+        instance: None,
+        subnet: Some(subnet),
+        src: src.into(),
+        dst: dst.into(),
+        sport: 50000,
+        dport,
+        bytes,
+        action: "ACCEPT",
+        t_ms: t,
+    }
+}
+
+/// A web hour: ~1 MB (±20%, varying by hour and instance) to the partner, 200 KB to the db.
+fn web_hour(
+    eni: &'static str,
+    subnet: &'static str,
+    ip: &str,
+    i: i64,
+    hr: i64,
+    scale: i64,
+) -> Vec<Flow> {
+    let jitter = 80 + (hr * 7 + i * 13) % 41; // 80..=120 %
+    let t = T0 + hr * H;
+    vec![
+        flow(
+            eni,
+            subnet,
+            ip,
+            "52.94.10.1",
+            443,
+            10_000 * jitter * scale,
+            t + 60_000,
+        ),
+        flow(eni, subnet, ip, "10.0.9.9", 5432, 200_000, t + 120_000),
+    ]
+}
+
+/// A batch hour: a 20 KB heartbeat to the scheduler; 2 GB to S3 at 02:00.
+fn batch_hour(eni: &'static str, subnet: &'static str, ip: &str, hr: i64) -> Vec<Flow> {
+    let t = T0 + hr * H;
+    let mut v = vec![flow(eni, subnet, ip, "10.0.9.20", 8443, 20_000, t + 60_000)];
+    if hr % 24 == 2 {
+        v.push(flow(
+            eni,
+            subnet,
+            ip,
+            "52.216.8.10",
+            443,
+            2_000_000_000,
+            t + 240_000,
+        ));
+    }
+    v
+}
+
+/// One batch per instance-hour, for `hours` hours.
+fn mixed_fleet(hours: std::ops::Range<i64>) -> Vec<Vec<Flow>> {
+    let mut batches = Vec::new();
+    for hr in hours {
+        for (i, eni) in WEBS.iter().enumerate() {
+            let s = SUBNETS[i % 3];
+            batches.push(web_hour(
+                eni,
+                s,
+                &format!("10.0.{}.{}", i % 3 + 1, 10 + i),
+                i as i64,
+                hr,
+                1,
+            ));
+        }
+        for (i, eni) in BATCHES.iter().enumerate() {
+            let s = SUBNETS[(i + 1) % 3];
+            batches.push(batch_hour(
+                eni,
+                s,
+                &format!("10.0.{}.{}", (i + 1) % 3 + 1, 100 + i),
+                hr,
+            ));
+        }
+    }
+    batches
+}
+
+fn cluster_of(e: &Engine, entity: &str) -> u32 {
+    e.flow_baselines().profile(entity).unwrap().cluster.unwrap()
+}
+
+#[test]
+fn a_mixed_fleet_clusters_into_its_two_workload_kinds_not_its_subnets() {
+    let mut e = engine();
+    let f = run(&mut e, mixed_fleet(0..72));
+    assert!(f.is_empty(), "{f:#?}");
+    let groups = e.flow_baselines().groups().expect("clustered");
+    assert_eq!(groups.k(), 2, "{groups:#?}");
+    assert_eq!(groups.entities, 12);
+    let web = cluster_of(&e, WEBS[0]);
+    let batch = cluster_of(&e, BATCHES[0]);
+    assert_ne!(web, batch);
+    for w in WEBS {
+        assert_eq!(cluster_of(&e, w), web, "{w}");
+    }
+    for b in BATCHES {
+        assert_eq!(cluster_of(&e, b), batch, "{b}");
+    }
+    assert_eq!(
+        e.flow_baselines().group_name(WEBS[0]),
+        Some(format!("workload-{web}"))
+    );
+}
+
+#[test]
+fn a_new_web_instance_in_another_subnet_borrows_the_web_group() {
+    let mut e = engine();
+    let mut batches = mixed_fleet(0..96);
+    // Day 4: eni-new starts in a subnet of its own, behaves like a web instance, and sends
+    // 60x its usual at 12:00.
+    for hr in 72..96 {
+        let scale = if hr == 84 { 60 } else { 1 };
+        batches.push(web_hour("eni-new", "subnet-new", "10.0.7.50", 6, hr, scale));
+    }
+    batches.sort_by_key(|v| v[0].t_ms / H);
+    let f = run(&mut e, batches);
+    let web = cluster_of(&e, WEBS[0]);
+    assert_eq!(cluster_of(&e, "eni-new"), web);
+    assert_eq!(f.len(), 1, "only the spike: {f:#?}");
+    let spike = &f[0];
+    assert_eq!(spike.detector, "volume_spike");
+    assert_eq!(spike.entity.id, "eni-new");
+    assert_eq!(spike.first_seen_ms, T0 + 84 * H + 60_000);
+    assert_eq!(spike.evidence["baseline"], "peer group");
+    assert_eq!(spike.evidence["peer_group"], format!("workload-{web}"));
+    assert!(spike.evidence["ratio"].as_f64().unwrap() > 10.0);
+}
+
+#[test]
+fn workload_clusters_are_deterministic_across_runs_and_input_order() {
+    let hours = || {
+        let mut b = mixed_fleet(0..96);
+        for hr in 72..96 {
+            b.push(web_hour(
+                "eni-new",
+                "subnet-new",
+                "10.0.7.50",
+                6,
+                hr,
+                if hr == 84 { 60 } else { 1 },
+            ));
+        }
+        b.sort_by_key(|v| v[0].t_ms / H);
+        b
+    };
+    let mut a = engine();
+    let fa = run(&mut a, hours());
+    let mut b = engine();
+    let fb = run(&mut b, hours());
+    // Another order: inside every hour, instances in reverse order and rows reversed.
+    let mut by_hour: std::collections::BTreeMap<i64, Vec<Vec<Flow>>> = Default::default();
+    for v in hours() {
+        by_hour.entry(v[0].t_ms / H).or_default().push(v);
+    }
+    let mut shuffled = Vec::new();
+    for block in by_hour.values() {
+        for v in block.iter().rev() {
+            shuffled.push(v.iter().rev().cloned().collect::<Vec<Flow>>());
+        }
+    }
+    let mut c = engine();
+    let fc = run(&mut c, shuffled);
+    // And another batching: one batch per hour.
+    let merged: Vec<Vec<Flow>> = by_hour.values().map(|b| b.concat()).collect();
+    let mut d = engine();
+    let fd = run(&mut d, merged);
+    assert_eq!(fa, fd);
+    assert_eq!(d.flow_baselines().groups(), a.flow_baselines().groups());
+    assert_eq!(c.stats().late_rows + d.stats().late_rows, 0);
+    assert_eq!(fa, fb);
+    assert_eq!(fa, fc);
+    assert!(!fa.is_empty());
+    let (ga, gb, gc) = (
+        a.flow_baselines().groups().unwrap(),
+        b.flow_baselines().groups().unwrap(),
+        c.flow_baselines().groups().unwrap(),
+    );
+    assert_eq!(ga, gb);
+    assert_eq!(ga, gc);
+    for id in WEBS.iter().chain(&BATCHES).chain(&["eni-new"]) {
+        let ca = cluster_of(&a, id);
+        assert_eq!(ca, cluster_of(&b, id), "{id}");
+        assert_eq!(ca, cluster_of(&c, id), "{id}");
+    }
 }

@@ -63,6 +63,8 @@ pub struct HourAgg {
     pub group: Option<String>,
     /// Bytes sent.
     pub bytes_out: u64,
+    /// Bytes sent to external (public) addresses.
+    pub ext_bytes_out: u64,
     /// Bytes received.
     pub bytes_in: u64,
     /// Packets either way.
@@ -240,6 +242,9 @@ pub fn aggregate(batches: &[RecordBatch], enis: &mut EniAddrs) -> HashMap<String
                 .unwrap_or(0);
             if local_is_src {
                 agg.bytes_out += n;
+                if !is_private(remote) {
+                    agg.ext_bytes_out += n;
+                }
             } else {
                 agg.bytes_in += n;
             }

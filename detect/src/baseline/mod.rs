@@ -4,13 +4,30 @@
 //! before, with real data sent to it).
 //!
 //! A profile is learned from history and persisted (see [`FlowBaselines::save`]); nothing is
-//! alerted on during an entity's warm-up. An entity still warming up borrows its peer group's
-//! profile (instances of the same subnet; the same /24 when the flow log has no subnet id),
-//! so a new instance of an approved workload behaves like its siblings and is not alerted on.
+//! alerted on during an entity's warm-up. An entity still warming up (or a warm one at an hour
+//! of day it has not seen twice yet) borrows its *peer group's* profile: the median of the warm
+//! members' expectations for that hour, with the largest spread among them; `new_peer` also
+//! counts a network or port as known when a warm member of the group knows it.
+//!
+//! Peer groups are *workload kinds*, not network places ([`groups`]): once a day (of event
+//! time) the warm entities are clustered with k-means (linfa) on a small feature vector of
+//! their profile — mean bytes out in each quarter of the day, the height of their busiest hour
+//! over their average (a nightly job), the share of hours active, distinct peers and ports per
+//! hour, and the share of bytes sent outside — and each profile keeps its cluster id. A new
+//! entity is placed in the nearest cluster from its third hour on (and again every hour until
+//! it is warm), so a new instance of the app tier borrows the app tier's profile even in
+//! another subnet. An entity without a cluster (fewer than four warm entities, or a new one in
+//! its first hours) falls back to its subnet (the /24 of its address when the flow log has no
+//! subnet id). Clustering is deterministic: rows are sorted by entity id, k-means is seeded
+//! with a fixed seed, clusters are numbered by their first member, so the same input gives
+//! the same groups and the same findings. Spike evidence names the group (`peer_group`).
+//!
 //! A regular heavy job (a nightly backup) is normal because profiles are per hour of day.
-//! Each profile is about 1.5 KiB serialized (a 1 KiB peer filter and 25 running statistics).
+//! Each profile is about 3.2 KiB of JSON (a 1 KiB peer filter, 2 KiB as hex, and 28 running
+//! statistics).
 
 pub mod bloom;
+pub mod groups;
 pub mod hourly;
 pub mod stats;
 
@@ -25,6 +42,7 @@ use flowtrail_core::{Entity, EntityKind, Finding, Severity};
 
 use crate::DetectError;
 use bloom::Bloom;
+use groups::GroupModel;
 use hourly::{EniAddrs, HourAgg, peer_net};
 use stats::Ewma;
 
@@ -76,6 +94,21 @@ pub struct Profile {
     /// Remote service ports the entity reached out to (at most [`MAX_PORTS`]).
     #[serde(default)]
     pub ports: Vec<i32>,
+    /// Last event time seen (ms).
+    #[serde(default)]
+    pub last_ms: i64,
+    /// ln(1 + distinct remote addresses) per hour.
+    #[serde(default)]
+    pub peers_ln: Ewma,
+    /// ln(1 + distinct ports) per hour.
+    #[serde(default)]
+    pub ports_ln: Ewma,
+    /// Share of the bytes out sent to external addresses, per hour with bytes out.
+    #[serde(default)]
+    pub ext_share: Ewma,
+    /// Workload cluster (see [`groups`]): the peer group when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<u32>,
 }
 
 /// Remote ports remembered per entity.
@@ -92,6 +125,11 @@ impl Profile {
             out_all: Ewma::default(),
             peers: Bloom::default(),
             ports: Vec::new(),
+            last_ms: first_ms,
+            peers_ln: Ewma::default(),
+            ports_ln: Ewma::default(),
+            ext_share: Ewma::default(),
+            cluster: None,
         }
     }
 
@@ -120,6 +158,32 @@ pub struct FlowBaselines {
     profiles: HashMap<String, Profile>,
     #[serde(skip)]
     enis: EniAddrs,
+    /// Workload clusters of the warm entities, when there are enough of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    groups: Option<GroupModel>,
+}
+
+/// A peer group: a workload cluster, or (no cluster yet) a subnet or /24.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GroupKey<'a> {
+    Cluster(u32),
+    Net(&'a str),
+}
+
+impl GroupKey<'_> {
+    fn has(&self, p: &Profile) -> bool {
+        match self {
+            GroupKey::Cluster(c) => p.cluster == Some(*c),
+            GroupKey::Net(g) => p.group.as_deref() == Some(*g),
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            GroupKey::Cluster(c) => format!("workload-{c}"),
+            GroupKey::Net(g) => g.to_string(),
+        }
+    }
 }
 
 fn hour_of_day(ms: i64) -> usize {
@@ -172,15 +236,35 @@ impl FlowBaselines {
         self.profiles.get(entity)
     }
 
+    /// The workload clusters, when built.
+    pub fn groups(&self) -> Option<&GroupModel> {
+        self.groups.as_ref()
+    }
+
+    /// The peer group of an entity: its workload cluster, else its subnet (or /24).
+    fn group_of<'a>(&self, profile: Option<&Profile>, agg: &'a HourAgg) -> Option<GroupKey<'a>> {
+        match profile.and_then(|p| p.cluster) {
+            Some(c) if self.groups.is_some() => Some(GroupKey::Cluster(c)),
+            _ => agg.group.as_deref().map(GroupKey::Net),
+        }
+    }
+
+    /// The peer group's name for an entity (`workload-N` or the subnet), if it has one.
+    pub fn group_name(&self, entity: &str) -> Option<String> {
+        let p = self.profiles.get(entity)?;
+        match p.cluster {
+            Some(c) if self.groups.is_some() => Some(GroupKey::Cluster(c).name()),
+            _ => p.group.clone(),
+        }
+    }
+
     /// The group's expectation at hour `h` from its warm members: the median mean and the
     /// largest spread, or None when fewer than two members are warm.
-    fn group_expected(&self, group: &str, h: usize, skip: &str) -> Option<(f32, f32)> {
+    fn group_expected(&self, group: GroupKey<'_>, h: usize, skip: &str) -> Option<(f32, f32)> {
         let mut means: Vec<(f32, f32)> = self
             .profiles
             .iter()
-            .filter(|(k, p)| {
-                k.as_str() != skip && p.group.as_deref() == Some(group) && p.warm(&self.opts)
-            })
+            .filter(|(k, p)| k.as_str() != skip && group.has(p) && p.warm(&self.opts))
             .filter_map(|(_, p)| p.expected(h))
             .collect();
         if means.len() < 2 {
@@ -196,14 +280,17 @@ impl FlowBaselines {
     /// group has any warm member.
     fn group_knows(
         &self,
-        group: Option<&str>,
+        group: Option<GroupKey<'_>>,
         net: &str,
         port: i32,
         skip: &str,
     ) -> (bool, bool, bool) {
         let (mut any_warm, mut net_known, mut port_known) = (false, false, false);
+        let Some(group) = group else {
+            return (false, false, false);
+        };
         for (k, p) in &self.profiles {
-            if k == skip || group.is_none() || p.group.as_deref() != group || !p.warm(&self.opts) {
+            if k == skip || !group.has(p) || !p.warm(&self.opts) {
                 continue;
             }
             any_warm = true;
@@ -225,10 +312,86 @@ impl FlowBaselines {
         for (entity, agg) in &entities {
             findings.extend(self.judge(entity, agg, h));
         }
-        for (entity, agg) in entities {
+        for (entity, agg) in &entities {
             self.learn(entity, agg, h);
         }
+        self.regroup(hour_start_ms, entities.iter().map(|(e, _)| e.as_str()));
         findings
+    }
+
+    /// Recluster the warm entities once every [`groups::RECLUSTER_MS`] of event time (or
+    /// while there is no model), then place the entities of this hour that are not warm
+    /// yet in their nearest cluster.
+    fn regroup<'a>(&mut self, hour_start_ms: i64, seen: impl Iterator<Item = &'a str>) {
+        let due = match &self.groups {
+            Some(m) => (hour_start_ms - m.built_ms).abs() >= groups::RECLUSTER_MS,
+            None => {
+                self.profiles
+                    .values()
+                    .filter(|p| p.warm(&self.opts))
+                    .count()
+                    >= groups::MIN_ENTITIES
+            }
+        };
+        if due {
+            self.recluster(hour_start_ms);
+            return;
+        }
+        let Some(model) = &self.groups else {
+            return;
+        };
+        for e in seen {
+            if let Some(p) = self.profiles.get_mut(e)
+                && !p.warm(&self.opts)
+                && p.hours >= groups::MIN_HOURS_TO_ASSIGN
+            {
+                p.cluster = model.nearest(&groups::features(p));
+            }
+        }
+    }
+
+    /// Cluster the warm entities now (see [`groups`]) and place the others.
+    pub fn recluster(&mut self, now_ms: i64) {
+        let mut warm: Vec<&String> = self
+            .profiles
+            .iter()
+            .filter(|(_, p)| p.warm(&self.opts))
+            .map(|(k, _)| k)
+            .collect();
+        warm.sort();
+        let rows: Vec<[f64; groups::FEATURES]> = warm
+            .iter()
+            .filter_map(|k| self.profiles.get(*k))
+            .map(groups::features)
+            .collect();
+        let built = groups::cluster(&rows, now_ms);
+        let labels: HashMap<String, u32> = match &built {
+            Some((_, labels)) => warm
+                .iter()
+                .zip(labels)
+                .map(|(k, l)| ((*k).clone(), *l))
+                .collect(),
+            None => HashMap::new(),
+        };
+        let model = built.map(|(m, _)| m);
+        for (k, p) in self.profiles.iter_mut() {
+            p.cluster = match (&model, labels.get(k)) {
+                (_, Some(l)) => Some(*l),
+                (Some(m), None) if p.hours >= groups::MIN_HOURS_TO_ASSIGN => {
+                    m.nearest(&groups::features(p))
+                }
+                _ => None,
+            };
+        }
+        if let Some(m) = &model {
+            tracing::debug!(
+                entities = m.entities,
+                k = m.k(),
+                silhouette = m.silhouette,
+                "workload clusters rebuilt"
+            );
+        }
+        self.groups = model;
     }
 
     fn judge(&self, entity: &str, agg: &HourAgg, h: usize) -> Vec<Finding> {
@@ -238,11 +401,10 @@ impl FlowBaselines {
         let kind = agg.kind.unwrap_or(EntityKind::Eni);
         let own_warm = profile.is_some_and(|p| p.warm(o));
         let own = profile.filter(|_| own_warm).and_then(|p| p.expected(h));
+        let group = self.group_of(profile, agg);
         let expected = match own {
             Some(e) => Some((e, "own")),
-            None => agg
-                .group
-                .as_deref()
+            None => group
                 .and_then(|g| self.group_expected(g, h, entity))
                 .map(|e| (e, "peer group")),
         };
@@ -273,6 +435,7 @@ impl FlowBaselines {
                 && x > mean + o.spike_sigmas * std
             {
                 let typical = (mean as f64).exp_m1().max(0.0) as u64;
+                let peer_group = group.filter(|_| source == "peer group").map(|g| g.name());
                 let mut top: Vec<(&String, &(u64, i32))> = agg.ext_out.iter().collect();
                 top.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
                 let top: Vec<serde_json::Value> = top
@@ -285,15 +448,22 @@ impl FlowBaselines {
                 } else {
                     Severity::Medium
                 };
+                let mut evidence = serde_json::json!({
+                    "bytes_out": agg.bytes_out, "baseline_bytes_out": typical, "ratio": (ratio * 10.0).round() / 10.0,
+                    "baseline": source, "hour_of_day": h, "top_peers": top, "peers": agg.peers.len(),
+                });
+                if let (Some(g), Some(obj)) = (peer_group, evidence.as_object_mut()) {
+                    obj.insert("peer_group".into(), g.into());
+                }
                 out.push(base(
                     "volume_spike",
                     sev,
-                    format!("{entity} sent {} in an hour, {ratio:.0}x its usual", human_bytes(agg.bytes_out)),
+                    format!(
+                        "{entity} sent {} in an hour, {ratio:.0}x its usual",
+                        human_bytes(agg.bytes_out)
+                    ),
                     entity.to_string(),
-                    serde_json::json!({
-                        "bytes_out": agg.bytes_out, "baseline_bytes_out": typical, "ratio": (ratio * 10.0).round() / 10.0,
-                        "baseline": source, "hour_of_day": h, "top_peers": top, "peers": agg.peers.len(),
-                    }),
+                    evidence,
                 ));
             }
         }
@@ -305,8 +475,7 @@ impl FlowBaselines {
             let net = peer_net(remote);
             let own_knows = profile.is_some_and(|p| p.peers.contains(net.as_bytes()));
             let own_port = profile.is_some_and(|p| p.ports.contains(port));
-            let (group_net, group_port, group_warm) =
-                self.group_knows(agg.group.as_deref(), &net, *port, entity);
+            let (group_net, group_port, group_warm) = self.group_knows(group, &net, *port, entity);
             if own_knows || group_net || !(own_warm || group_warm) {
                 continue;
             }
@@ -346,6 +515,13 @@ impl FlowBaselines {
         }
         p.out_all.push(x);
         p.hours = p.hours.saturating_add(1);
+        p.last_ms = p.last_ms.max(agg.last_ms);
+        p.peers_ln.push(ln1p(agg.peers.len() as u64));
+        p.ports_ln.push(ln1p(agg.ports.len() as u64));
+        if agg.bytes_out > 0 {
+            p.ext_share
+                .push((agg.ext_bytes_out as f64 / agg.bytes_out as f64).min(1.0) as f32);
+        }
         if p.group.is_none() {
             p.group = agg.group.clone();
         }

@@ -86,6 +86,10 @@ pub struct ReplayArgs {
     /// Suppression rules (TOML).
     #[arg(long)]
     pub suppress: Option<PathBuf>,
+    /// Hours of data each run of the SQL rules covers (more: less per-query overhead, more
+    /// memory).
+    #[arg(long, default_value_t = 6)]
+    pub rules_batch_hours: u32,
     /// Findings of one detector and key within this many minutes make one alert.
     #[arg(long, default_value_t = 60)]
     pub dedupe_minutes: i64,

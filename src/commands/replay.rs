@@ -132,7 +132,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             suppress: args.suppress.clone(),
             state: Some(args.state.clone()),
             dedupe_minutes: args.dedupe_minutes,
-            rules_batch_hours: 6,
+            rules_batch_hours: args.rules_batch_hours,
         };
         let mut sinks: Vec<Box<dyn AlertSink>> = vec![Box::new(sink)];
         if let Some(s) = &sns {

@@ -5,51 +5,11 @@
 
 mod common;
 
+use common::score::matches;
+
 use std::path::Path;
 
 use serde_json::Value;
-
-fn ms(s: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .unwrap()
-        .timestamp_millis()
-}
-
-/// Every id a labeled entity goes by: the instance id, its ENI and its address.
-fn aliases(fleet: &Value, id: &str) -> Vec<String> {
-    let mut out = vec![id.to_string()];
-    for i in fleet["interfaces"].as_array().unwrap() {
-        let ids = [&i["instance_id"], &i["interface_id"], &i["private_ip"]];
-        if ids.iter().any(|v| v.as_str() == Some(id)) {
-            out.extend(ids.iter().filter_map(|v| v.as_str().map(str::to_string)));
-        }
-    }
-    out
-}
-
-fn matches(alert: &Value, label: &Value, fleet: &Value) -> bool {
-    if alert["detector"] != label["detector"] {
-        return false;
-    }
-    let slack = 15 * 60_000;
-    let (a0, a1) = (
-        ms(alert["first_seen"].as_str().unwrap()),
-        ms(alert["last_seen"].as_str().unwrap()),
-    );
-    let (l0, l1) = (
-        ms(label["start"].as_str().unwrap()) - slack,
-        ms(label["end"].as_str().unwrap()) + slack,
-    );
-    if a1 < l0 || a0 > l1 {
-        return false;
-    }
-    let names = aliases(fleet, label["entity_id"].as_str().unwrap());
-    let entity = alert["entity"]["id"].as_str().unwrap();
-    let evidence = alert["evidence"].to_string();
-    names
-        .iter()
-        .any(|n| n == entity || evidence.contains(&format!("\"{n}\"")))
-}
 
 #[test]
 fn sample_replay_alerts_on_every_attack_and_nothing_else() {

@@ -11,6 +11,7 @@ use flowtrail_alerts::outbox::Outbox;
 use flowtrail_alerts::sink::sns::{FlushReport, RetryPolicy, Router, SnsSink, sns_client};
 use flowtrail_ingest::source::DateRange;
 use flowtrail_ingest::source::s3::{Listing, S3Fetcher, S3Url};
+use flowtrail_ingest::source::sqs::SqsQueue;
 
 /// The runtime and configuration the AWS clients of one command share.
 pub struct Aws {
@@ -38,6 +39,25 @@ impl Aws {
             .context("starting the AWS runtime")?;
         let conf = runtime.block_on(flowtrail_ingest::aws::sdk_config(endpoint_url));
         Ok(Self { runtime, conf })
+    }
+
+    /// The runtime the clients run on.
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
+    }
+
+    /// The SQS queue at `url`.
+    pub fn sqs_queue(&self, url: &str) -> SqsQueue {
+        SqsQueue::new(
+            flowtrail_ingest::aws::sqs_client(&self.conf),
+            self.runtime.handle().clone(),
+            url,
+        )
+    }
+
+    /// A CloudWatch Logs client.
+    pub fn logs_client(&self) -> aws_sdk_cloudwatchlogs::Client {
+        flowtrail_ingest::aws::logs_client(&self.conf)
     }
 
     /// A fetcher for S3 sources.
@@ -90,4 +110,92 @@ pub fn flush_sns(sink: &Arc<Mutex<SnsSink>>, when: &str) -> anyhow::Result<Flush
         );
     }
     Ok(r)
+}
+
+/// Copy the state directory's files to `url` (`s3://bucket/prefix`). Returns files copied.
+pub fn save_snapshot(aws: &Aws, url: &str, state: &Path) -> anyhow::Result<usize> {
+    let url = S3Url::parse(url).with_context(|| format!("{url:?} is not an s3:// URL"))?;
+    let client = flowtrail_ingest::aws::s3_client(&aws.conf);
+    let mut n = 0;
+    let Ok(entries) = std::fs::read_dir(state) else {
+        return Ok(0);
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || !e.path().is_file() {
+            continue;
+        }
+        let bytes =
+            std::fs::read(e.path()).with_context(|| format!("reading {}", e.path().display()))?;
+        let key = format!("{}{name}", prefix_dir(&url.prefix));
+        aws.runtime
+            .block_on(
+                client
+                    .put_object()
+                    .bucket(&url.bucket)
+                    .key(&key)
+                    .body(bytes.into())
+                    .send(),
+            )
+            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+            .with_context(|| format!("snapshot to s3://{}/{key}", url.bucket))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// When the state directory has no saved state yet (a new task), fetch the snapshot at `url`.
+/// Returns files restored.
+pub fn restore_snapshot(aws: &Aws, url: &str, state: &Path) -> anyhow::Result<usize> {
+    if state.join("engine.json").exists() {
+        return Ok(0);
+    }
+    let url = S3Url::parse(url).with_context(|| format!("{url:?} is not an s3:// URL"))?;
+    let client = flowtrail_ingest::aws::s3_client(&aws.conf);
+    let prefix = prefix_dir(&url.prefix);
+    let listed = aws
+        .runtime
+        .block_on(
+            client
+                .list_objects_v2()
+                .bucket(&url.bucket)
+                .prefix(&prefix)
+                .send(),
+        )
+        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+        .with_context(|| format!("listing the snapshot s3://{}/{prefix}", url.bucket))?;
+    std::fs::create_dir_all(state).with_context(|| format!("creating {}", state.display()))?;
+    let mut n = 0;
+    for o in listed.contents() {
+        let Some(key) = o.key() else { continue };
+        let name = &key[prefix.len()..];
+        if name.is_empty() || name.contains('/') || name.starts_with('.') {
+            continue;
+        }
+        let bytes = aws
+            .runtime
+            .block_on(async {
+                let r = client
+                    .get_object()
+                    .bucket(&url.bucket)
+                    .key(key)
+                    .send()
+                    .await?;
+                Ok::<_, anyhow::Error>(r.body.collect().await?.into_bytes())
+            })
+            .with_context(|| format!("reading s3://{}/{key}", url.bucket))?;
+        let tmp = state.join(format!(".{name}.restore"));
+        std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, state.join(name))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn prefix_dir(prefix: &str) -> String {
+    if prefix.is_empty() || prefix.ends_with('/') {
+        prefix.to_string()
+    } else {
+        format!("{prefix}/")
+    }
 }

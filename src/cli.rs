@@ -39,6 +39,64 @@ pub enum Command {
     Schema(SchemaArgs),
     /// SQL detection rules: test them against their sample events, or list them.
     Rules(RulesArgs),
+    /// Run as a service: S3 notifications from SQS and CloudWatch Logs groups into the lake,
+    /// with detection and alerts; /healthz and /metrics; drains on SIGTERM.
+    Serve(Box<ServeArgs>),
+    /// The service's configuration file.
+    Config(ConfigArgs),
+}
+
+/// `flowtrail serve`. Flags override the configuration file.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Configuration file (TOML; see deploy/flowtrail.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// SQS queue of S3 ObjectCreated notifications (plain, SNS-wrapped or EventBridge).
+    #[arg(long)]
+    pub sqs_queue_url: Option<String>,
+    /// Lake directory.
+    #[arg(long)]
+    pub lake: Option<PathBuf>,
+    /// Baseline state directory.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Address of /healthz and /metrics (default 0.0.0.0:9100).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Publish alerts to this SNS topic (the default route).
+    #[arg(long)]
+    pub sns_topic_arn: Option<String>,
+    /// Append alerts to this JSON lines file.
+    #[arg(long)]
+    pub alerts_out: Option<PathBuf>,
+    /// Alert outbox directory.
+    #[arg(long)]
+    pub outbox: Option<PathBuf>,
+    /// AWS endpoint override (e.g. moto server); `AWS_ENDPOINT_URL` works too.
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// Lake only: no detection, no alerts.
+    #[arg(long)]
+    pub no_detect: bool,
+}
+
+/// `flowtrail config`.
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+/// `flowtrail config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Load and validate a configuration file (sources, formats, rules, suppressions, routes)
+    /// without calling AWS; prints the effective settings.
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
 }
 
 /// `flowtrail replay`.

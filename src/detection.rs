@@ -28,6 +28,11 @@ pub struct DetectionArgs {
     pub dedupe_minutes: i64,
     /// Hours of data each run of the SQL rules covers.
     pub rules_batch_hours: u32,
+    /// Grace period for late data, minutes (default 30).
+    pub grace_minutes: Option<i64>,
+    /// The service: the watermark is restored with the baselines, and the hours that were
+    /// open are rebuilt from the lake ([`Detection::recover_from_lake`]).
+    pub service: bool,
 }
 
 /// Detection for one run.
@@ -58,6 +63,10 @@ impl Detection {
         let engine = Engine::new(
             EngineOptions {
                 rules_batch_hours: args.rules_batch_hours,
+                resume_watermark: args.service,
+                grace_minutes: args
+                    .grace_minutes
+                    .unwrap_or(EngineOptions::default().grace_minutes),
                 ..Default::default()
             },
             rules,
@@ -94,20 +103,53 @@ impl Detection {
         Ok(())
     }
 
+    /// Save baselines and the watermark (the service, after each cycle's commit).
+    pub fn save(&self) -> anyhow::Result<()> {
+        self.engine.save().context("saving detection state")
+    }
+
+    /// The watermark (ms; i64::MIN before data) and the hours still open.
+    pub fn position(&self) -> (i64, usize) {
+        (self.engine.watermark(), self.engine.open_hours())
+    }
+
+    /// Rebuild the hours that were open when the service last stopped: their rows are in the
+    /// lake, the judged hours in the restored baselines. Returns the rows re-read.
+    pub fn recover_from_lake(&mut self, lake: &std::path::Path) -> anyhow::Result<u64> {
+        let Some(from) = self.engine.reopen_from() else {
+            return Ok(0);
+        };
+        let mut files: Vec<(i64, Table, std::path::PathBuf)> = Vec::new();
+        for table in [Table::Flows, Table::Cloudtrail] {
+            for (hour, path) in flowtrail_ingest::lake::reader::files_since(lake, table, from)? {
+                files.push((hour, table, path));
+            }
+        }
+        files.sort();
+        let mut rows = 0u64;
+        for (_, table, path) in files {
+            for batch in flowtrail_ingest::lake::reader::read_file(&path)? {
+                rows += batch.num_rows() as u64;
+                let findings = self
+                    .engine
+                    .observe(table, &batch)
+                    .with_context(|| format!("re-reading {}", path.display()))?;
+                self.deliver(findings)
+                    .map_err(|e| anyhow::anyhow!("delivering alerts: {e}"))?;
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Take the alerts raised since the last call (the service writes them to the lake each
+    /// cycle).
+    pub fn take_alerts(&mut self) -> Vec<Alert> {
+        std::mem::take(&mut self.alerts)
+    }
+
     /// The run's alerts as batches for the lake, one per day of `first_seen`.
     pub fn alerts_by_day(&self) -> anyhow::Result<Vec<(i64, RecordBatch)>> {
-        let mut days: std::collections::BTreeMap<i64, Vec<Alert>> = Default::default();
-        for a in &self.alerts {
-            let t = chrono::DateTime::parse_from_rfc3339(&a.first_seen)
-                .map(|t| t.timestamp_millis())
-                .unwrap_or(0);
-            days.entry(t.div_euclid(86_400_000) * 86_400_000)
-                .or_default()
-                .push(a.clone());
-        }
-        days.into_iter()
-            .map(|(d, a)| Ok((d, flowtrail_alerts::sink::batch::to_batch(&a)?)))
-            .collect()
+        alerts_by_day(&self.alerts)
     }
 
     /// Engine counters.
@@ -126,4 +168,20 @@ impl Observer for Detection {
         let findings = self.engine.observe(table, batch)?;
         self.deliver(findings)
     }
+}
+
+/// Alerts as batches for the lake, one per day of `first_seen`.
+pub fn alerts_by_day(alerts: &[Alert]) -> anyhow::Result<Vec<(i64, RecordBatch)>> {
+    let mut days: std::collections::BTreeMap<i64, Vec<Alert>> = Default::default();
+    for a in alerts {
+        let t = chrono::DateTime::parse_from_rfc3339(&a.first_seen)
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(0);
+        days.entry(t.div_euclid(86_400_000) * 86_400_000)
+            .or_default()
+            .push(a.clone());
+    }
+    days.into_iter()
+        .map(|(d, a)| Ok((d, flowtrail_alerts::sink::batch::to_batch(&a)?)))
+        .collect()
 }

@@ -4,9 +4,11 @@
 mod aws;
 mod cli;
 mod commands;
+mod config;
 mod detection;
 mod lake_tables;
 mod output;
+mod serve;
 
 use std::process::ExitCode;
 

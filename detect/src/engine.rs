@@ -41,7 +41,25 @@ pub struct EngineOptions {
     /// (the service); a replay uses more to spread the fixed cost of a query over more rows.
     /// Rule windows divide an hour and hours are whole, so findings are the same either way.
     pub rules_batch_hours: u32,
+    /// Restore the watermark from the state directory (the service: hours judged before a
+    /// restart stay judged, and the open hours are re-read from the lake). A replay leaves this
+    /// off, so an older archive replayed with the same state is judged, not dropped as late.
+    pub resume_watermark: bool,
 }
+
+/// The engine's own position, saved beside the baselines.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct Position {
+    /// Hours before this (ms) are judged.
+    closed_until: Option<i64>,
+    /// Newest event time seen (ms).
+    max_event_ms: Option<i64>,
+    /// The oldest hour still open (ms): a restart re-reads the lake from here.
+    #[serde(default)]
+    open_from: Option<i64>,
+}
+
+const POSITION_FILE: &str = "engine.json";
 
 impl Default for EngineOptions {
     fn default() -> Self {
@@ -50,6 +68,7 @@ impl Default for EngineOptions {
             baselines: BaselineOptions::default(),
             recon: ReconOptions::default(),
             rules_batch_hours: 1,
+            resume_watermark: false,
         }
     }
 }
@@ -74,6 +93,7 @@ pub struct EngineStats {
 /// The detection engine.
 #[derive(Debug)]
 pub struct Engine {
+    reopen_from: Option<i64>,
     grace_ms: i64,
     rules: RuleSet,
     chunks: BTreeMap<i64, Chunk>,
@@ -137,12 +157,21 @@ impl Engine {
                 ReconBaselines::new(opts.recon.clone()),
             ),
         };
+        let pos = match (state_dir, opts.resume_watermark) {
+            (Some(d), true) => {
+                crate::state::load_json::<Position>(d, POSITION_FILE)?.unwrap_or_default()
+            }
+            _ => Position::default(),
+        };
+        // Hours from the first unjudged one on were open (or not yet seen) at the save.
+        let reopen_from = pos.closed_until.or(pos.open_from);
         Ok(Self {
+            reopen_from,
             grace_ms: opts.grace_minutes * 60_000,
             rules,
             chunks: BTreeMap::new(),
-            max_event_ms: None,
-            closed_until: i64::MIN,
+            max_event_ms: pos.max_event_ms,
+            closed_until: pos.closed_until.unwrap_or(i64::MIN),
             flow,
             recon,
             stats: EngineStats::default(),
@@ -163,6 +192,23 @@ impl Engine {
         self.max_event_ms
             .map(|m| m - self.grace_ms)
             .unwrap_or(i64::MIN)
+    }
+
+    /// Hours starting before this (ms) are judged; rows for them are late. `None` before any
+    /// hour closed. A restarted service re-reads the lake's rows from here on.
+    pub fn closed_until(&self) -> Option<i64> {
+        (self.closed_until > i64::MIN).then_some(self.closed_until)
+    }
+
+    /// With a restored watermark: the oldest hour that was open when the state was saved, whose
+    /// rows (and later ones) must be re-read from the lake.
+    pub fn reopen_from(&self) -> Option<i64> {
+        self.reopen_from
+    }
+
+    /// Hours with rows waiting for the watermark.
+    pub fn open_hours(&self) -> usize {
+        self.chunks.len()
     }
 
     /// The flow baselines (for inspection and tests).
@@ -256,6 +302,14 @@ impl Engine {
     /// Persist baselines to the state directory, if there is one.
     pub fn save(&self) -> Result<(), DetectError> {
         if let Some(d) = &self.state_dir {
+            // The position first: a crash between the files re-judges no hour (an hour's
+            // learning may be lost; no alert is raised twice).
+            let pos = Position {
+                closed_until: self.closed_until(),
+                max_event_ms: self.max_event_ms,
+                open_from: self.chunks.keys().next().copied(),
+            };
+            crate::state::save_json(d, POSITION_FILE, &pos)?;
             self.flow.save(d)?;
             self.recon.save(d)?;
         }

@@ -57,3 +57,13 @@ pub fn s3_client(conf: &SdkConfig) -> aws_sdk_s3::Client {
     }
     aws_sdk_s3::Client::from_conf(b.build())
 }
+
+/// An SQS client for `conf`.
+pub fn sqs_client(conf: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(conf)
+}
+
+/// A CloudWatch Logs client for `conf`.
+pub fn logs_client(conf: &SdkConfig) -> aws_sdk_cloudwatchlogs::Client {
+    aws_sdk_cloudwatchlogs::Client::new(conf)
+}

@@ -87,6 +87,16 @@ pub enum IngestError {
         /// What failed.
         reason: String,
     },
+    /// An AWS API call failed (after the SDK's retries).
+    #[error("{op} {target}: {reason}")]
+    Aws {
+        /// The API operation.
+        op: String,
+        /// What it was called on (queue URL, log group).
+        target: String,
+        /// The SDK's error, with context.
+        reason: String,
+    },
     /// The lake's ledger is unreadable.
     #[error("ledger {path}: {reason}")]
     Ledger {

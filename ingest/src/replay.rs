@@ -289,6 +289,26 @@ pub fn run(
     observer: &mut dyn Observer,
     progress: &mut dyn FnMut(&ReplayStats),
 ) -> Result<ReplayStats, IngestError> {
+    run_with(
+        objects,
+        lake,
+        opts,
+        observer,
+        &mut EventIdDedup::default(),
+        progress,
+    )
+}
+
+/// [`run`] with the caller's CloudTrail `eventID` dedupe (a service keeps one across its
+/// cycles).
+pub fn run_with(
+    objects: &[SourceObject],
+    lake: &mut LakeWriter,
+    opts: &ReplayOptions,
+    observer: &mut dyn Observer,
+    dedup: &mut EventIdDedup,
+    progress: &mut dyn FnMut(&ReplayStats),
+) -> Result<ReplayStats, IngestError> {
     let mut stats = ReplayStats {
         objects_total: objects.len() as u64,
         ..Default::default()
@@ -308,7 +328,6 @@ pub fn run(
     };
     let next = AtomicUsize::new(0);
     let (tx, rx) = crossbeam_channel::bounded::<Outcome>(workers * 2);
-    let mut dedup = EventIdDedup::default();
 
     std::thread::scope(|scope| -> Result<(), IngestError> {
         for _ in 0..workers {
@@ -333,7 +352,7 @@ pub fn run(
             if result.is_err() {
                 continue; // drain so workers finish
             }
-            result = absorb(out, objects, lake, opts, observer, &mut dedup, &mut stats);
+            result = absorb(out, objects, lake, opts, observer, dedup, &mut stats);
             if result.is_ok() && lake.should_commit() {
                 result = commit(lake, &mut stats);
             }
@@ -366,37 +385,24 @@ fn absorb(
 ) -> Result<(), IngestError> {
     let obj = &objects[out.index];
     stats.bytes_in += obj.id.size;
-    for raw in &out.sink.batches {
-        let mut batch = time_filter(raw, opts.from_ms, opts.to_ms)?;
-        stats.out_of_range_rows += (raw.num_rows() - batch.num_rows()) as u64;
-        if out.table == Table::Cloudtrail {
-            let (b, dropped) = dedup.filter(&batch)?;
-            stats.duplicates_dropped += dropped as u64;
-            batch = b;
-        }
-        match out.table {
-            Table::Cloudtrail => stats.cloudtrail_records += batch.num_rows() as u64,
-            _ => stats.flow_records += batch.num_rows() as u64,
-        }
-        observer
-            .on_batch(out.table, &batch)
-            .map_err(|e| IngestError::Observer {
-                key: obj.id.key.clone(),
-                reason: e.to_string(),
-            })?;
-        lake.add(out.table, &batch)?;
-    }
-    stats.lines_quarantined += out.sink.quarantined.len() as u64;
-    for q in out.sink.quarantined {
-        lake.quarantine(q);
-    }
+    let had_rows = !out.sink.batches.is_empty();
+    absorb_rows(
+        &obj.id.key,
+        out.table,
+        out.sink,
+        lake,
+        opts,
+        observer,
+        dedup,
+        stats,
+    )?;
     if let Some(e) = out.error {
         if !e.is_input_error() {
             return Err(e);
         }
         stats.objects_quarantined += 1;
         lake.quarantine(QuarantineRecord::object(&obj.id.key, e.to_string()));
-        if e.is_retryable() && out.sink.batches.is_empty() {
+        if e.is_retryable() && !had_rows {
             // Transient (S3 timeout, throttling, 5xx after the SDK's retries): leave it out of
             // the ledger so the next run reads it.
             tracing::warn!(object = %obj.id.key, error = %e, "object unreadable for now; the next run tries it again");
@@ -411,5 +417,47 @@ fn absorb(
     }
     stats.objects_done += 1;
     lake.source_done(obj.id.clone());
+    Ok(())
+}
+
+/// Feed decoded rows of one unit (an object, or events read from a CloudWatch Logs stream)
+/// to the lake the way replay does: time filter, CloudTrail `eventID` dedupe, the observer
+/// (detection), then the lake's buffers; quarantine records go into the same commit.
+#[allow(clippy::too_many_arguments)]
+pub fn absorb_rows(
+    unit: &str,
+    table: Table,
+    sink: VecSink,
+    lake: &mut LakeWriter,
+    opts: &ReplayOptions,
+    observer: &mut dyn Observer,
+    dedup: &mut EventIdDedup,
+    stats: &mut ReplayStats,
+) -> Result<(), IngestError> {
+    let out_table = table;
+    for raw in &sink.batches {
+        let mut batch = time_filter(raw, opts.from_ms, opts.to_ms)?;
+        stats.out_of_range_rows += (raw.num_rows() - batch.num_rows()) as u64;
+        if out_table == Table::Cloudtrail {
+            let (b, dropped) = dedup.filter(&batch)?;
+            stats.duplicates_dropped += dropped as u64;
+            batch = b;
+        }
+        match out_table {
+            Table::Cloudtrail => stats.cloudtrail_records += batch.num_rows() as u64,
+            _ => stats.flow_records += batch.num_rows() as u64,
+        }
+        observer
+            .on_batch(out_table, &batch)
+            .map_err(|e| IngestError::Observer {
+                key: unit.to_string(),
+                reason: e.to_string(),
+            })?;
+        lake.add(out_table, &batch)?;
+    }
+    stats.lines_quarantined += sink.quarantined.len() as u64;
+    for q in sink.quarantined {
+        lake.quarantine(q);
+    }
     Ok(())
 }

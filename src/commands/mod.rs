@@ -1,5 +1,6 @@
 //! One module per command; each validates its flags and runs.
 
+mod config;
 mod query;
 mod replay;
 mod rules;
@@ -16,5 +17,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Query(a) => query::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Rules(a) => rules::run(a),
+        Command::Serve(a) => crate::serve::run(*a),
+        Command::Config(a) => config::run(a),
     }
 }

@@ -133,6 +133,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             state: Some(args.state.clone()),
             dedupe_minutes: args.dedupe_minutes,
             rules_batch_hours: args.rules_batch_hours,
+            grace_minutes: None,
+            service: false,
         };
         let mut sinks: Vec<Box<dyn AlertSink>> = vec![Box::new(sink)];
         if let Some(s) = &sns {

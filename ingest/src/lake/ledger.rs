@@ -48,6 +48,10 @@ pub struct CommitRecord {
     pub sources: Vec<SourceId>,
     /// Rows written, per table name.
     pub rows: std::collections::BTreeMap<String, u64>,
+    /// Source positions this commit advances to (CloudWatch Logs stream tokens): committed
+    /// atomically with the rows read up to them, so a restart resumes exactly after them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub cursors: std::collections::BTreeMap<String, String>,
 }
 
 /// The ledger of a local lake.
@@ -56,6 +60,7 @@ pub struct Ledger {
     root: PathBuf,
     dir: PathBuf,
     done: HashSet<u128>,
+    cursors: std::collections::HashMap<String, String>,
     commits: u64,
     rolled_back: u64,
 }
@@ -97,6 +102,7 @@ impl Ledger {
             root: root.to_path_buf(),
             dir: dir.clone(),
             done: HashSet::new(),
+            cursors: Default::default(),
             commits: 0,
             rolled_back: 0,
         };
@@ -113,6 +119,7 @@ impl Ledger {
                     for s in &rec.sources {
                         ledger.done.insert(s.fingerprint());
                     }
+                    ledger.cursors.extend(rec.cursors);
                     ledger.commits += 1;
                 }
                 "pending" => {
@@ -158,6 +165,22 @@ impl Ledger {
         self.done.contains(&id.fingerprint())
     }
 
+    /// The committed position of a source cursor (the newest commit's value).
+    pub fn cursor(&self, name: &str) -> Option<&str> {
+        self.cursors.get(name).map(String::as_str)
+    }
+
+    /// Every committed cursor whose name starts with `prefix`.
+    pub fn cursors_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.cursors
+            .iter()
+            .filter(move |(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Committed commits found at open plus those made since.
     pub fn commits(&self) -> u64 {
         self.commits
@@ -187,6 +210,8 @@ impl Ledger {
         for s in &rec.sources {
             self.done.insert(s.fingerprint());
         }
+        self.cursors
+            .extend(rec.cursors.iter().map(|(k, v)| (k.clone(), v.clone())));
         self.commits += 1;
         Ok(())
     }
@@ -226,6 +251,7 @@ mod tests {
             files: vec!["flows/a.parquet".into()],
             sources: vec![src("a")],
             rows: Default::default(),
+            cursors: [("cw:g:s".to_string(), "t1".to_string())].into(),
         };
         let p = l.begin(&rec)?;
         l.finish(&rec, &p)?;
@@ -235,6 +261,7 @@ mod tests {
             files: vec!["flows/b.parquet".into()],
             sources: vec![src("b")],
             rows: Default::default(),
+            cursors: [("cw:g:s".to_string(), "t2".to_string())].into(),
         };
         l.begin(&rec2)?;
         fs::create_dir_all(root.join("flows")).map_err(io(root))?;
@@ -247,6 +274,9 @@ mod tests {
         assert!(!root.join("flows/b.parquet").exists());
         assert!(!root.join("flows/.b.parquet.tmp").exists());
         assert_eq!((l2.commits(), l2.rolled_back()), (1, 1));
+        // The cursor is the committed one, not the rolled-back commit's.
+        assert_eq!(l2.cursor("cw:g:s"), Some("t1"));
+        assert_eq!(l2.cursors_with_prefix("cw:").count(), 1);
         assert!(
             !SourceId {
                 size: 11,

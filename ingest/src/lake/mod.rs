@@ -23,6 +23,7 @@
 
 pub mod ledger;
 pub mod partition;
+pub mod reader;
 pub mod writer;
 
 pub use ledger::{Ledger, SourceId};

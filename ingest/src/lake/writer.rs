@@ -63,6 +63,7 @@ pub struct LakeWriter {
     buffered_rows: usize,
     quarantine: Vec<QuarantineRecord>,
     sources: Vec<SourceId>,
+    cursors: BTreeMap<String, String>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
@@ -85,6 +86,7 @@ impl LakeWriter {
             buffered_rows: 0,
             quarantine: Vec::new(),
             sources: Vec::new(),
+            cursors: BTreeMap::new(),
         })
     }
 
@@ -139,6 +141,19 @@ impl LakeWriter {
         self.sources.push(id);
     }
 
+    /// Advance a source cursor in the next commit (after the rows read up to it are buffered).
+    pub fn set_cursor(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.cursors.insert(name.into(), value.into());
+    }
+
+    /// A cursor's position: buffered for the next commit, else the committed one.
+    pub fn cursor(&self, name: &str) -> Option<&str> {
+        self.cursors
+            .get(name)
+            .map(String::as_str)
+            .or_else(|| self.ledger.cursor(name))
+    }
+
     /// Whether enough is buffered that a commit is due.
     pub fn should_commit(&self) -> bool {
         self.buffered_rows >= self.opts.max_buffered_rows
@@ -151,6 +166,10 @@ impl LakeWriter {
         }
         h.update(&(self.buffered_rows as u64).to_le_bytes());
         h.update(&(self.quarantine.len() as u64).to_le_bytes());
+        for (k, v) in &self.cursors {
+            h.update(k.as_bytes());
+            h.update(v.as_bytes());
+        }
         format!("{:08}-{:016x}", self.ledger.commits() + 1, h.digest())
     }
 
@@ -165,13 +184,18 @@ impl LakeWriter {
 
     /// Write everything buffered, then make it visible at once with the sources it came from.
     pub fn commit(&mut self) -> Result<CommitSummary, IngestError> {
-        if self.buffers.is_empty() && self.quarantine.is_empty() && self.sources.is_empty() {
+        if self.buffers.is_empty()
+            && self.quarantine.is_empty()
+            && self.sources.is_empty()
+            && self.cursors.is_empty()
+        {
             return Ok(CommitSummary::default());
         }
         let id = self.commit_id();
         let buffers = std::mem::take(&mut self.buffers);
         let quarantine = std::mem::take(&mut self.quarantine);
         let sources = std::mem::take(&mut self.sources);
+        let cursors = std::mem::take(&mut self.cursors);
         self.buffered_rows = 0;
 
         let mut files = Vec::new();
@@ -197,6 +221,7 @@ impl LakeWriter {
             files: files.clone(),
             sources,
             rows,
+            cursors,
         };
         let pending = self.ledger.begin(&record)?;
 

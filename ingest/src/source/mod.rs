@@ -2,8 +2,11 @@
 //! decodes them: [`local`] (a folder in the AWS S3 layout) and [`s3`] (an archive bucket, listed
 //! by date prefix). The listing/fetch/resume contract is in `design.md` beside this file.
 
+pub mod cloudwatch;
 pub mod local;
+pub mod notification;
 pub mod s3;
+pub mod sqs;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,149 @@
+//! Reading the lake back: the committed rows of a table from a given hour on. A restarted
+//! service uses it to rebuild the detection hours that were open when it stopped (their rows
+//! are in the lake; the judged hours are in the baselines).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use arrow::record_batch::RecordBatch;
+use chrono::NaiveDate;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use flowtrail_core::Table;
+
+use crate::IngestError;
+
+const HOUR_MS: i64 = 3_600_000;
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
+    move |source| IngestError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>, IngestError> {
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(dir)(e)),
+    };
+    let mut out = Vec::new();
+    for entry in rd {
+        let entry = entry.map_err(io(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name.starts_with('_') {
+            continue;
+        }
+        out.push((name, entry.path()));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Committed parquet files of `table` in hour partitions starting at or after `from_ms`, with
+/// the hour's start, oldest hour first.
+pub fn files_since(
+    root: &Path,
+    table: Table,
+    from_ms: i64,
+) -> Result<Vec<(i64, PathBuf)>, IngestError> {
+    let mut out = Vec::new();
+    let from_day = from_ms.div_euclid(86_400_000) * 86_400_000;
+    for (_, acct) in subdirs(&root.join(table.name()))? {
+        for (_, region) in subdirs(&acct)? {
+            for (date, day_dir) in subdirs(&region)? {
+                let Some(day) = date
+                    .strip_prefix("date=")
+                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|t| t.and_utc().timestamp_millis())
+                else {
+                    continue;
+                };
+                if day < from_day {
+                    continue;
+                }
+                for (hour, hour_dir) in subdirs(&day_dir)? {
+                    let Some(h) = hour
+                        .strip_prefix("hour=")
+                        .and_then(|h| h.parse::<i64>().ok())
+                    else {
+                        continue;
+                    };
+                    let start = day + h * HOUR_MS;
+                    if start < from_ms {
+                        continue;
+                    }
+                    for (name, file) in subdirs(&hour_dir)? {
+                        if name.ends_with(".parquet") {
+                            out.push((start, file));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Read a parquet file of the lake whole.
+pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>, IngestError> {
+    let pq = |source| IngestError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = fs::File::open(path).map_err(io(path))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(pq)?
+        .with_batch_size(65_536)
+        .build()
+        .map_err(pq)?;
+    reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| IngestError::Arrow {
+            context: format!("reading {}", path.display()),
+            source,
+        })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_hours_from_a_time_on_and_skips_hidden_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("flows/account_id=1/region=r");
+        for (d, h, f) in [
+            ("2026-01-07", "23", "a.parquet"),
+            ("2026-01-08", "00", "b.parquet"),
+            ("2026-01-08", "01", "c.parquet"),
+            ("2026-01-08", "01", ".d.parquet.tmp"),
+        ] {
+            let p = base.join(format!("date={d}/hour={h}"));
+            fs::create_dir_all(&p).unwrap();
+            fs::write(p.join(f), b"x").unwrap();
+        }
+        let from = NaiveDate::from_ymd_opt(2026, 1, 8)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp_millis();
+        let files = files_since(dir.path(), Table::Flows, from).unwrap();
+        let names: Vec<_> = files
+            .iter()
+            .map(|(_, p)| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["b.parquet", "c.parquet"]);
+        assert_eq!(files[1].0 - files[0].0, HOUR_MS);
+        assert!(
+            files_since(dir.path(), Table::Cloudtrail, 0)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

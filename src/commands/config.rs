@@ -1,0 +1,80 @@
+//! `flowtrail config check`: load a service configuration, validate it and everything it
+//! names (rules, suppressions, flow-log formats, SNS routes) without calling AWS, and print the
+//! effective settings. Exit 0 when it would start, 2 with the reason when not.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use flowtrail_alerts::suppress::Suppressions;
+use flowtrail_detect::rules::RuleSet;
+
+use crate::cli::{ConfigArgs, ConfigCommand};
+use crate::config::Config;
+
+pub fn run(args: ConfigArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        ConfigCommand::Check { file } => check(&file),
+    }
+}
+
+fn check(file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let c = Config::load(file)?;
+    c.validate()
+        .with_context(|| format!("in the config {}", file.display()))?;
+    let rules = RuleSet::load(&c.detection.rules, true).context("loading detection rules")?;
+    if let Some(p) = &c.detection.suppress {
+        Suppressions::load(p)?;
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}: ok", file.display())?;
+    writeln!(out, "  lake        {}", c.lake.display())?;
+    writeln!(out, "  state       {}", c.state.display())?;
+    writeln!(out, "  listen      {}", c.listen)?;
+    if let Some(s) = &c.sqs {
+        writeln!(
+            out,
+            "  sqs         {} (wait {} s, visibility {} s, ≤{} messages a cycle)",
+            s.queue_url, s.wait_seconds, s.visibility_seconds, s.max_messages_per_cycle
+        )?;
+    }
+    if let Some(cw) = &c.cloudwatch {
+        for g in &cw.groups {
+            writeln!(
+                out,
+                "  log group   {} ({:?}, every {} s)",
+                g.name, g.kind, cw.poll_seconds
+            )?;
+        }
+    }
+    if c.detection.enabled {
+        writeln!(
+            out,
+            "  detection   {} SQL rules + built-in detectors, grace {} min, dedupe {} min",
+            rules.rules().len(),
+            c.detection.grace_minutes,
+            c.detection.dedupe_minutes
+        )?;
+    } else {
+        writeln!(out, "  detection   off")?;
+    }
+    if let Some(r) = &c.alerts.sns {
+        for route in &r.routes {
+            writeln!(
+                out,
+                "  sns route   {} <- severity >= {}, detectors {:?}",
+                route.topic_arn,
+                route
+                    .min_severity
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "any".into()),
+                route.detectors
+            )?;
+        }
+        if let Some(t) = &r.default_topic {
+            writeln!(out, "  sns default {t}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,349 @@
+//! The service's configuration file (`flowtrail serve --config flowtrail.toml`): TOML, every
+//! table with `deny_unknown_fields` so a misspelt key is an error naming it, not a silently
+//! ignored setting. Flags of `serve` override the file. `flowtrail config check` loads and
+//! validates it (rules, suppressions, flow formats, routes) without touching AWS.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use flowtrail_alerts::sink::sns::Router;
+use flowtrail_ingest::source::cloudwatch::{LogGroup, LogKind};
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Lake directory.
+    #[serde(default = "default_lake")]
+    pub lake: PathBuf,
+    /// Baselines and snapshots.
+    #[serde(default = "default_state")]
+    pub state: PathBuf,
+    /// Address of `/healthz` and `/metrics`.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// AWS endpoint override (moto server in tests); `AWS_ENDPOINT_URL` works too.
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    /// Decode threads (default: the number of cores).
+    #[serde(default)]
+    pub workers: Option<usize>,
+    /// SQS queue of S3 notifications.
+    #[serde(default)]
+    pub sqs: Option<SqsConfig>,
+    /// CloudWatch Logs groups.
+    #[serde(default)]
+    pub cloudwatch: Option<CloudWatchConfig>,
+    /// Detection.
+    #[serde(default)]
+    pub detection: DetectionConfig,
+    /// Alert delivery.
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+    /// Snapshots of the state directory to S3 (a replaced task resumes from them).
+    #[serde(default)]
+    pub snapshot: Option<SnapshotConfig>,
+}
+
+fn default_lake() -> PathBuf {
+    PathBuf::from("lake")
+}
+fn default_state() -> PathBuf {
+    PathBuf::from("state")
+}
+fn default_listen() -> String {
+    "0.0.0.0:9100".into()
+}
+
+/// `[sqs]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqsConfig {
+    /// Queue URL.
+    pub queue_url: String,
+    /// Long-poll wait per receive, seconds (1..=20). Also bounds how long a SIGTERM waits for
+    /// an idle receive.
+    #[serde(default = "default_wait")]
+    pub wait_seconds: u64,
+    /// Visibility timeout given to received messages, seconds; extended while they are worked
+    /// on.
+    #[serde(default = "default_visibility")]
+    pub visibility_seconds: u64,
+    /// Messages gathered into one cycle (one lake commit).
+    #[serde(default = "default_batch")]
+    pub max_messages_per_cycle: usize,
+}
+
+fn default_wait() -> u64 {
+    5
+}
+fn default_visibility() -> u64 {
+    120
+}
+fn default_batch() -> usize {
+    100
+}
+
+/// `[cloudwatch]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudWatchConfig {
+    /// Seconds between polls.
+    #[serde(default = "default_poll")]
+    pub poll_seconds: u64,
+    /// API calls per second, all groups together.
+    #[serde(default = "default_rps")]
+    pub max_requests_per_second: f64,
+    /// Groups to read.
+    pub groups: Vec<LogGroup>,
+}
+
+fn default_poll() -> u64 {
+    30
+}
+fn default_rps() -> f64 {
+    4.0
+}
+
+/// `[detection]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectionConfig {
+    /// Detection on (default) or off.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Extra rule folders.
+    #[serde(default)]
+    pub rules: Vec<PathBuf>,
+    /// Suppression file.
+    #[serde(default)]
+    pub suppress: Option<PathBuf>,
+    /// Findings of one detector and key within this many minutes make one alert.
+    #[serde(default = "default_dedupe")]
+    pub dedupe_minutes: i64,
+    /// Grace period for late data, minutes.
+    #[serde(default = "default_grace")]
+    pub grace_minutes: i64,
+}
+
+impl Default for DetectionConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            rules: Vec::new(),
+            suppress: None,
+            dedupe_minutes: default_dedupe(),
+            grace_minutes: default_grace(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_dedupe() -> i64 {
+    60
+}
+fn default_grace() -> i64 {
+    30
+}
+
+/// `[alerts]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// JSON lines file the alerts are appended to.
+    #[serde(default)]
+    pub jsonl: Option<PathBuf>,
+    /// The durable outbox in front of SNS.
+    #[serde(default = "default_outbox")]
+    pub outbox: PathBuf,
+    /// SNS routing: `default_topic` and `[[alerts.sns.routes]]` (by severity and detector).
+    #[serde(default)]
+    pub sns: Option<Router>,
+}
+
+fn default_outbox() -> PathBuf {
+    PathBuf::from("outbox")
+}
+
+/// `[snapshot]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotConfig {
+    /// `s3://bucket/prefix` the state directory is copied to.
+    pub s3: String,
+    /// Seconds between snapshots (and one at shutdown).
+    #[serde(default = "default_snapshot_every")]
+    pub every_seconds: u64,
+}
+
+fn default_snapshot_every() -> u64 {
+    300
+}
+
+impl Config {
+    /// Parse a file.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the config {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("in the config {}", path.display()))
+    }
+
+    /// Parse TOML text.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let c: Config = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(c)
+    }
+
+    /// The empty configuration that flags fill in.
+    pub fn empty() -> Self {
+        Self::parse("").unwrap_or_else(|_| unreachable!("the empty config parses"))
+    }
+
+    /// Checks that need no AWS: at least one source, valid settings, flow formats, topics.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.sqs.is_none() && self.cloudwatch.as_ref().is_none_or(|c| c.groups.is_empty()) {
+            bail!("no source: set [sqs] queue_url (or --sqs-queue-url) or [cloudwatch] groups");
+        }
+        if let Some(s) = &self.sqs {
+            if s.queue_url.is_empty() {
+                bail!("[sqs] queue_url is empty");
+            }
+            if !(1..=20).contains(&s.wait_seconds) {
+                bail!("[sqs] wait_seconds must be 1..=20, not {}", s.wait_seconds);
+            }
+            if s.visibility_seconds < 10 {
+                bail!("[sqs] visibility_seconds must be at least 10");
+            }
+        }
+        if let Some(cw) = &self.cloudwatch {
+            if cw.max_requests_per_second <= 0.0 {
+                bail!("[cloudwatch] max_requests_per_second must be positive");
+            }
+            for g in &cw.groups {
+                if let (LogKind::Flows, Some(f)) = (g.kind, &g.format) {
+                    flowtrail_ingest::decode::flow::FlowFormat::parse(f).map_err(|e| {
+                        anyhow::anyhow!("[cloudwatch] group {}: flow-log format: {e}", g.name)
+                    })?;
+                }
+                if g.kind == LogKind::Cloudtrail && g.format.is_some() {
+                    bail!(
+                        "[cloudwatch] group {}: `format` is for flow-log groups",
+                        g.name
+                    );
+                }
+            }
+        }
+        if let Some(r) = &self.alerts.sns {
+            for t in r
+                .routes
+                .iter()
+                .map(|r| &r.topic_arn)
+                .chain(&r.default_topic)
+            {
+                if !t.starts_with("arn:") {
+                    bail!("[alerts.sns] {t:?} is not a topic ARN");
+                }
+            }
+        }
+        if let Some(s) = &self.snapshot
+            && flowtrail_ingest::source::s3::S3Url::parse(&s.s3).is_none()
+        {
+            bail!(
+                "[snapshot] s3 = {:?} is not an s3://bucket/prefix URL",
+                s.s3
+            );
+        }
+        if self.detection.grace_minutes < 0 {
+            bail!("[detection] grace_minutes must not be negative");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"
+lake = "/data/lake"
+state = "/data/state"
+listen = "127.0.0.1:9100"
+
+[sqs]
+queue_url = "https://sqs.us-east-1.amazonaws.com/111122223333/flowtrail"
+
+[cloudwatch]
+poll_seconds = 10
+[[cloudwatch.groups]]
+name = "/vpc/flow-logs"
+kind = "flows"
+format = "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}"
+account_id = "111122223333"
+region = "us-east-1"
+[[cloudwatch.groups]]
+name = "aws-cloudtrail-logs"
+kind = "cloudtrail"
+
+[detection]
+dedupe_minutes = 30
+
+[alerts]
+jsonl = "/data/alerts.jsonl"
+[alerts.sns]
+default_topic = "arn:aws:sns:us-east-1:111122223333:flowtrail"
+[[alerts.sns.routes]]
+min_severity = "high"
+topic_arn = "arn:aws:sns:us-east-1:111122223333:flowtrail-pager"
+
+[snapshot]
+s3 = "s3://flowtrail-state/task"
+"#;
+
+    #[test]
+    fn a_full_config_parses_and_validates() {
+        let c = Config::parse(FULL).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.cloudwatch.as_ref().unwrap().groups.len(), 2);
+        assert_eq!(c.alerts.sns.as_ref().unwrap().routes.len(), 1);
+        assert_eq!(c.sqs.as_ref().unwrap().wait_seconds, 5);
+        assert_eq!(c.detection.grace_minutes, 30);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_them() {
+        let e = Config::parse("lake = \"x\"\nlakes = \"y\"\n").unwrap_err();
+        assert!(format!("{e:#}").contains("lakes"), "{e:#}");
+        let e = Config::parse("[sqs]\nqueue_url = \"u\"\nwait = 3\n").unwrap_err();
+        assert!(format!("{e:#}").contains("wait"), "{e:#}");
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let no_source = Config::empty().validate().unwrap_err();
+        assert!(no_source.to_string().contains("no source"));
+        let bad_fmt = Config::parse(
+            "[cloudwatch]\n[[cloudwatch.groups]]\nname = \"g\"\nkind = \"flows\"\nformat = \"${version} ${version\"\n",
+        )
+        .unwrap()
+        .validate()
+        .unwrap_err();
+        assert!(bad_fmt.to_string().contains("group g"), "{bad_fmt}");
+        let bad_wait = Config::parse("[sqs]\nqueue_url = \"u\"\nwait_seconds = 30\n")
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(bad_wait.to_string().contains("wait_seconds"));
+        let bad_topic = Config::parse(
+            "[sqs]\nqueue_url = \"u\"\n[alerts.sns]\ndefault_topic = \"flowtrail\"\n",
+        )
+        .unwrap()
+        .validate()
+        .unwrap_err();
+        assert!(bad_topic.to_string().contains("not a topic ARN"));
+    }
+}

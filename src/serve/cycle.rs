@@ -1,0 +1,360 @@
+//! One cycle of the service: receive, read, commit, judge, acknowledge. The order of the steps
+//! is the acknowledgement contract (see the module doc of `serve`).
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use flowtrail_alerts::sink::sns::SnsSink;
+use flowtrail_ingest::dedupe::EventIdDedup;
+use flowtrail_ingest::lake::LakeWriter;
+use flowtrail_ingest::lake::SourceId;
+use flowtrail_ingest::quarantine::QuarantineRecord;
+use flowtrail_ingest::replay::{self, NoObserver, Observer, ReplayOptions, ReplayStats};
+use flowtrail_ingest::source::SourceObject;
+use flowtrail_ingest::source::cloudwatch::CloudWatchSource;
+use flowtrail_ingest::source::notification::parse_message;
+use flowtrail_ingest::source::sqs::{Message, SqsQueue};
+
+use super::metrics::Metrics;
+use super::now_ms;
+use crate::config::{SnapshotConfig, SqsConfig};
+use crate::detection::Detection;
+
+/// The service's moving parts.
+pub(super) struct Service<'a> {
+    pub lake: &'a mut LakeWriter,
+    pub detection: Option<&'a mut Detection>,
+    pub sns: Option<&'a Arc<Mutex<SnsSink>>>,
+    pub queue: Option<(SqsQueue, SqsConfig)>,
+    pub cloudwatch: Option<(CloudWatchSource, Duration)>,
+    pub last_poll: Option<Instant>,
+    pub opts: ReplayOptions,
+    pub dedup: EventIdDedup,
+    pub metrics: &'a Metrics,
+    pub snapshot: Option<SnapshotConfig>,
+    pub last_snapshot: Instant,
+    pub aws: &'a crate::aws::Aws,
+    pub state: std::path::PathBuf,
+}
+
+/// Messages of a cycle, sorted out.
+#[derive(Default)]
+struct Inbox {
+    objects: Vec<SourceObject>,
+    /// Each message's receipt and the objects it announced.
+    messages: Vec<(String, Vec<SourceId>)>,
+    sent_ms: Vec<i64>,
+}
+
+impl Service<'_> {
+    fn receive(&mut self, shutdown: &AtomicBool) -> anyhow::Result<Inbox> {
+        let mut inbox = Inbox::default();
+        let Some((queue, conf)) = &self.queue else {
+            // CloudWatch only: pace the cycles by the poll interval.
+            if let Some((_, every)) = &self.cloudwatch {
+                let due = self
+                    .last_poll
+                    .map(|t| t + *every)
+                    .unwrap_or_else(Instant::now);
+                super::sleep_unless(shutdown, due.saturating_duration_since(Instant::now()));
+            }
+            return Ok(inbox);
+        };
+        let visibility = Duration::from_secs(conf.visibility_seconds);
+        // Long-poll for the first messages; take what else is waiting without waiting, up to
+        // the cycle's limit. With log groups to poll, wait no longer than their next poll.
+        let mut wait = Duration::from_secs(conf.wait_seconds);
+        if let (Some((_, every)), Some(last)) = (&self.cloudwatch, self.last_poll) {
+            wait = wait.min((last + *every).saturating_duration_since(Instant::now()));
+        }
+        let mut msgs: Vec<Message> = Vec::new();
+        loop {
+            let got = queue
+                .receive(10, wait, visibility)
+                .inspect_err(|_| self.metrics.error("sqs"))?;
+            let n = got.len();
+            msgs.extend(got);
+            if n < 10 || msgs.len() >= conf.max_messages_per_cycle {
+                break;
+            }
+            wait = Duration::ZERO;
+        }
+        let mut seen = HashSet::new();
+        for m in msgs {
+            let mut ids = Vec::new();
+            match parse_message(&m.body) {
+                Ok(n) => {
+                    let mut any = false;
+                    for o in &n.objects {
+                        if let Some(src) = o.to_source() {
+                            any = true;
+                            ids.push(src.id.clone());
+                            if seen.insert(src.id.clone()) {
+                                inbox.objects.push(src);
+                            }
+                        } else {
+                            tracing::debug!(bucket = %o.bucket, key = %o.key, "not a log object; ignored");
+                        }
+                    }
+                    if !any {
+                        self.metrics
+                            .messages_ignored
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Err(e) => {
+                    // Never valid: keep it in the quarantine (so it is not lost) and delete it.
+                    tracing::warn!(message = %m.id, error = %e, "queue message quarantined");
+                    self.metrics.messages_poison.fetch_add(1, Ordering::Relaxed);
+                    self.lake.quarantine(QuarantineRecord::line(
+                        &format!("{}#{}", queue.url(), m.id),
+                        1,
+                        e.to_string(),
+                        m.body.as_bytes(),
+                    ));
+                }
+            }
+            inbox.messages.push((m.receipt, ids));
+            if let Some(t) = m.sent_ms {
+                inbox.sent_ms.push(t);
+            }
+        }
+        // Oldest delivery first, as a replay orders them.
+        inbox.objects.sort_by(|a, b| {
+            let t = |o: &SourceObject| flowtrail_ingest::keys::delivery_time_ms(&o.id.key);
+            (t(a), &a.id.key).cmp(&(t(b), &b.id.key))
+        });
+        Ok(inbox)
+    }
+
+    /// One cycle.
+    pub(super) fn cycle(&mut self, shutdown: &AtomicBool) -> anyhow::Result<()> {
+        let inbox = self.receive(shutdown)?;
+        let poll_due = self
+            .cloudwatch
+            .as_ref()
+            .is_some_and(|(_, every)| self.last_poll.is_none_or(|t| t.elapsed() >= *every));
+        if inbox.messages.is_empty() && !poll_due {
+            self.housekeeping()?;
+            return Ok(());
+        }
+        let visibility = self
+            .queue
+            .as_ref()
+            .map(|(_, c)| Duration::from_secs(c.visibility_seconds))
+            .unwrap_or(Duration::from_secs(60));
+        let queue = self.queue.as_ref().map(|(q, _)| q.clone());
+        let done = AtomicBool::new(false);
+        let receipts: Vec<String> = inbox.messages.iter().map(|m| m.0.clone()).collect();
+        let result = std::thread::scope(|scope| {
+            // Keep the messages hidden while this cycle works on them.
+            if let Some(q) = &queue
+                && !receipts.is_empty()
+            {
+                let (done, receipts) = (&done, &receipts);
+                scope.spawn(move || {
+                    let every = visibility / 3;
+                    let mut next = Instant::now() + every;
+                    while !done.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(50));
+                        if Instant::now() >= next {
+                            if let Err(e) = q.extend(receipts, visibility) {
+                                tracing::warn!(error = %e, "extending message visibility failed");
+                            }
+                            next = Instant::now() + every;
+                        }
+                    }
+                });
+            }
+            let r = self.process(&inbox.objects, poll_due);
+            done.store(true, Ordering::Relaxed);
+            r
+        });
+        let stats = result?;
+        // Everything the messages produced is durable: acknowledge them. A message whose
+        // object could not be read for now (S3 throttling, timeouts) is left to come back.
+        let ack: Vec<String> = inbox
+            .messages
+            .iter()
+            .filter(|(_, ids)| ids.iter().all(|id| self.lake.ledger().is_done(id)))
+            .map(|(r, _)| r.clone())
+            .collect();
+        if ack.len() < inbox.messages.len() {
+            tracing::warn!(
+                retried = inbox.messages.len() - ack.len(),
+                "messages left on the queue: their objects were not readable this time"
+            );
+        }
+        if let Some(q) = &queue
+            && !ack.is_empty()
+        {
+            let failed = q.delete(&ack).inspect_err(|_| self.metrics.error("sqs"))?;
+            if failed > 0 {
+                tracing::warn!(
+                    failed,
+                    "SQS did not delete some messages; they come back and are no-ops"
+                );
+            }
+            self.metrics
+                .messages_done
+                .fetch_add((ack.len() - failed) as u64, Ordering::Relaxed);
+            let now = now_ms();
+            for t in &inbox.sent_ms {
+                self.metrics.observe_lag((now - t) as f64 / 1000.0);
+            }
+        }
+        self.count(&stats);
+        self.housekeeping()?;
+        Ok(())
+    }
+
+    fn process(&mut self, objects: &[SourceObject], poll: bool) -> anyhow::Result<ReplayStats> {
+        let mut stats = ReplayStats::default();
+        let mut none = NoObserver;
+        let observer: &mut dyn Observer = match self.detection.as_deref_mut() {
+            Some(d) => d,
+            None => &mut none,
+        };
+        if poll && let Some((src, _)) = &mut self.cloudwatch {
+            self.last_poll = Some(Instant::now());
+            let before = src.requests;
+            let polled = src.poll().inspect_err(|_| self.metrics.error("cloudwatch"));
+            self.metrics
+                .cloudwatch_requests
+                .fetch_add(src.requests - before, Ordering::Relaxed);
+            for p in polled? {
+                self.metrics
+                    .cloudwatch_events
+                    .fetch_add(p.events as u64, Ordering::Relaxed);
+                replay::absorb_rows(
+                    &p.unit,
+                    p.table,
+                    p.sink,
+                    self.lake,
+                    &self.opts,
+                    observer,
+                    &mut self.dedup,
+                    &mut stats,
+                )
+                .inspect_err(|_| self.metrics.error("lake"))?;
+                self.lake.set_cursor(p.cursor_name, p.cursor);
+            }
+        }
+        // Objects, then one commit holding them, the log events and the tokens.
+        let s = replay::run_with(
+            objects,
+            self.lake,
+            &self.opts,
+            observer,
+            &mut self.dedup,
+            &mut |_| {},
+        )
+        .inspect_err(|_| self.metrics.error("lake"))?;
+        merge(&mut stats, &s);
+        if let Some(d) = self.detection.as_deref_mut() {
+            let alerts = d.take_alerts();
+            for a in &alerts {
+                self.metrics.alerts[a.severity as usize].fetch_add(1, Ordering::Relaxed);
+            }
+            for (day, batch) in crate::detection::alerts_by_day(&alerts)? {
+                self.lake.add_alerts(day, batch);
+            }
+            self.lake
+                .commit()
+                .context("writing alerts to the lake")
+                .inspect_err(|_| self.metrics.error("lake"))?;
+            d.save().inspect_err(|_| self.metrics.error("detection"))?;
+            let (wm, open) = d.position();
+            self.metrics
+                .watermark_ms
+                .store(wm.max(0), Ordering::Relaxed);
+            self.metrics
+                .open_hours
+                .store(open as u64, Ordering::Relaxed);
+        }
+        Ok(stats)
+    }
+
+    fn count(&self, s: &ReplayStats) {
+        let m = self.metrics;
+        let add = |a: &std::sync::atomic::AtomicU64, v: u64| a.fetch_add(v, Ordering::Relaxed);
+        add(&m.objects, s.objects_done);
+        add(&m.objects_already_done, s.objects_already_done);
+        add(&m.objects_quarantined, s.objects_quarantined);
+        add(&m.flow_records, s.flow_records);
+        add(&m.cloudtrail_records, s.cloudtrail_records);
+        add(&m.lines_quarantined, s.lines_quarantined);
+        add(&m.commits, s.commits);
+    }
+
+    /// Retry alerts waiting in the outbox; snapshot the state when due.
+    fn housekeeping(&mut self) -> anyhow::Result<()> {
+        if let Some(s) = self.sns {
+            match crate::aws::flush_sns(s, "in the service") {
+                Ok(r) => {
+                    if r.error.is_some() {
+                        self.metrics.error("sns");
+                    }
+                    self.metrics
+                        .outbox_pending
+                        .store(r.pending, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    self.metrics.error("sns");
+                    tracing::warn!(error = %format!("{e:#}"), "alert outbox flush failed");
+                }
+            }
+        }
+        if let Some(snap) = &self.snapshot
+            && self.last_snapshot.elapsed() >= Duration::from_secs(snap.every_seconds)
+        {
+            self.take_snapshot()?;
+        }
+        Ok(())
+    }
+
+    fn take_snapshot(&mut self) -> anyhow::Result<()> {
+        if let Some(snap) = &self.snapshot {
+            let n = crate::aws::save_snapshot(self.aws, &snap.s3, &self.state)
+                .inspect_err(|_| self.metrics.error("lake"))?;
+            tracing::debug!(files = n, to = %snap.s3, "state snapshot");
+            self.last_snapshot = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// On shutdown: the state saved, the outbox flushed, a last snapshot.
+    pub(super) fn drain(&mut self) -> anyhow::Result<()> {
+        self.lake.commit().context("final commit")?;
+        if let Some(d) = self.detection.as_deref_mut() {
+            d.save()?;
+        }
+        if let Some(s) = self.sns {
+            crate::aws::flush_sns(s, "at shutdown")?;
+        }
+        if self.snapshot.is_some() {
+            self.take_snapshot()?;
+        }
+        Ok(())
+    }
+}
+
+fn merge(into: &mut ReplayStats, s: &ReplayStats) {
+    into.objects_total += s.objects_total;
+    into.objects_done += s.objects_done;
+    into.objects_already_done += s.objects_already_done;
+    into.objects_skipped += s.objects_skipped;
+    into.objects_quarantined += s.objects_quarantined;
+    into.objects_retry_later += s.objects_retry_later;
+    into.bytes_in += s.bytes_in;
+    into.flow_records += s.flow_records;
+    into.cloudtrail_records += s.cloudtrail_records;
+    into.lines_quarantined += s.lines_quarantined;
+    into.duplicates_dropped += s.duplicates_dropped;
+    into.files_written += s.files_written;
+    into.commits += s.commits;
+}

@@ -1,0 +1,269 @@
+//! `flowtrail serve`: the long-running service. S3 objects announced on an SQS queue and
+//! CloudWatch Logs groups go through the same decode → lake → detection → alerts path as a
+//! replay, one *cycle* at a time:
+//!
+//! ```text
+//!  receive ≤ N messages ─► fetch + decode objects, poll log groups ─► lake commit (rows,
+//!  quarantine, CloudWatch tokens) ─► detection save ─► alerts in the lake ─► delete messages
+//! ```
+//! A message is deleted only after its objects' rows are committed, the alerts they raised
+//! are in the fsynced outbox (and JSONL), and the detection state is saved; its visibility is
+//! extended while the cycle runs. A crash at any point before the delete brings the message
+//! back, and the ledger makes its objects no-ops; the detection hours that were open are
+//! rebuilt from the lake at start ([`crate::detection::Detection::recover_from_lake`]).
+//!
+//! SIGTERM (ECS stop) or SIGINT: the cycle in progress finishes, the state is saved, the
+//! outbox flushed, and the process exits 0 — within the SQS long-poll wait plus one cycle.
+
+mod cycle;
+pub mod http;
+pub mod metrics;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use flowtrail_alerts::sink::AlertSink;
+use flowtrail_alerts::sink::jsonl::JsonlSink;
+use flowtrail_core::{Clock, SystemClock};
+use flowtrail_ingest::dedupe::EventIdDedup;
+use flowtrail_ingest::lake::{LakeWriter, WriterOptions};
+use flowtrail_ingest::replay::ReplayOptions;
+use flowtrail_ingest::source::cloudwatch::{CloudWatchOptions, CloudWatchSource};
+
+use crate::cli::ServeArgs;
+use crate::config::{Config, SqsConfig};
+use crate::detection::{Detection, DetectionArgs};
+
+use cycle::Service;
+use metrics::Metrics;
+
+fn now_ms() -> i64 {
+    SystemClock.now_ms()
+}
+
+/// The configuration file with the flags applied over it.
+pub fn effective_config(args: &ServeArgs) -> anyhow::Result<Config> {
+    let mut c = match &args.config {
+        Some(p) => Config::load(p)?,
+        None => Config::empty(),
+    };
+    if let Some(url) = &args.sqs_queue_url {
+        match &mut c.sqs {
+            Some(s) => s.queue_url = url.clone(),
+            None => {
+                let mut s: SqsConfig =
+                    toml::from_str(&format!("queue_url = {url:?}")).context("--sqs-queue-url")?;
+                s.queue_url = url.clone();
+                c.sqs = Some(s);
+            }
+        }
+    }
+    if let Some(l) = &args.lake {
+        c.lake = l.clone();
+    }
+    if let Some(s) = &args.state {
+        c.state = s.clone();
+    }
+    if let Some(l) = &args.listen {
+        c.listen = l.clone();
+    }
+    if let Some(e) = &args.endpoint_url {
+        c.endpoint_url = Some(e.clone());
+    }
+    if let Some(t) = &args.sns_topic_arn {
+        c.alerts
+            .sns
+            .get_or_insert_with(Default::default)
+            .default_topic = Some(t.clone());
+    }
+    if let Some(j) = &args.alerts_out {
+        c.alerts.jsonl = Some(j.clone());
+    }
+    if let Some(o) = &args.outbox {
+        c.alerts.outbox = o.clone();
+    }
+    if args.no_detect {
+        c.detection.enabled = false;
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+/// Run the service until SIGTERM/SIGINT.
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = effective_config(&args)?;
+    let aws = crate::aws::Aws::new(config.endpoint_url.as_deref())?;
+    let metrics = Arc::new(Metrics::default());
+    metrics.started_ms.store(now_ms(), Ordering::Relaxed);
+
+    // Health and metrics first, so a slow start is visible.
+    let listener = std::net::TcpListener::bind(&config.listen)
+        .with_context(|| format!("listening on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let local = listener.local_addr()?;
+    {
+        let _guard = aws.runtime().enter();
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        aws.runtime()
+            .spawn(http::serve(listener, metrics.clone(), now_ms));
+    }
+    let shutdown = Arc::new(AtomicBool::new(false));
+    spawn_signal_handler(&aws, shutdown.clone());
+
+    if let Some(s) = &config.snapshot {
+        let restored = crate::aws::restore_snapshot(&aws, &s.s3, &config.state)?;
+        if restored > 0 {
+            tracing::info!(files = restored, from = %s.s3, "state restored from the S3 snapshot");
+        }
+    }
+    let mut lake = LakeWriter::open(&config.lake, WriterOptions::default())
+        .with_context(|| format!("opening the lake at {}", config.lake.display()))?;
+    let sns = match &config.alerts.sns {
+        Some(router) => Some(aws.sns_sink(&config.alerts.outbox, router.clone())?),
+        None => None,
+    };
+    if let Some(s) = &sns {
+        crate::aws::flush_sns(s, "at startup")?;
+    }
+    let mut detection = if config.detection.enabled {
+        let mut sinks: Vec<Box<dyn AlertSink>> = Vec::new();
+        if let Some(p) = &config.alerts.jsonl {
+            sinks.push(Box::new(JsonlSink::append(p)?));
+        }
+        if let Some(s) = &sns {
+            sinks.push(Box::new(s.clone()));
+        }
+        let d = DetectionArgs {
+            rules: config.detection.rules.clone(),
+            suppress: config.detection.suppress.clone(),
+            state: Some(config.state.clone()),
+            dedupe_minutes: config.detection.dedupe_minutes,
+            rules_batch_hours: 1,
+            grace_minutes: Some(config.detection.grace_minutes),
+            service: true,
+        };
+        let mut d = Detection::new(&d, sinks)?;
+        let t = Instant::now();
+        let rows = d
+            .recover_from_lake(&config.lake)
+            .context("rebuilding the open detection hours from the lake")?;
+        if rows > 0 {
+            tracing::info!(
+                rows,
+                secs = t.elapsed().as_secs_f64(),
+                "open detection hours rebuilt from the lake"
+            );
+        }
+        Some(d)
+    } else {
+        None
+    };
+
+    let queue = config
+        .sqs
+        .as_ref()
+        .map(|s| (aws.sqs_queue(&s.queue_url), s.clone()));
+    let cloudwatch = match &config.cloudwatch {
+        Some(cw) if !cw.groups.is_empty() => {
+            let mut src = CloudWatchSource::new(
+                aws.logs_client(),
+                aws.runtime().handle().clone(),
+                cw.groups.clone(),
+                CloudWatchOptions {
+                    max_requests_per_second: cw.max_requests_per_second,
+                    ..Default::default()
+                },
+            )?;
+            src.restore(lake.ledger().cursors_with_prefix("cloudwatch:"));
+            Some((src, Duration::from_secs(cw.poll_seconds.max(1))))
+        }
+        _ => None,
+    };
+    let mut opts = ReplayOptions::default();
+    if let Some(w) = config.workers {
+        opts.workers = w.max(1);
+    }
+    opts.s3 = Some(aws.s3_fetcher());
+
+    tracing::info!(
+        listen = %local,
+        queue = queue.as_ref().map(|q| q.1.queue_url.as_str()).unwrap_or("-"),
+        log_groups = config.cloudwatch.as_ref().map(|c| c.groups.len()).unwrap_or(0),
+        lake = %config.lake.display(),
+        "flowtrail serve started"
+    );
+    eprintln!("flowtrail serve: listening on http://{local} (/healthz, /metrics)");
+
+    let mut svc = Service {
+        lake: &mut lake,
+        detection: detection.as_mut(),
+        sns: sns.as_ref(),
+        queue,
+        cloudwatch,
+        last_poll: None,
+        opts,
+        dedup: EventIdDedup::default(),
+        metrics: &metrics,
+        snapshot: config.snapshot.clone(),
+        last_snapshot: Instant::now(),
+        aws: &aws,
+        state: config.state.clone(),
+    };
+    let mut failures = 0u32;
+    while !shutdown.load(Ordering::Relaxed) {
+        match svc.cycle(&shutdown) {
+            Ok(()) => {
+                failures = 0;
+                metrics.cycles.fetch_add(1, Ordering::Relaxed);
+                metrics.last_cycle_ms.store(now_ms(), Ordering::Relaxed);
+            }
+            Err(e) => {
+                failures += 1;
+                let wait = Duration::from_secs(1u64 << failures.min(5));
+                tracing::error!(error = %format!("{e:#}"), retry_in_s = wait.as_secs(), "cycle failed; its messages come back and are retried");
+                sleep_unless(&shutdown, wait);
+            }
+        }
+    }
+    tracing::info!("shutting down: saving state and flushing alerts");
+    svc.drain()?;
+    eprintln!("flowtrail serve: stopped cleanly");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sleep for `d`, waking early on shutdown.
+pub fn sleep_unless(shutdown: &AtomicBool, d: Duration) {
+    let end = Instant::now() + d;
+    while !shutdown.load(Ordering::Relaxed) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100).min(end - Instant::now()));
+    }
+}
+
+fn spawn_signal_handler(aws: &crate::aws::Aws, flag: Arc<AtomicBool>) {
+    aws.runtime().spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                tracing::warn!("cannot install signal handlers; stop with SIGKILL");
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM: draining"),
+                _ = int.recv() => tracing::info!("SIGINT: draining"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        flag.store(true, Ordering::Relaxed);
+    });
+}

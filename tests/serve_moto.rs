@@ -1,0 +1,592 @@
+//! `flowtrail serve` against moto server over HTTP, with the real binary and SDK clients:
+//!
+//! - S3 → SQS notifications: objects put in a bucket land in the lake with the same rows as a
+//!   local replay, the detectors' alerts arrive on an SQS queue subscribed to the SNS topic
+//!   (each once), `s3:TestEvent` and non-log keys are ignored, a message that is not a
+//!   notification is quarantined, `/healthz` and `/metrics` answer, SIGTERM drains and exits
+//!   0, and after a restart a redelivered notification is a no-op.
+//! - CloudWatch Logs: flow-log and CloudTrail groups land in the lake; killed with SIGKILL and
+//!   restarted, the service resumes after the last committed event (no row twice, none lost).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/awsfix.rs"]
+mod awsfix;
+mod common;
+#[path = "common/moto.rs"]
+mod moto;
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use awsfix::*;
+use common::*;
+use moto::Moto;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET `path` on the service; (status code, body).
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let code = out.split_whitespace().nth(1)?.parse().ok()?;
+    let body = out.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    Some((code, body))
+}
+
+/// A sample of a metric (`name{labels}` as rendered), or 0.
+fn metric(port: u16, sample: &str) -> f64 {
+    let Some((200, body)) = get(port, "/metrics") else {
+        return -1.0;
+    };
+    body.lines()
+        .find_map(|l| l.strip_prefix(sample)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+struct Serve {
+    child: Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Serve {
+    fn start(moto: &Moto, dir: &Path, args: &[&str]) -> Serve {
+        let port = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowtrail"));
+        moto::set_env(&mut cmd, &moto.endpoint);
+        cmd.current_dir(dir)
+            .arg("serve")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .env("FLOWTRAIL_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.join("serve.log"))
+                    .unwrap(),
+            ));
+        let child = cmd.spawn().unwrap();
+        let mut s = Serve {
+            child,
+            port,
+            log: dir.join("serve.log"),
+        };
+        wait_for(
+            "the service to answer /healthz",
+            Duration::from_secs(60),
+            || {
+                if let Ok(Some(st)) = s.child.try_wait() {
+                    panic!(
+                        "serve exited early ({st}): {}",
+                        std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default()
+                    );
+                }
+                get(port, "/healthz").is_some()
+            },
+        );
+        s
+    }
+
+    fn sigterm(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let t = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "no exit within 30 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn sigkill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "--- serve.log ---\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A bucket whose ObjectCreated events go to a new queue; returns the queue URL.
+fn bucket_notifying_queue(moto: &Moto, bucket: &str) -> String {
+    rt().block_on(async {
+        let conf = moto.sdk_config().await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        let sqs = aws_sdk_sqs::Client::new(&conf);
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+        let url = sqs
+            .create_queue()
+            .queue_name(format!("{bucket}-events"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes()
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+        s3.put_bucket_notification_configuration()
+            .bucket(bucket)
+            .notification_configuration(
+                NotificationConfiguration::builder()
+                    .queue_configurations(
+                        QueueConfiguration::builder()
+                            .queue_arn(arn)
+                            .events(Event::S3ObjectCreated)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        url
+    })
+}
+
+fn put_objects(moto: &Moto, bucket: &str, objs: &[(String, Vec<u8>)]) {
+    rt().block_on(async {
+        let conf = moto.sdk_config().await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        for (k, b) in objs {
+            s3.put_object()
+                .bucket(bucket)
+                .key(k)
+                .body(b.clone().into())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+}
+
+fn send_raw(moto: &Moto, queue_url: &str, body: &str) {
+    rt().block_on(async {
+        let sqs = aws_sdk_sqs::Client::new(&moto.sdk_config().await);
+        sqs.send_message()
+            .queue_url(queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+fn ids(alerts: &[serde_json::Value]) -> BTreeSet<String> {
+    alerts
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn read_alerts(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn serve_takes_s3_notifications_to_the_lake_and_alerts_to_sns() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let queue = bucket_notifying_queue(&moto, "logs");
+    let topic = topic_with_queue(&moto, "alerts");
+    let mut objs = archive();
+    objs.extend(attack());
+    // Oldest delivery first, as S3 would receive them; the days after the attack go last.
+    objs.sort_by(|a, b| a.0.rsplit('_').nth(1).cmp(&b.0.rsplit('_').nth(1)));
+    let (before, after): (Vec<_>, Vec<_>) = objs
+        .iter()
+        .cloned()
+        .partition(|(k, _)| !k.contains("/2026/01/09/") && !k.contains("/2026/01/10/"));
+
+    // The reference: a local replay of the same objects.
+    let local = d.join("local");
+    for (k, b) in &objs {
+        put(&local, k, b);
+    }
+    let ref_state = d.join("ref-state");
+    let reference = replay(
+        &local,
+        &d.join("ref-lake"),
+        &["--state", ref_state.to_str().unwrap()],
+    );
+    assert!(reference.status.success());
+    let ref_alerts = read_alerts(&d.join("ref-lake.alerts.jsonl"));
+
+    let args = [
+        "--sqs-queue-url",
+        &queue,
+        "--lake",
+        "lake",
+        "--state",
+        "state",
+        "--outbox",
+        "outbox",
+        "--alerts-out",
+        "alerts.jsonl",
+        "--sns-topic-arn",
+        &topic.arn,
+    ];
+    let svc = Serve::start(&moto, d, &args);
+    let port = svc.port;
+    assert_eq!(get(port, "/healthz").unwrap().0, 200);
+    assert_eq!(get(port, "/nope").unwrap().0, 404);
+
+    // Days up to the attack, a key that is not a log, and a message that is not a notification.
+    put_objects(&moto, "logs", &before);
+    put_objects(
+        &moto,
+        "logs",
+        &[("notes/readme.txt".into(), b"hi".to_vec())],
+    );
+    send_raw(&moto, &queue, "this is not an S3 event");
+    let n_before = before.len() as f64;
+    wait_for("the first objects", Duration::from_secs(120), || {
+        metric(port, "flowtrail_objects_total{outcome=\"read\"}") >= n_before
+            && metric(port, "flowtrail_sqs_messages_total{outcome=\"poison\"}") >= 1.0
+    });
+    // The attack's hour closes only when later data moves the watermark past it plus the
+    // grace: put the next days and time the alert's arrival on the subscribed queue.
+    let t0 = Instant::now();
+    put_objects(&moto, "logs", &after);
+    let mut delivered = Vec::new();
+    while delivered.is_empty() {
+        assert!(t0.elapsed() < Duration::from_secs(120), "no alert arrived");
+        delivered.extend(drain(&moto, &topic.queue_url));
+    }
+    eprintln!(
+        "notification to SNS alert after the window closed: {:.2} s (debug build)",
+        t0.elapsed().as_secs_f64()
+    );
+    let total = objs.len() as f64;
+    wait_for("every object", Duration::from_secs(120), || {
+        metric(port, "flowtrail_objects_total{outcome=\"read\"}") >= total
+    });
+    let m = get(port, "/metrics").unwrap().1;
+    assert!(m.contains("flowtrail_sqs_messages_total{outcome=\"ignored\"}"));
+    assert!(
+        metric(port, "flowtrail_sqs_messages_total{outcome=\"ignored\"}") >= 2.0,
+        "the s3:TestEvent and the non-log key: {m}"
+    );
+    assert_eq!(
+        metric(port, "flowtrail_objects_total{outcome=\"quarantined\"}"),
+        1.0,
+        "the corrupt object: {m}"
+    );
+
+    let st = svc.sigterm();
+    assert!(st.success(), "exit after SIGTERM: {st}");
+    let log = std::fs::read_to_string(d.join("serve.log")).unwrap();
+    assert!(log.contains("stopped cleanly"), "{log}");
+    delivered.extend(drain(&moto, &topic.queue_url));
+
+    // The lake holds what a replay of the same files holds.
+    let (lake, ref_lake) = (d.join("lake"), d.join("ref-lake"));
+    for t in ["flows", "cloudtrail"] {
+        assert_eq!(count(&lake, t), count(&ref_lake, t), "{t} rows");
+    }
+    let q = std::fs::read_dir(lake.join("_quarantine"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(q.contains("not an S3 event notification"), "{q}");
+    assert!(q.contains("this is not an S3 event"), "raw body kept: {q}");
+
+    // Alerts: every JSONL alert delivered once through SNS; the attack's detectors fired; the
+    // service raised only alerts the replay raised (the replay also closes the last open
+    // hours at its end, so it may have more).
+    let alerts = read_alerts(&d.join("alerts.jsonl"));
+    let bodies: Vec<serde_json::Value> = delivered
+        .iter()
+        .map(|(b, _)| serde_json::from_str(b).unwrap())
+        .collect();
+    assert_eq!(bodies.len(), alerts.len(), "one SNS message per alert");
+    assert_eq!(ids(&bodies), ids(&alerts));
+    for det in [
+        "cloudtrail_tampering",
+        "flow_logs_deleted",
+        "security_group_change",
+    ] {
+        assert!(
+            alerts.iter().any(|a| a["detector"] == det),
+            "{det} not alerted: {alerts:?}"
+        );
+    }
+    let extra: Vec<_> = ids(&alerts)
+        .difference(&ids(&ref_alerts))
+        .cloned()
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "alerts the replay did not raise: {extra:?}"
+    );
+    assert_eq!(
+        count(&lake, "alerts"),
+        alerts.len() as u64,
+        "alerts table in the lake"
+    );
+
+    // Restart: a redelivered notification (here SNS-wrapped) is acknowledged and adds nothing.
+    let svc = Serve::start(&moto, d, &args);
+    let port = svc.port;
+    let (key, body) = &objs[0];
+    let etag = rt().block_on(async {
+        let conf = moto.sdk_config().await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        let h = s3
+            .head_object()
+            .bucket("logs")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        h.e_tag().unwrap().to_string()
+    });
+    let event = serde_json::json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {
+        "bucket": {"name": "logs"}, "object": {"key": key, "size": body.len(), "eTag": etag}}}]});
+    let wrapped = serde_json::json!({"Type": "Notification", "Message": event.to_string()});
+    send_raw(&moto, &queue, &wrapped.to_string());
+    wait_for("the redelivered message", Duration::from_secs(60), || {
+        metric(port, "flowtrail_sqs_messages_total{outcome=\"done\"}") >= 1.0
+    });
+    assert_eq!(
+        metric(port, "flowtrail_objects_total{outcome=\"already_done\"}"),
+        1.0
+    );
+    assert!(svc.sigterm().success());
+    for t in ["flows", "cloudtrail"] {
+        assert_eq!(
+            count(&lake, t),
+            count(&ref_lake, t),
+            "{t} rows after restart"
+        );
+    }
+    assert!(
+        drain(&moto, &topic.queue_url).is_empty(),
+        "no alert sent twice"
+    );
+}
+
+/// Now, in ms: CloudWatch Logs refuses events older than 14 days, so the events' own
+/// timestamps are recent (the rows' times come from the messages).
+#[allow(clippy::disallowed_methods)]
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn put_log_events(moto: &Moto, group: &str, stream: &str, messages: &[String]) {
+    let t0_ms = now_ms();
+    rt().block_on(async {
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&moto.sdk_config().await);
+        let _ = logs.create_log_group().log_group_name(group).send().await;
+        let _ = logs
+            .create_log_stream()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .send()
+            .await;
+        let events: Vec<_> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                    .timestamp(t0_ms + i as i64)
+                    .message(m)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        logs.put_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+/// Header-less default-format flow lines (as CloudWatch Logs delivers them).
+fn flow_lines(n: usize, t0: i64, eni: &str) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let t = t0 + i as i64;
+            format!(
+                "2 {ACCT} {eni} 10.0.1.{} 10.0.2.9 {} 443 6 10 {} {t} {} ACCEPT OK",
+                i % 250,
+                40000 + i,
+                1000 + i,
+                t + 60
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn serve_reads_cloudwatch_logs_and_resumes_after_a_crash_without_duplicates() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let t0 = T7;
+    let mut first = flow_lines(100, t0, "eni-0aaa");
+    first.push("2 not a flow line".into());
+    put_log_events(&moto, "/vpc/flows", "eni-0aaa-all", &first);
+    put_log_events(
+        &moto,
+        "/vpc/flows",
+        "eni-0bbb-all",
+        &flow_lines(50, t0, "eni-0bbb"),
+    );
+    let trail: Vec<String> = (0..3)
+        .map(|i| {
+            ct_event(
+                &format!("cw-{i}"),
+                "DescribeInstances",
+                "2026-01-07T10:06:00Z",
+            )
+        })
+        .collect();
+    put_log_events(&moto, "trail", "111_CloudTrail_us-east-1", &trail);
+    std::fs::write(
+        d.join("flowtrail.toml"),
+        r#"
+lake = "lake"
+state = "state"
+[cloudwatch]
+poll_seconds = 1
+max_requests_per_second = 20
+[[cloudwatch.groups]]
+name = "/vpc/flows"
+kind = "flows"
+region = "us-east-1"
+[[cloudwatch.groups]]
+name = "trail"
+kind = "cloudtrail"
+[alerts]
+jsonl = "alerts.jsonl"
+"#,
+    )
+    .unwrap();
+    let check = bin()
+        .args(["config", "check", "flowtrail.toml"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(String::from_utf8_lossy(&check.stdout).contains("log group   trail"));
+
+    let lake = d.join("lake");
+    let svc = Serve::start(&moto, d, &["--config", "flowtrail.toml"]);
+    wait_for(
+        "the first events in the lake",
+        Duration::from_secs(60),
+        || lake.join("_ledger").exists() && count(&lake, "flows") == 150,
+    );
+    assert_eq!(count(&lake, "cloudtrail"), 3);
+    let q: String = std::fs::read_dir(lake.join("_quarantine"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        q.contains("cloudwatch:///vpc/flows/eni-0aaa-all") && q.contains("\"line\":101"),
+        "the bad line is quarantined by stream and line: {q}"
+    );
+    // A crash: no drain, no final save. More events arrive meanwhile.
+    svc.sigkill();
+    put_log_events(
+        &moto,
+        "/vpc/flows",
+        "eni-0aaa-all",
+        &flow_lines(20, t0 + 200, "eni-0aaa"),
+    );
+    let svc = Serve::start(&moto, d, &["--config", "flowtrail.toml"]);
+    wait_for("the new events", Duration::from_secs(60), || {
+        count(&lake, "flows") >= 170
+    });
+    // A few more polls: nothing is read again.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(count(&lake, "flows"), 170, "every event once");
+    assert_eq!(count(&lake, "cloudtrail"), 3);
+    let distinct = query(
+        &lake,
+        "SELECT COUNT(DISTINCT interface_id || CAST(srcport AS VARCHAR) || CAST(start AS VARCHAR)) AS n FROM flows",
+        "csv",
+    );
+    assert_eq!(distinct.lines().nth(1), Some("170"));
+    assert!(svc.sigterm().success());
+}

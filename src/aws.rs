@@ -199,3 +199,43 @@ fn prefix_dir(prefix: &str) -> String {
         format!("{prefix}/")
     }
 }
+
+/// Whether a `--lake` value names a lake on S3.
+pub fn lake_on_s3(lake: &Path) -> Option<S3Url> {
+    lake.to_str().and_then(S3Url::parse)
+}
+
+/// Open the lake: a local directory, or for `s3://bucket/prefix` a staging directory under
+/// `state` whose commits are copied to S3 (its ledger fetched from S3 when the staging
+/// directory is new). `aws` is required for an S3 lake.
+pub fn open_lake(
+    lake: &Path,
+    state: &Path,
+    aws: Option<&Aws>,
+    opts: flowtrail_ingest::lake::WriterOptions,
+) -> anyhow::Result<flowtrail_ingest::lake::LakeWriter> {
+    use flowtrail_ingest::lake::LakeWriter;
+    use flowtrail_ingest::lake::mirror::S3Mirror;
+    let Some(url) = lake_on_s3(lake) else {
+        return LakeWriter::open(lake, opts)
+            .with_context(|| format!("opening the lake at {}", lake.display()));
+    };
+    let aws = aws.context("an S3 lake needs the AWS clients")?;
+    let staging = state.join("lake-staging");
+    let mirror = S3Mirror::new(
+        flowtrail_ingest::aws::s3_client(&aws.conf),
+        aws.runtime.handle().clone(),
+        url.clone(),
+    );
+    let seeded = mirror
+        .seed_ledger(&staging)
+        .with_context(|| format!("reading the lake's ledger from {url}"))?;
+    if seeded > 0 {
+        tracing::info!(commits = seeded, lake = %url, "ledger fetched from the S3 lake");
+    }
+    let mut w = LakeWriter::open(&staging, opts)
+        .with_context(|| format!("opening the staging lake {}", staging.display()))?;
+    w.set_mirror(mirror)
+        .with_context(|| format!("copying earlier commits to {url}"))?;
+    Ok(w)
+}

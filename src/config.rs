@@ -315,6 +315,13 @@ s3 = "s3://flowtrail-state/task"
     }
 
     #[test]
+    fn the_example_in_deploy_is_valid() {
+        let c = Config::parse(include_str!("../deploy/flowtrail.toml")).unwrap();
+        c.validate().unwrap();
+        assert!(c.snapshot.is_some() && c.sqs.is_some());
+    }
+
+    #[test]
     fn unknown_keys_are_errors_naming_them() {
         let e = Config::parse("lake = \"x\"\nlakes = \"y\"\n").unwrap_err();
         assert!(format!("{e:#}").contains("lakes"), "{e:#}");

@@ -141,6 +141,11 @@ impl Detection {
         Ok(rows)
     }
 
+    /// Where [`Detection::recover_from_lake`] starts reading (ms), if anything is to be rebuilt.
+    pub fn reopen_from(&self) -> Option<i64> {
+        self.engine.reopen_from()
+    }
+
     /// Take the alerts raised since the last call (the service writes them to the lake each
     /// cycle).
     pub fn take_alerts(&mut self) -> Vec<Alert> {

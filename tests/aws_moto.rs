@@ -58,27 +58,6 @@ fn summary_number(err: &str, line: &str, label: &str) -> u64 {
         .unwrap_or_else(|| panic!("no number before {label:?} in {l:?}"))
 }
 
-fn create_bucket_with(moto: &Moto, bucket: &str, prefix: &str, objs: &[(String, Vec<u8>)]) {
-    rt().block_on(async {
-        let conf = moto.sdk_config().await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&conf)
-                .force_path_style(true)
-                .build(),
-        );
-        s3.create_bucket().bucket(bucket).send().await.unwrap();
-        for (k, bytes) in objs {
-            s3.put_object()
-                .bucket(bucket)
-                .key(format!("{prefix}{k}"))
-                .body(bytes.clone().into())
-                .send()
-                .await
-                .unwrap();
-        }
-    });
-}
-
 fn flows_fingerprint(lake: &Path) -> String {
     query(
         lake,
@@ -348,4 +327,102 @@ fn sns_outage_keeps_alerts_in_the_outbox_until_the_next_run() {
     assert!(again.status.success(), "{err2}");
     assert_eq!(outbox_files(&outbox), 0, "{err2}");
     check_delivered(&drain(&moto, &topic.queue_url), &alerts);
+}
+
+#[test]
+fn replay_into_an_s3_lake_copies_each_commit_and_a_new_task_resumes_from_its_ledger() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let objs = archive();
+    create_bucket_with(&moto, "archive", "", &objs);
+    create_bucket_with(&moto, "lake", "", &[]);
+    let local = dir.path().join("local");
+    for (k, b) in &objs {
+        put(&local, k, b);
+    }
+    let run = |cwd: &str, extra: &[&str]| {
+        let cwd = dir.path().join(cwd);
+        std::fs::create_dir_all(&cwd).unwrap();
+        let mut cmd = bin();
+        moto::set_env(&mut cmd, &moto.endpoint);
+        let out = cmd
+            .current_dir(&cwd)
+            .args(["replay", "s3://archive/AWSLogs/", "--quiet", "--no-detect"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let err = run(
+        "task1",
+        &["--lake", "s3://lake/flowtrail", "--state", "state"],
+    );
+    assert!(err.contains("s3://lake/flowtrail"), "{err}");
+
+    // The lake on S3 is the local layout: parquet partitions, the ledger, the quarantine.
+    let copy = dir.path().join("copy");
+    let keys = download_prefix(&moto, "lake", "flowtrail/", &copy);
+    assert!(keys.iter().any(|k| k.starts_with("flows/account_id=")
+        && k.contains("/date=2026-01-07/hour=10/")
+        && k.ends_with(".parquet")));
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("_ledger/") && k.ends_with(".json"))
+    );
+    assert!(keys.iter().any(|k| k.starts_with("_quarantine/")));
+    // Its rows are those of a local replay of the same files.
+    let reference = replay(&local, &dir.path().join("ref-lake"), &["--no-detect"]);
+    assert!(reference.status.success());
+    assert_eq!(
+        flows_fingerprint(&copy),
+        flows_fingerprint(&dir.path().join("ref-lake"))
+    );
+    assert_eq!(
+        count(&copy, "cloudtrail"),
+        count(&dir.path().join("ref-lake"), "cloudtrail")
+    );
+    // Staging keeps the ledger, not the data (S3 has it).
+    let staged_parquet = walk_files(&dir.path().join("task1/state/lake-staging"))
+        .into_iter()
+        .filter(|p| p.ends_with(".parquet"))
+        .count();
+    assert_eq!(staged_parquet, 0, "data files left in staging");
+
+    // A new task (empty state) reads the ledger from S3 and skips everything.
+    let err2 = run(
+        "task2",
+        &["--lake", "s3://lake/flowtrail", "--state", "state"],
+    );
+    assert_eq!(summary_number(&err2, "objects", "read,"), 0, "{err2}");
+    assert_eq!(
+        summary_number(&err2, "objects", "already in the lake"),
+        objs.len() as u64,
+        "every object, the skipped digest too: {err2}"
+    );
+    let again = download_prefix(&moto, "lake", "flowtrail/", &dir.path().join("copy2"));
+    assert_eq!(again.len(), keys.len(), "no new files on S3");
+
+    // Analysts query a lake on S3 with Athena: `flowtrail query` says so.
+    let q = bin()
+        .args(["query", "SELECT 1", "--lake", "s3://lake/flowtrail"])
+        .output()
+        .unwrap();
+    assert!(!q.status.success());
+    assert!(stderr(&q).contains("Athena"), "{}", stderr(&q));
+}
+
+fn walk_files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk_files(&p));
+            } else {
+                out.push(p.to_string_lossy().into_owned());
+            }
+        }
+    }
+    out
 }

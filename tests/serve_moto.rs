@@ -518,11 +518,14 @@ fn serve_reads_cloudwatch_logs_and_resumes_after_a_crash_without_duplicates() {
         })
         .collect();
     put_log_events(&moto, "trail", "111_CloudTrail_us-east-1", &trail);
-    std::fs::write(
-        d.join("flowtrail.toml"),
-        r#"
-lake = "lake"
+    create_bucket_with(&moto, "lake", "", &[]);
+    create_bucket_with(&moto, "state", "", &[]);
+    let config = r#"
+lake = "s3://lake/cw"
 state = "state"
+[snapshot]
+s3 = "s3://state/task"
+every_seconds = 1
 [cloudwatch]
 poll_seconds = 1
 max_requests_per_second = 20
@@ -535,9 +538,8 @@ name = "trail"
 kind = "cloudtrail"
 [alerts]
 jsonl = "alerts.jsonl"
-"#,
-    )
-    .unwrap();
+"#;
+    std::fs::write(d.join("flowtrail.toml"), config).unwrap();
     let check = bin()
         .args(["config", "check", "flowtrail.toml"])
         .current_dir(d)
@@ -550,12 +552,23 @@ jsonl = "alerts.jsonl"
     );
     assert!(String::from_utf8_lossy(&check.stdout).contains("log group   trail"));
 
-    let lake = d.join("lake");
+    // The lake as Athena would see it: downloaded from S3.
+    let mut n = 0;
+    let mut lake_copy = || {
+        n += 1;
+        let copy = d.join(format!("copy{n}"));
+        download_prefix(&moto, "lake", "cw/", &copy);
+        copy
+    };
     let svc = Serve::start(&moto, d, &["--config", "flowtrail.toml"]);
+    let mut lake = d.to_path_buf();
     wait_for(
         "the first events in the lake",
         Duration::from_secs(60),
-        || lake.join("_ledger").exists() && count(&lake, "flows") == 150,
+        || {
+            lake = lake_copy();
+            lake.join("_ledger").exists() && count(&lake, "flows") == 150
+        },
     );
     assert_eq!(count(&lake, "cloudtrail"), 3);
     let q: String = std::fs::read_dir(lake.join("_quarantine"))
@@ -566,7 +579,14 @@ jsonl = "alerts.jsonl"
         q.contains("cloudwatch:///vpc/flows/eni-0aaa-all") && q.contains("\"line\":101"),
         "the bad line is quarantined by stream and line: {q}"
     );
-    // A crash: no drain, no final save. More events arrive meanwhile.
+    // A periodic snapshot of the state reaches S3.
+    wait_for("a state snapshot", Duration::from_secs(30), || {
+        download_prefix(&moto, "state", "task/", &d.join("snap"))
+            .iter()
+            .any(|k| k == "engine.json")
+    });
+    // The task dies (no drain, no final save) and ECS starts a new one elsewhere: an empty
+    // directory, the same configuration. More events arrive meanwhile.
     svc.sigkill();
     put_log_events(
         &moto,
@@ -574,13 +594,25 @@ jsonl = "alerts.jsonl"
         "eni-0aaa-all",
         &flow_lines(20, t0 + 200, "eni-0aaa"),
     );
-    let svc = Serve::start(&moto, d, &["--config", "flowtrail.toml"]);
+    let d2 = d.join("task2");
+    std::fs::create_dir_all(&d2).unwrap();
+    std::fs::write(d2.join("flowtrail.toml"), config).unwrap();
+    let svc = Serve::start(&moto, &d2, &["--config", "flowtrail.toml"]);
     wait_for("the new events", Duration::from_secs(60), || {
+        lake = lake_copy();
         count(&lake, "flows") >= 170
     });
     // A few more polls: nothing is read again.
     std::thread::sleep(Duration::from_secs(3));
+    lake = lake_copy();
     assert_eq!(count(&lake, "flows"), 170, "every event once");
+    let log = std::fs::read_to_string(d2.join("serve.log")).unwrap();
+    assert!(
+        log.contains("state restored from the S3 snapshot")
+            && log.contains("ledger fetched from the S3 lake"),
+        "the new task resumed from S3: {log}\n--- first task ---\n{}",
+        std::fs::read_to_string(d.join("serve.log")).unwrap()
+    );
     assert_eq!(count(&lake, "cloudtrail"), 3);
     let distinct = query(
         &lake,

@@ -61,16 +61,16 @@ fn check(file: &std::path::Path) -> anyhow::Result<ExitCode> {
     }
     if let Some(r) = &c.alerts.sns {
         for route in &r.routes {
-            writeln!(
-                out,
-                "  sns route   {} <- severity >= {}, detectors {:?}",
-                route.topic_arn,
-                route
-                    .min_severity
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|| "any".into()),
-                route.detectors
-            )?;
+            let sev = route
+                .min_severity
+                .map(|s| format!("severity >= {s}"))
+                .unwrap_or_else(|| "any severity".into());
+            let det = if route.detectors.is_empty() {
+                "any detector".to_string()
+            } else {
+                route.detectors.join(", ")
+            };
+            writeln!(out, "  sns route   {} <- {sev}, {det}", route.topic_arn)?;
         }
         if let Some(t) = &r.default_topic {
             writeln!(out, "  sns default {t}")?;

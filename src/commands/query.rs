@@ -9,6 +9,11 @@ use crate::cli::QueryArgs;
 use crate::{lake_tables, output};
 
 pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
+    if let Some(url) = crate::aws::lake_on_s3(&args.lake) {
+        anyhow::bail!(
+            "flowtrail query reads a local lake; query the lake on S3 ({url}) with Athena (deploy/athena.sql: `flowtrail schema --athena --location {url}`), Trino, Spark or DuckDB's httpfs"
+        );
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use flowtrail_ingest::decode::flow::FlowFormat;
-use flowtrail_ingest::lake::{LakeWriter, WriterOptions};
+use flowtrail_ingest::lake::WriterOptions;
 use flowtrail_ingest::replay::{self, NoObserver, ReplayOptions, ReplayStats};
 use flowtrail_ingest::source::s3::S3Url;
 use flowtrail_ingest::source::{DateRange, local};
@@ -78,7 +78,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|s| s.to_str().and_then(S3Url::parse))
         .collect();
-    let aws = if s3_urls.iter().any(Option::is_some) || args.sns_topic_arn.is_some() {
+    let lake_on_s3 = crate::aws::lake_on_s3(&args.lake).is_some();
+    let aws = if s3_urls.iter().any(Option::is_some) || args.sns_topic_arn.is_some() || lake_on_s3 {
         Some(crate::aws::Aws::new(args.endpoint_url.as_deref())?)
     } else {
         None
@@ -106,8 +107,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         max_buffered_rows: args.commit_rows.max(1),
         ..Default::default()
     };
-    let mut lake = LakeWriter::open(&args.lake, writer_opts)
-        .with_context(|| format!("opening the lake at {}", args.lake.display()))?;
+    let mut lake = crate::aws::open_lake(&args.lake, &args.state, aws.as_ref(), writer_opts)?;
     if lake.ledger().rolled_back() > 0 {
         eprintln!(
             "rolled back {} unfinished commit(s) from an earlier run",

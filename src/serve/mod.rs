@@ -28,9 +28,10 @@ use anyhow::Context;
 
 use flowtrail_alerts::sink::AlertSink;
 use flowtrail_alerts::sink::jsonl::JsonlSink;
+use flowtrail_core::Table;
 use flowtrail_core::{Clock, SystemClock};
 use flowtrail_ingest::dedupe::EventIdDedup;
-use flowtrail_ingest::lake::{LakeWriter, WriterOptions};
+use flowtrail_ingest::lake::WriterOptions;
 use flowtrail_ingest::replay::ReplayOptions;
 use flowtrail_ingest::source::cloudwatch::{CloudWatchOptions, CloudWatchSource};
 
@@ -120,8 +121,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tracing::info!(files = restored, from = %s.s3, "state restored from the S3 snapshot");
         }
     }
-    let mut lake = LakeWriter::open(&config.lake, WriterOptions::default())
-        .with_context(|| format!("opening the lake at {}", config.lake.display()))?;
+    let mut lake = crate::aws::open_lake(
+        &config.lake,
+        &config.state,
+        Some(&aws),
+        WriterOptions::default(),
+    )?;
     let sns = match &config.alerts.sns {
         Some(router) => Some(aws.sns_sink(&config.alerts.outbox, router.clone())?),
         None => None,
@@ -148,9 +153,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         let mut d = Detection::new(&d, sinks)?;
         let t = Instant::now();
+        // A lake on S3: fetch the open hours' files into staging first.
+        let mut fetched = Vec::new();
+        if let (Some(m), Some(from)) = (lake.mirror(), d.reopen_from()) {
+            for table in [Table::Flows, Table::Cloudtrail] {
+                fetched.extend(
+                    m.fetch_hours(lake.root(), table, from)
+                        .context("fetching the open detection hours from the S3 lake")?,
+                );
+            }
+        }
         let rows = d
-            .recover_from_lake(&config.lake)
+            .recover_from_lake(lake.root())
             .context("rebuilding the open detection hours from the lake")?;
+        for f in fetched {
+            let _ = std::fs::remove_file(f);
+        }
         if rows > 0 {
             tracing::info!(
                 rows,

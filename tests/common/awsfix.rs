@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use super::moto::Moto;
 use super::*;
@@ -173,4 +174,64 @@ pub fn drain(moto: &Moto, queue_url: &str) -> Vec<(String, BTreeMap<String, Stri
         }
         out
     })
+}
+
+/// Every object under `bucket/prefix` downloaded into `dir` (same relative paths).
+pub fn download_prefix(moto: &Moto, bucket: &str, prefix: &str, dir: &Path) -> Vec<String> {
+    rt().block_on(async {
+        let conf = moto.sdk_config().await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        let listed = s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        let mut keys = Vec::new();
+        for o in listed.contents() {
+            let key = o.key().unwrap();
+            let rel = key.strip_prefix(prefix).unwrap();
+            let body = s3
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap()
+                .body
+                .collect()
+                .await
+                .unwrap()
+                .into_bytes();
+            put(dir, rel, &body);
+            keys.push(rel.to_string());
+        }
+        keys
+    })
+}
+
+pub fn create_bucket_with(moto: &Moto, bucket: &str, prefix: &str, objs: &[(String, Vec<u8>)]) {
+    rt().block_on(async {
+        let conf = moto.sdk_config().await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+        for (k, bytes) in objs {
+            s3.put_object()
+                .bucket(bucket)
+                .key(format!("{prefix}{k}"))
+                .body(bytes.clone().into())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
 }

@@ -22,6 +22,7 @@
 //! row once.
 
 pub mod ledger;
+pub mod mirror;
 pub mod partition;
 pub mod reader;
 pub mod writer;

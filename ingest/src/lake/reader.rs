@@ -88,6 +88,23 @@ pub fn files_since(
     Ok(out)
 }
 
+/// The start (ms) of the hour partition a lake path is in (`.../date=YYYY-MM-DD/hour=HH/...`).
+pub fn hour_of(rel: &str) -> Option<i64> {
+    let mut day = None;
+    let mut hour = None;
+    for part in rel.split('/') {
+        if let Some(d) = part.strip_prefix("date=") {
+            day = NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc().timestamp_millis());
+        } else if let Some(h) = part.strip_prefix("hour=") {
+            hour = h.parse::<i64>().ok();
+        }
+    }
+    Some(day? + hour? * HOUR_MS)
+}
+
 /// Read a parquet file of the lake whole.
 pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>, IngestError> {
     let pq = |source| IngestError::Parquet {
@@ -140,6 +157,11 @@ mod tests {
             .collect();
         assert_eq!(names, ["b.parquet", "c.parquet"]);
         assert_eq!(files[1].0 - files[0].0, HOUR_MS);
+        assert_eq!(
+            hour_of("flows/account_id=1/region=r/date=2026-01-08/hour=01/c.parquet"),
+            Some(from + HOUR_MS)
+        );
+        assert_eq!(hour_of("flows/account_id=1/x.parquet"), None);
         assert!(
             files_since(dir.path(), Table::Cloudtrail, 0)
                 .unwrap()

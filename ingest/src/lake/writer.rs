@@ -64,6 +64,7 @@ pub struct LakeWriter {
     quarantine: Vec<QuarantineRecord>,
     sources: Vec<SourceId>,
     cursors: BTreeMap<String, String>,
+    mirror: Option<super::mirror::S3Mirror>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
@@ -87,7 +88,21 @@ impl LakeWriter {
             quarantine: Vec::new(),
             sources: Vec::new(),
             cursors: BTreeMap::new(),
+            mirror: None,
         })
+    }
+
+    /// Copy every commit to S3 after it is committed here (the lake lives on S3; this
+    /// directory is its staging area). Commits a failed copy left behind are copied first.
+    pub fn set_mirror(&mut self, mirror: super::mirror::S3Mirror) -> Result<(), IngestError> {
+        mirror.sync(&self.root)?;
+        self.mirror = Some(mirror);
+        Ok(())
+    }
+
+    /// The S3 mirror, if the lake lives on S3.
+    pub fn mirror(&self) -> Option<&super::mirror::S3Mirror> {
+        self.mirror.as_ref()
     }
 
     /// The lake root.
@@ -265,6 +280,15 @@ impl LakeWriter {
         // Step 4: the commit point.
         self.ledger.finish(&record, &pending)?;
         tracing::debug!(commit = %id, files = summary.files, "committed");
+        if let Some(m) = &self.mirror {
+            // Committed here already: a failed copy is repaired by the next commit or start.
+            match m.sync(&self.root) {
+                Ok(s) => tracing::debug!(commits = s.commits, files = s.files, "copied to S3"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "copying the commit to S3 failed; retried after the next commit")
+                }
+            }
+        }
         Ok(summary)
     }
 }

@@ -39,7 +39,7 @@ pub struct DetectionArgs {
 pub struct Detection {
     engine: Engine,
     pipeline: AlertPipeline,
-    sinks: Vec<Box<dyn AlertSink>>,
+    sinks: Vec<Box<dyn AlertSink + Send>>,
     /// Every alert emitted in this run, in order.
     pub alerts: Vec<Alert>,
 }
@@ -54,7 +54,10 @@ impl std::fmt::Debug for Detection {
 
 impl Detection {
     /// Load rules, suppressions and baselines.
-    pub fn new(args: &DetectionArgs, sinks: Vec<Box<dyn AlertSink>>) -> anyhow::Result<Self> {
+    pub fn new(
+        args: &DetectionArgs,
+        sinks: Vec<Box<dyn AlertSink + Send>>,
+    ) -> anyhow::Result<Self> {
         let rules = RuleSet::load(&args.rules, true).context("loading detection rules")?;
         let suppressions = match &args.suppress {
             Some(p) => Suppressions::load(p)?,

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod config;
 mod detection;
+mod detection_thread;
 mod lake_tables;
 mod output;
 mod serve;

@@ -82,6 +82,14 @@ struct Chunk {
 /// Counters.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct EngineStats {
+    /// Time in the flow baselines (aggregation, judging, learning, clustering), µs.
+    pub baseline_us: u64,
+    /// Time in `api_recon`, µs.
+    pub recon_us: u64,
+    /// Time in the SQL rules, µs.
+    pub rules_us: u64,
+    /// Time bucketing rows into hours, µs.
+    pub chunking_us: u64,
     /// Hours closed and judged.
     pub chunks_closed: u64,
     /// Rows that arrived after their hour was closed.
@@ -225,7 +233,10 @@ impl Engine {
         if batch.num_rows() == 0 || table == Table::Alerts {
             return Ok(Vec::new());
         }
-        for (start, part) in chunk_groups(batch)? {
+        let t = std::time::Instant::now();
+        let groups = chunk_groups(batch)?;
+        self.stats.chunking_us += t.elapsed().as_micros() as u64;
+        for (start, part) in groups {
             if start < self.closed_until {
                 self.stats.late_rows += part.num_rows() as u64;
                 continue;
@@ -268,10 +279,14 @@ impl Engine {
         self.closed_until = self.closed_until.max(start + HOUR_MS);
         let mut findings = Vec::new();
         if !chunk.flows.is_empty() {
+            let t = std::time::Instant::now();
             findings.extend(self.flow.close_hour(start, &chunk.flows));
+            self.stats.baseline_us += t.elapsed().as_micros() as u64;
         }
         if !chunk.cloudtrail.is_empty() {
+            let t = std::time::Instant::now();
             findings.extend(self.recon.close_chunk(&chunk.cloudtrail));
+            self.stats.recon_us += t.elapsed().as_micros() as u64;
         }
         self.pending.flows.extend(chunk.flows);
         self.pending.cloudtrail.extend(chunk.cloudtrail);
@@ -287,7 +302,10 @@ impl Engine {
     fn run_rules(&mut self) -> Result<Vec<Finding>, DetectError> {
         let pending = std::mem::take(&mut self.pending);
         self.pending_hours = 0;
-        self.rules.evaluate(&pending.flows, &pending.cloudtrail)
+        let t = std::time::Instant::now();
+        let r = self.rules.evaluate(&pending.flows, &pending.cloudtrail);
+        self.stats.rules_us += t.elapsed().as_micros() as u64;
+        r
     }
 
     /// Close every open hour (end of a replay) and return their findings.

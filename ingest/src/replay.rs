@@ -134,6 +134,8 @@ pub struct ReplayStats {
 
 struct Outcome {
     index: usize,
+    /// Position in this run's work list (absorption order).
+    seq: usize,
     table: Table,
     sink: VecSink,
     error: Option<IngestError>,
@@ -235,6 +237,7 @@ fn decode_one(obj: &SourceObject, opts: &ReplayOptions) -> Outcome {
     match result {
         Ok(skipped) => Outcome {
             index: 0,
+            seq: 0,
             table,
             sink,
             error: None,
@@ -242,6 +245,7 @@ fn decode_one(obj: &SourceObject, opts: &ReplayOptions) -> Outcome {
         },
         Err(e) => Outcome {
             index: 0,
+            seq: 0,
             table,
             sink,
             error: Some(e),
@@ -328,18 +332,32 @@ pub fn run_with(
     };
     let next = AtomicUsize::new(0);
     let (tx, rx) = crossbeam_channel::bounded::<Outcome>(workers * 2);
+    // Objects are absorbed in listing order whatever order their decoding finishes in, so a
+    // run is deterministic (detection sees the same sequence every time). A worker does not
+    // start an object more than `window` places ahead of the next one to absorb, which bounds
+    // the outcomes held back.
+    let window = workers * 4;
+    let absorbed = (std::sync::Mutex::new(0usize), std::sync::Condvar::new());
 
     std::thread::scope(|scope| -> Result<(), IngestError> {
         for _ in 0..workers {
             let tx = tx.clone();
             let next = &next;
             let todo = &todo;
+            let absorbed = &absorbed;
             scope.spawn(move || {
                 loop {
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&index) = todo.get(n) else { break };
+                    {
+                        let mut done = absorbed.0.lock().unwrap_or_else(|p| p.into_inner());
+                        while n >= *done + window {
+                            done = absorbed.1.wait(done).unwrap_or_else(|p| p.into_inner());
+                        }
+                    }
                     let mut out = decode_one(&objects[index], opts);
                     out.index = index;
+                    out.seq = n;
                     if tx.send(out).is_err() {
                         break;
                     }
@@ -348,15 +366,23 @@ pub fn run_with(
         }
         drop(tx);
         let mut result = Ok(());
+        let mut held: std::collections::BTreeMap<usize, Outcome> = Default::default();
+        let mut expected = 0usize;
         for out in rx.iter() {
-            if result.is_err() {
-                continue; // drain so workers finish
+            held.insert(out.seq, out);
+            while let Some(out) = held.remove(&expected) {
+                expected += 1;
+                if result.is_ok() {
+                    result = absorb(out, objects, lake, opts, observer, dedup, &mut stats);
+                    if result.is_ok() && lake.should_commit() {
+                        result = commit(lake, &mut stats);
+                    }
+                    progress(&stats);
+                }
+                // (after an error: drain so the workers finish)
+                *absorbed.0.lock().unwrap_or_else(|p| p.into_inner()) = expected;
+                absorbed.1.notify_all();
             }
-            result = absorb(out, objects, lake, opts, observer, dedup, &mut stats);
-            if result.is_ok() && lake.should_commit() {
-                result = commit(lake, &mut stats);
-            }
-            progress(&stats);
         }
         result
     })?;

@@ -136,7 +136,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             grace_minutes: None,
             service: false,
         };
-        let mut sinks: Vec<Box<dyn AlertSink>> = vec![Box::new(sink)];
+        let mut sinks: Vec<Box<dyn AlertSink + Send>> = vec![Box::new(sink)];
         if let Some(s) = &sns {
             sinks.push(Box::new(s.clone()));
         }
@@ -158,8 +158,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         bar.set_position(s.objects_done + s.objects_already_done);
         bar.set_message(format!("{} records", s.flow_records + s.cloudtrail_records));
     };
-    let stats = match detection.as_mut() {
-        Some(d) => replay::run(&objects, &mut lake, &opts, d, &mut progress)?,
+    let stats = match detection.take() {
+        Some(d) => {
+            let mut bg = crate::detection_thread::Background::start(d)?;
+            let stats = replay::run(&objects, &mut lake, &opts, &mut bg, &mut progress);
+            // The detection comes back even when the replay failed (its error wins).
+            let d = bg.finish();
+            let stats = stats?;
+            detection = Some(d?);
+            stats
+        }
         None => replay::run(&objects, &mut lake, &opts, &mut NoObserver, &mut progress)?,
     };
     bar.finish_and_clear();
@@ -249,6 +257,14 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
                 err,
                 "  detection    {} hours judged, {} findings ({} suppressed, {} merged into open alerts), {} rows later than the grace period",
                 e.chunks_closed, p.findings, p.suppressed, p.merged, e.late_rows
+            )?;
+            writeln!(
+                err,
+                "               time in baselines {:.2}s, SQL rules {:.2}s, api_recon {:.2}s, hour bucketing {:.2}s",
+                e.baseline_us as f64 / 1e6,
+                e.rules_us as f64 / 1e6,
+                e.recon_us as f64 / 1e6,
+                e.chunking_us as f64 / 1e6
             )?;
         }
         if stats.objects_already_done > 0 {

@@ -135,7 +135,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         crate::aws::flush_sns(s, "at startup")?;
     }
     let mut detection = if config.detection.enabled {
-        let mut sinks: Vec<Box<dyn AlertSink>> = Vec::new();
+        let mut sinks: Vec<Box<dyn AlertSink + Send>> = Vec::new();
         if let Some(p) = &config.alerts.jsonl {
             sinks.push(Box::new(JsonlSink::append(p)?));
         }

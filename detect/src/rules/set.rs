@@ -9,6 +9,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use datafusion::catalog::MemTable;
 use datafusion::error::DataFusionError;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 use flowtrail_core::alert::Finding;
 use flowtrail_core::schema::cloudtrail::cloudtrail_schema;
@@ -21,12 +22,21 @@ use super::{Rule, RuleTable};
 use crate::DetectError;
 
 /// A loaded, validated set of rules and the session that runs them.
+///
+/// Each rule is parsed, analyzed and optimized once, at load, against two long-lived in-memory
+/// tables (`flows`, `cloudtrail`); a chunk swaps its rows into those tables and only the
+/// physical plans are made per chunk. Parsing and logical optimization of the SQL were most of
+/// the fixed cost of a rule run.
 pub struct RuleSet {
     rules: Vec<Rule>,
     ctx: SessionContext,
     runtime: tokio::runtime::Runtime,
     /// Serializes table registration and execution: one chunk at a time.
     lock: Mutex<()>,
+    /// The `flows` and `cloudtrail` tables the cached plans read.
+    tables: Option<(Arc<MemTable>, Arc<MemTable>)>,
+    /// Each rule's optimized logical plan, in `rules` order.
+    plans: Vec<LogicalPlan>,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -115,13 +125,16 @@ impl RuleSet {
                 source,
             }
         })?;
-        let set = RuleSet {
+        let mut set = RuleSet {
             rules,
             ctx,
             runtime,
             lock: Mutex::new(()),
+            tables: None,
+            plans: Vec::new(),
         };
         set.plan_all()?;
+        set.cache_plans()?;
         Ok(set)
     }
 
@@ -156,7 +169,110 @@ impl RuleSet {
         Ok(())
     }
 
+    /// Register the two long-lived tables and keep each rule's optimized logical plan.
+    fn cache_plans(&mut self) -> Result<(), DetectError> {
+        let exec = |id: &str| {
+            let id = id.to_string();
+            move |source| DetectError::Execute { id, source }
+        };
+        let flows =
+            Arc::new(MemTable::try_new(flows_schema(), vec![Vec::new()]).map_err(exec("<flows>"))?);
+        let ct = Arc::new(
+            MemTable::try_new(cloudtrail_schema(), vec![Vec::new()])
+                .map_err(exec("<cloudtrail>"))?,
+        );
+        for (name, t) in [("flows", &flows), ("cloudtrail", &ct)] {
+            self.ctx.deregister_table(name).map_err(exec(name))?;
+            self.ctx
+                .register_table(name, t.clone())
+                .map_err(exec(name))?;
+        }
+        let mut plans = Vec::with_capacity(self.rules.len());
+        for rule in &self.rules {
+            let plan = self
+                .block_on(async {
+                    self.ctx
+                        .sql_with_options(&rule.sql, sql_options())
+                        .await?
+                        .into_optimized_plan()
+                })
+                .map_err(exec(&rule.id))?;
+            plans.push(plan);
+        }
+        self.plans = plans;
+        self.tables = Some((flows, ct));
+        Ok(())
+    }
+
     fn run(
+        &self,
+        select: impl Fn(&Rule) -> bool,
+        flows: &[RecordBatch],
+        cloudtrail: &[RecordBatch],
+    ) -> Result<Vec<Finding>, DetectError> {
+        let (Some(f), Some(c)) = (
+            conform(flows, &flows_schema()),
+            conform(cloudtrail, &cloudtrail_schema()),
+        ) else {
+            // Rows in a variant of the core schema: plan from the SQL against them.
+            return self.run_planning(select, flows, cloudtrail);
+        };
+        let Some((flows_table, ct_table)) = &self.tables else {
+            return self.run_planning(select, flows, cloudtrail);
+        };
+        let (has_flows, has_ct) = (!f.is_empty(), !c.is_empty());
+        let mut out = Vec::new();
+        if !has_flows && !has_ct {
+            return Ok(out);
+        }
+        let chosen: Vec<usize> = (0..self.rules.len())
+            .filter(|&i| {
+                let rule = &self.rules[i];
+                select(rule)
+                    && match rule.table {
+                        RuleTable::Flows => has_flows,
+                        RuleTable::Cloudtrail => has_ct,
+                    }
+            })
+            .collect();
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let result = self.block_on(async {
+            *flows_table.batches[0].write().await = f;
+            *ct_table.batches[0].write().await = c;
+            let state = self.ctx.state();
+            let mut results = Vec::new();
+            for &i in &chosen {
+                let (rule, plan) = (&self.rules[i], &self.plans[i]);
+                let run = async {
+                    let physical = state
+                        .query_planner()
+                        .create_physical_plan(plan, &state)
+                        .await?;
+                    datafusion::physical_plan::collect(physical, state.task_ctx()).await
+                };
+                results.push((rule, run.await));
+            }
+            // Release the chunk's memory now rather than at the next chunk.
+            flows_table.batches[0].write().await.clear();
+            ct_table.batches[0].write().await.clear();
+            results
+        });
+        for (rule, batches) in result {
+            let batches = batches.map_err(|source| DetectError::Execute {
+                id: rule.id.clone(),
+                source,
+            })?;
+            let before = out.len();
+            for b in &batches {
+                findings_from_batch(rule, b, &mut out)?;
+            }
+            tracing::debug!(rule = %rule.id, findings = out.len() - before, "rule ran");
+        }
+        Ok(out)
+    }
+
+    /// The uncached path: register the chunk as fresh tables and plan every rule from its SQL.
+    fn run_planning(
         &self,
         select: impl Fn(&Rule) -> bool,
         flows: &[RecordBatch],
@@ -207,11 +323,23 @@ impl RuleSet {
             }
             tracing::debug!(rule = %rule.id, findings = out.len() - before, "rule ran");
         }
-        // Release the chunk's memory now rather than at the next chunk.
-        self.register("flows", flows_schema(), &[])
-            .map_err(table_err("flows"))?;
-        self.register("cloudtrail", cloudtrail_schema(), &[])
-            .map_err(table_err("cloudtrail"))?;
+        // Release the chunk's memory, and give the cached plans their tables back.
+        match &self.tables {
+            Some((f, c)) => {
+                for (name, t) in [("flows", f), ("cloudtrail", c)] {
+                    self.ctx.deregister_table(name).map_err(table_err(name))?;
+                    self.ctx
+                        .register_table(name, t.clone())
+                        .map_err(table_err(name))?;
+                }
+            }
+            None => {
+                self.register("flows", flows_schema(), &[])
+                    .map_err(table_err("flows"))?;
+                self.register("cloudtrail", cloudtrail_schema(), &[])
+                    .map_err(table_err("cloudtrail"))?;
+            }
+        }
         Ok(out)
     }
 
@@ -264,6 +392,22 @@ fn table_schema(batches: &[RecordBatch], core: SchemaRef) -> SchemaRef {
         Some(b) if !core.contains(&b.schema()) => b.schema(),
         _ => core,
     }
+}
+
+/// The non-empty batches, relabelled with the core schema when they carry a compatible variant
+/// of it (field metadata); None when some batch cannot be (other types, nullability).
+fn conform(batches: &[RecordBatch], core: &SchemaRef) -> Option<Vec<RecordBatch>> {
+    batches
+        .iter()
+        .filter(|b| b.num_rows() > 0)
+        .map(|b| {
+            if b.schema() == *core {
+                Some(b.clone())
+            } else {
+                RecordBatch::try_new(core.clone(), b.columns().to_vec()).ok()
+            }
+        })
+        .collect()
 }
 
 /// Parse every `*.sql` in `dir`, sorted by file name.

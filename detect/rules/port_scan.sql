@@ -17,7 +17,17 @@
 --   Internet background noise (many sources, each a few ports) stays far below every shape.
 --   Flow logs record an internal flow on each ENI it crosses, so everything counts distinct
 --   targets, never raw records.
-WITH t AS (
+WITH cand AS (
+    -- a source with fewer than 25 records in a window cannot reach any shape: skip the
+    -- per-target aggregation for it
+    SELECT date_bin(INTERVAL '10 minutes', event_time) AS w, srcaddr
+    FROM flows
+    WHERE log_status = 'OK' AND protocol IN (6, 17)
+      AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND dstport IS NOT NULL
+    GROUP BY date_bin(INTERVAL '10 minutes', event_time), srcaddr
+    HAVING count(*) >= 25
+),
+t AS (
     -- one row per distinct target of a source in a window
     SELECT
         date_bin(INTERVAL '10 minutes', event_time) AS w,
@@ -35,6 +45,9 @@ WITH t AS (
     WHERE log_status = 'OK'
       AND protocol IN (6, 17)
       AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND dstport IS NOT NULL
+      AND EXISTS (SELECT 1 FROM cand
+                  WHERE cand.w = date_bin(INTERVAL '10 minutes', flows.event_time)
+                    AND cand.srcaddr = flows.srcaddr)
     GROUP BY date_bin(INTERVAL '10 minutes', event_time), srcaddr, dstaddr, dstport
 ),
 src AS (

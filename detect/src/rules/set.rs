@@ -243,6 +243,7 @@ impl RuleSet {
             let mut results = Vec::new();
             for &i in &chosen {
                 let (rule, plan) = (&self.rules[i], &self.plans[i]);
+                let started = std::time::Instant::now();
                 let run = async {
                     let physical = state
                         .query_planner()
@@ -250,14 +251,15 @@ impl RuleSet {
                         .await?;
                     datafusion::physical_plan::collect(physical, state.task_ctx()).await
                 };
-                results.push((rule, run.await));
+                let r = run.await;
+                results.push((rule, r, started.elapsed()));
             }
             // Release the chunk's memory now rather than at the next chunk.
             flows_table.batches[0].write().await.clear();
             ct_table.batches[0].write().await.clear();
             results
         });
-        for (rule, batches) in result {
+        for (rule, batches, took) in result {
             let batches = batches.map_err(|source| DetectError::Execute {
                 id: rule.id.clone(),
                 source,
@@ -266,7 +268,7 @@ impl RuleSet {
             for b in &batches {
                 findings_from_batch(rule, b, &mut out)?;
             }
-            tracing::debug!(rule = %rule.id, findings = out.len() - before, "rule ran");
+            tracing::debug!(rule = %rule.id, findings = out.len() - before, ms = took.as_secs_f64() * 1e3, "rule ran");
         }
         Ok(out)
     }

@@ -12,7 +12,7 @@ use flowtrail_alerts::sink::AlertSink;
 use flowtrail_alerts::suppress::Suppressions;
 use flowtrail_core::{Alert, Table};
 use flowtrail_detect::rules::RuleSet;
-use flowtrail_detect::{Engine, EngineOptions};
+use flowtrail_detect::{Engine, EngineOptions, FenceConfig};
 use flowtrail_ingest::replay::{Observer, ObserverError};
 
 /// Detection settings from flags.
@@ -28,6 +28,8 @@ pub struct DetectionArgs {
     pub dedupe_minutes: i64,
     /// Hours of data each run of the SQL rules covers.
     pub rules_batch_hours: u32,
+    /// Fence configuration (`unexpected_resource`).
+    pub fence: Option<PathBuf>,
 }
 
 /// Detection for one run.
@@ -55,9 +57,14 @@ impl Detection {
             Some(p) => Suppressions::load(p)?,
             None => Suppressions::none(),
         };
+        let fence = match &args.fence {
+            Some(p) => Some(FenceConfig::load(p).context("loading the fence configuration")?),
+            None => None,
+        };
         let engine = Engine::new(
             EngineOptions {
                 rules_batch_hours: args.rules_batch_hours,
+                fence,
                 ..Default::default()
             },
             rules,

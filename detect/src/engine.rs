@@ -22,6 +22,7 @@ use flowtrail_core::{Finding, Table};
 
 use crate::DetectError;
 use crate::baseline::{BaselineOptions, FlowBaselines};
+use crate::fence::{Fence, FenceConfig};
 use crate::recon::{ReconBaselines, ReconOptions};
 use crate::rules::RuleSet;
 
@@ -41,6 +42,8 @@ pub struct EngineOptions {
     /// (the service); a replay uses more to spread the fixed cost of a query over more rows.
     /// Rule windows divide an hour and hours are whole, so findings are the same either way.
     pub rules_batch_hours: u32,
+    /// Watched subnets for `unexpected_resource` (off when absent).
+    pub fence: Option<FenceConfig>,
 }
 
 impl Default for EngineOptions {
@@ -50,6 +53,7 @@ impl Default for EngineOptions {
             baselines: BaselineOptions::default(),
             recon: ReconOptions::default(),
             rules_batch_hours: 1,
+            fence: None,
         }
     }
 }
@@ -81,6 +85,7 @@ pub struct Engine {
     closed_until: i64,
     flow: FlowBaselines,
     recon: ReconBaselines,
+    fence: Option<Fence>,
     stats: EngineStats,
     state_dir: Option<PathBuf>,
     rules_batch_hours: u32,
@@ -137,6 +142,11 @@ impl Engine {
                 ReconBaselines::new(opts.recon.clone()),
             ),
         };
+        let fence = match (opts.fence, state_dir) {
+            (Some(c), Some(d)) => Some(Fence::load(d, c)?),
+            (Some(c), None) => Some(Fence::new(c)),
+            (None, _) => None,
+        };
         Ok(Self {
             grace_ms: opts.grace_minutes * 60_000,
             rules,
@@ -145,6 +155,7 @@ impl Engine {
             closed_until: i64::MIN,
             flow,
             recon,
+            fence,
             stats: EngineStats::default(),
             state_dir: state_dir.map(Path::to_path_buf),
             rules_batch_hours: opts.rules_batch_hours.max(1),
@@ -168,6 +179,11 @@ impl Engine {
     /// The flow baselines (for inspection and tests).
     pub fn flow_baselines(&self) -> &FlowBaselines {
         &self.flow
+    }
+
+    /// The fence detector, when subnets are watched (for inspection and tests).
+    pub fn fence(&self) -> Option<&Fence> {
+        self.fence.as_ref()
     }
 
     /// Take a batch of `flows` or `cloudtrail` rows; returns findings of hours this closed.
@@ -227,6 +243,9 @@ impl Engine {
         if !chunk.cloudtrail.is_empty() {
             findings.extend(self.recon.close_chunk(&chunk.cloudtrail));
         }
+        if let Some(f) = self.fence.as_mut() {
+            findings.extend(f.close_hour(start, &chunk.flows, &chunk.cloudtrail));
+        }
         self.pending.flows.extend(chunk.flows);
         self.pending.cloudtrail.extend(chunk.cloudtrail);
         self.pending_hours += 1;
@@ -258,6 +277,9 @@ impl Engine {
         if let Some(d) = &self.state_dir {
             self.flow.save(d)?;
             self.recon.save(d)?;
+            if let Some(f) = &self.fence {
+                f.save(d)?;
+            }
         }
         Ok(())
     }

@@ -133,6 +133,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             state: Some(args.state.clone()),
             dedupe_minutes: args.dedupe_minutes,
             rules_batch_hours: args.rules_batch_hours,
+            fence: args.fence.clone(),
         };
         let mut sinks: Vec<Box<dyn AlertSink>> = vec![Box::new(sink)];
         if let Some(s) = &sns {

@@ -11,6 +11,7 @@
 //! - [`apply`]: the mutating calls, one per step.
 //! - [`followup`]: follow-up alerts to a JSONL file and an SNS topic.
 //! - [`responder`]: the receive → filter → act → report → delete loop.
+//! - [`lambda`]: the same for one SQS event of a Lambda event source mapping.
 //! - [`aws`]: client construction with the endpoint override.
 //!
 //! Dry run is the default: the responder describes, plans and reports what it would do, and
@@ -21,6 +22,7 @@ pub mod aws;
 pub mod config;
 pub mod error;
 pub mod followup;
+pub mod lambda;
 pub mod message;
 pub mod plan;
 pub mod responder;

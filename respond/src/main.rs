@@ -26,6 +26,10 @@ struct Args {
     /// Receive one batch, handle it and exit (a scheduled task, tests).
     #[arg(long)]
     once: bool,
+    /// Handle one SQS event document of a Lambda event source mapping (a file, `-` for stdin)
+    /// and print the partial batch response; no queue is polled.
+    #[arg(long, value_name = "FILE")]
+    sqs_event: Option<PathBuf>,
     /// AWS endpoint override (moto server); `AWS_ENDPOINT_URL` works too.
     #[arg(long)]
     endpoint_url: Option<String>,
@@ -68,6 +72,20 @@ async fn main() -> anyhow::Result<()> {
     };
     if args.execute {
         cfg.dry_run = false;
+    }
+    if let Some(p) = &args.sqs_event {
+        let text = if p.as_os_str() == "-" {
+            std::io::read_to_string(std::io::stdin()).context("reading the event from stdin")?
+        } else {
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
+        };
+        let event: serde_json::Value =
+            serde_json::from_str(&text).context("the event is not JSON")?;
+        let conf = sdk_config(args.endpoint_url.as_deref()).await;
+        let responder = Responder::new(cfg, Clients::new(&conf), Arc::new(SystemClock));
+        let out = flowtrail_respond::lambda::handle_sqs_event(&responder, &event).await;
+        println!("{out}");
+        return Ok(());
     }
     let queue = args
         .queue_url

@@ -22,7 +22,7 @@ use flowtrail_respond::{RespondConfig, Responder};
 const FILTER_POLICY: &str = include_str!("../../deploy/respond/sns-filter-policy.json");
 
 struct World {
-    _moto: moto::Moto,
+    moto: moto::Moto,
     c: Clients,
     vpc: String,
     app_sg: String,
@@ -199,7 +199,7 @@ async fn world() -> World {
         .await
         .unwrap();
     World {
-        _moto: m,
+        moto: m,
         c,
         vpc,
         app_sg,
@@ -633,4 +633,64 @@ async fn dry_run_changes_nothing_protected_instances_are_left_alone_and_enis_res
         .unwrap();
     assert!(o.skipped.is_some_and(|s| s.contains("severity")));
     assert_eq!(lines(&jsonl).len(), n);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_handles_a_lambda_sqs_event_and_reports_only_failed_records() {
+    let w = world().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("respond.toml");
+    let actions = dir.path().join("actions.jsonl");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[filter]\nmin_severity = \"high\"\n[followup]\njsonl = {:?}\n",
+            actions.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let exfil = alert("volume_spike", Severity::High, EntityKind::Instance, &w.app);
+    let gone = alert(
+        "new_peer",
+        Severity::High,
+        EntityKind::Instance,
+        "i-0123456789abcdef0",
+    );
+    let event = json!({"Records": [
+        {"messageId": "m1", "body": serde_json::to_string(&exfil).unwrap()},
+        {"messageId": "m2", "body": "not an alert"},
+        {"messageId": "m3", "body": json!({"Type": "Notification", "Message": serde_json::to_string(&gone).unwrap()}).to_string()},
+    ]});
+    let ev = dir.path().join("event.json");
+    std::fs::write(&ev, event.to_string()).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_flowtrail-respond"));
+    moto::set_env(&mut cmd, &w.moto.endpoint);
+    let out = cmd
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--execute",
+            "--sqs-event",
+            ev.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let resp: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        resp,
+        json!({"batchItemFailures": [{"itemIdentifier": "m3"}]}),
+        "{stderr}"
+    );
+    let after = seen(&w.c, &w.app).await;
+    assert_eq!(after.tags.get("flowtrail:isolated"), Some(&exfil.id));
+    assert_ne!(after.groups, vec![w.app_sg.clone()]);
+    assert!(!asg_instances(&w.c, &w.asg).await.contains(&w.app));
+    let recorded = lines(&actions);
+    assert_eq!(
+        recorded.len(),
+        4,
+        "tag, detach, create group, quarantine: {recorded:#?}"
+    );
 }

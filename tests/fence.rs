@@ -164,10 +164,15 @@ fn an_unapproved_instance_and_an_unlaunched_talker_are_alerted_an_approved_scale
     std::fs::write(&fence, FENCE).unwrap();
     let lake = dir.path().join("lake");
     let state = dir.path().join("state");
+    // One decode worker: objects reach detection in delivery order. Each object here spans a
+    // whole hour, so two decoded out of order would be further apart than the 30-minute grace
+    // (real archives deliver every few minutes), and the launch would be judged as late data.
     let out = replay(
         &src,
         &lake,
         &[
+            "--workers",
+            "1",
             "--fence",
             fence.to_str().unwrap(),
             "--state",

@@ -144,6 +144,10 @@ pub struct ReplayArgs {
     /// Suppression rules (TOML).
     #[arg(long)]
     pub suppress: Option<PathBuf>,
+    /// Watched subnets and their allow-lists for `unexpected_resource` (TOML); without it the
+    /// detector is off.
+    #[arg(long)]
+    pub fence: Option<PathBuf>,
     /// Hours of data each run of the SQL rules covers (more: less per-query overhead, more
     /// memory).
     #[arg(long, default_value_t = 6)]

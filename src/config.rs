@@ -120,6 +120,9 @@ pub struct DetectionConfig {
     /// Suppression file.
     #[serde(default)]
     pub suppress: Option<PathBuf>,
+    /// Watched subnets and their allow-lists for `unexpected_resource` (TOML file).
+    #[serde(default)]
+    pub fence: Option<PathBuf>,
     /// Findings of one detector and key within this many minutes make one alert.
     #[serde(default = "default_dedupe")]
     pub dedupe_minutes: i64,
@@ -134,6 +137,7 @@ impl Default for DetectionConfig {
             enabled: true,
             rules: Vec::new(),
             suppress: None,
+            fence: None,
             dedupe_minutes: default_dedupe(),
             grace_minutes: default_grace(),
         }

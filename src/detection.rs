@@ -12,7 +12,7 @@ use flowtrail_alerts::sink::AlertSink;
 use flowtrail_alerts::suppress::Suppressions;
 use flowtrail_core::{Alert, Table};
 use flowtrail_detect::rules::RuleSet;
-use flowtrail_detect::{Engine, EngineOptions};
+use flowtrail_detect::{Engine, EngineOptions, FenceConfig};
 use flowtrail_ingest::replay::{Observer, ObserverError};
 
 /// Detection settings from flags.
@@ -33,6 +33,8 @@ pub struct DetectionArgs {
     /// The service: the watermark is restored with the baselines, and the hours that were
     /// open are rebuilt from the lake ([`Detection::recover_from_lake`]).
     pub service: bool,
+    /// Fence configuration (`unexpected_resource`).
+    pub fence: Option<PathBuf>,
 }
 
 /// Detection for one run.
@@ -63,6 +65,10 @@ impl Detection {
             Some(p) => Suppressions::load(p)?,
             None => Suppressions::none(),
         };
+        let fence = match &args.fence {
+            Some(p) => Some(FenceConfig::load(p).context("loading the fence configuration")?),
+            None => None,
+        };
         let engine = Engine::new(
             EngineOptions {
                 rules_batch_hours: args.rules_batch_hours,
@@ -70,6 +76,7 @@ impl Detection {
                 grace_minutes: args
                     .grace_minutes
                     .unwrap_or(EngineOptions::default().grace_minutes),
+                fence,
                 ..Default::default()
             },
             rules,

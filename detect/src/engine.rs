@@ -22,6 +22,7 @@ use flowtrail_core::{Finding, Table};
 
 use crate::DetectError;
 use crate::baseline::{BaselineOptions, FlowBaselines};
+use crate::fence::{Fence, FenceConfig};
 use crate::recon::{ReconBaselines, ReconOptions};
 use crate::rules::RuleSet;
 
@@ -45,6 +46,8 @@ pub struct EngineOptions {
     /// restart stay judged, and the open hours are re-read from the lake). A replay leaves this
     /// off, so an older archive replayed with the same state is judged, not dropped as late.
     pub resume_watermark: bool,
+    /// Watched subnets for `unexpected_resource` (off when absent).
+    pub fence: Option<FenceConfig>,
 }
 
 /// The engine's own position, saved beside the baselines.
@@ -69,6 +72,7 @@ impl Default for EngineOptions {
             recon: ReconOptions::default(),
             rules_batch_hours: 1,
             resume_watermark: false,
+            fence: None,
         }
     }
 }
@@ -109,6 +113,7 @@ pub struct Engine {
     closed_until: i64,
     flow: FlowBaselines,
     recon: ReconBaselines,
+    fence: Option<Fence>,
     stats: EngineStats,
     state_dir: Option<PathBuf>,
     rules_batch_hours: u32,
@@ -173,6 +178,11 @@ impl Engine {
         };
         // Hours from the first unjudged one on were open (or not yet seen) at the save.
         let reopen_from = pos.closed_until.or(pos.open_from);
+        let fence = match (opts.fence, state_dir) {
+            (Some(c), Some(d)) => Some(Fence::load(d, c)?),
+            (Some(c), None) => Some(Fence::new(c)),
+            (None, _) => None,
+        };
         Ok(Self {
             reopen_from,
             grace_ms: opts.grace_minutes * 60_000,
@@ -182,6 +192,7 @@ impl Engine {
             closed_until: pos.closed_until.unwrap_or(i64::MIN),
             flow,
             recon,
+            fence,
             stats: EngineStats::default(),
             state_dir: state_dir.map(Path::to_path_buf),
             rules_batch_hours: opts.rules_batch_hours.max(1),
@@ -222,6 +233,11 @@ impl Engine {
     /// The flow baselines (for inspection and tests).
     pub fn flow_baselines(&self) -> &FlowBaselines {
         &self.flow
+    }
+
+    /// The fence detector, when subnets are watched (for inspection and tests).
+    pub fn fence(&self) -> Option<&Fence> {
+        self.fence.as_ref()
     }
 
     /// Take a batch of `flows` or `cloudtrail` rows; returns findings of hours this closed.
@@ -288,6 +304,9 @@ impl Engine {
             findings.extend(self.recon.close_chunk(&chunk.cloudtrail));
             self.stats.recon_us += t.elapsed().as_micros() as u64;
         }
+        if let Some(f) = self.fence.as_mut() {
+            findings.extend(f.close_hour(start, &chunk.flows, &chunk.cloudtrail));
+        }
         self.pending.flows.extend(chunk.flows);
         self.pending.cloudtrail.extend(chunk.cloudtrail);
         self.pending_hours += 1;
@@ -330,6 +349,9 @@ impl Engine {
             crate::state::save_json(d, POSITION_FILE, &pos)?;
             self.flow.save(d)?;
             self.recon.save(d)?;
+            if let Some(f) = &self.fence {
+                f.save(d)?;
+            }
         }
         Ok(())
     }

@@ -22,6 +22,14 @@ pub enum DetectError {
         #[source]
         source: datafusion::error::DataFusionError,
     },
+    /// A configuration file is invalid.
+    #[error("config {path}: {reason}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// Baseline state could not be read or written.
     #[error("state {path}: {reason}")]
     State {

@@ -5,16 +5,19 @@
 //! - [`rules`]: SQL rules (`rules/*.sql`, one rule a file, a header then DataFusion SQL).
 //! - [`baseline`]: per-instance traffic profiles, `volume_spike` and `new_peer`.
 //! - [`recon`]: `api_recon`, per-principal.
+//! - [`fence`]: `unexpected_resource`, what should not be in a watched subnet.
 //! - [`state`]: baselines on disk.
 pub mod baseline;
 pub mod engine;
 pub mod error;
+pub mod fence;
 pub mod recon;
 pub mod rules;
 pub mod state;
 
 pub use engine::{Engine, EngineOptions};
 pub use error::DetectError;
+pub use fence::FenceConfig;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]

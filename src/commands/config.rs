@@ -27,6 +27,13 @@ fn check(file: &std::path::Path) -> anyhow::Result<ExitCode> {
     if let Some(p) = &c.detection.suppress {
         Suppressions::load(p)?;
     }
+    let fence = match &c.detection.fence {
+        Some(p) => Some(
+            flowtrail_detect::FenceConfig::load(p)
+                .with_context(|| format!("loading the fence {}", p.display()))?,
+        ),
+        None => None,
+    };
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}: ok", file.display())?;
     writeln!(out, "  lake        {}", c.lake.display())?;
@@ -56,6 +63,9 @@ fn check(file: &std::path::Path) -> anyhow::Result<ExitCode> {
             c.detection.grace_minutes,
             c.detection.dedupe_minutes
         )?;
+        if let Some(f) = &fence {
+            writeln!(out, "  fence       {} watched subnets", f.subnets.len())?;
+        }
     } else {
         writeln!(out, "  detection   off")?;
     }

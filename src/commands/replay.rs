@@ -135,6 +135,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             rules_batch_hours: args.rules_batch_hours,
             grace_minutes: None,
             service: false,
+            fence: args.fence.clone(),
         };
         let mut sinks: Vec<Box<dyn AlertSink + Send>> = vec![Box::new(sink)];
         if let Some(s) = &sns {

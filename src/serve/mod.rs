@@ -150,6 +150,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             rules_batch_hours: 1,
             grace_minutes: Some(config.detection.grace_minutes),
             service: true,
+            fence: config.detection.fence.clone(),
         };
         let mut d = Detection::new(&d, sinks)?;
         let t = Instant::now();

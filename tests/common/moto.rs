@@ -3,7 +3,8 @@
 //! the real `flowtrail` binary (a child process with the endpoint and credentials set).
 //!
 //! A missing `moto_server` fails the test (never skips it): install it with
-//! `pip install 'moto[server]'` (`scripts/test` does).
+//! `pip install 'moto[server]'` (`scripts/test` does). Shared by the root package's tests and
+//! `respond/tests/` (included by path), so it names only crates both have.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};
@@ -58,7 +59,7 @@ impl Moto {
             Ok(c) => c,
             Err(e) => panic!(
                 "cannot start moto_server ({e}): these tests need moto server; install it with \
-                 `python3 -m pip install 'moto[s3,sns,sqs,logs]' flask flask-cors` (scripts/test does this)"
+                 `python3 -m pip install 'moto[s3,sns,sqs,logs,ec2,autoscaling]' flask flask-cors` (scripts/test does this)"
             ),
         };
         let mut m = Moto {
@@ -98,15 +99,24 @@ impl Moto {
 
     /// SDK configuration for the test's own clients.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        let creds = aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "moto");
+        let creds = aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "moto");
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(REGION))
             .credentials_provider(creds)
             .endpoint_url(&self.endpoint)
-            .http_client(flowtrail_ingest::aws::http_client())
+            .http_client(http_client())
             .load()
             .await
     }
+}
+
+/// The HTTP client of the tests' own SDK clients (rustls with `ring`, as the product's).
+pub fn http_client() -> aws_sdk_sqs::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
 }
 
 /// Point a child command at `endpoint` with moto's test credentials.
@@ -118,6 +128,9 @@ pub fn set_env(cmd: &mut Command, endpoint: &str) {
         "AWS_SHARED_CREDENTIALS_FILE",
         "AWS_ENDPOINT_URL_S3",
         "AWS_ENDPOINT_URL_SNS",
+        "AWS_ENDPOINT_URL_SQS",
+        "AWS_ENDPOINT_URL_EC2",
+        "AWS_ENDPOINT_URL_AUTO_SCALING",
     ] {
         cmd.env_remove(k);
     }

@@ -17,6 +17,7 @@ use flowtrail_core::{PartitionKey, Table};
 use super::ledger::{CommitRecord, Ledger, SourceId, sync_dir, temp_path, write_durable};
 use super::partition;
 use crate::IngestError;
+use crate::crashpoint;
 use crate::quarantine::QuarantineRecord;
 
 /// Writer settings.
@@ -63,6 +64,7 @@ pub struct LakeWriter {
     buffered_rows: usize,
     quarantine: Vec<QuarantineRecord>,
     sources: Vec<SourceId>,
+    detect: bool,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
@@ -85,6 +87,7 @@ impl LakeWriter {
             buffered_rows: 0,
             quarantine: Vec::new(),
             sources: Vec::new(),
+            detect: false,
         })
     }
 
@@ -137,6 +140,12 @@ impl LakeWriter {
     /// marks it done.
     pub fn source_done(&mut self, id: SourceId) {
         self.sources.push(id);
+    }
+
+    /// Record in later commits that detection saw their rows (so that a run after a crash
+    /// judges the rows again when detection's checkpoint does not cover them).
+    pub fn set_detect(&mut self, on: bool) {
+        self.detect = on;
     }
 
     /// Whether enough is buffered that a commit is due.
@@ -197,8 +206,10 @@ impl LakeWriter {
             files: files.clone(),
             sources,
             rows,
+            detect: self.detect,
         };
         let pending = self.ledger.begin(&record)?;
+        crashpoint::hit("ledger_pending");
 
         // Steps 2 and 3: temp files, then renames.
         let props = self.props();
@@ -212,7 +223,9 @@ impl LakeWriter {
             fs::create_dir_all(&dir).map_err(io(&dir))?;
             let tmp = temp_path(&path);
             write_parquet(&tmp, batches, props.clone())?;
+            crashpoint::hit("parquet_written");
             fs::rename(&tmp, &path).map_err(io(&path))?;
+            crashpoint::hit("parquet_renamed");
             dirs.push(dir);
             summary.files += 1;
         }
@@ -230,6 +243,7 @@ impl LakeWriter {
                 text.push(b'\n');
             }
             write_durable(&path, &text)?;
+            crashpoint::hit("quarantine_written");
             summary.quarantined = quarantine.len() as u64;
         }
         dirs.sort();
@@ -239,6 +253,7 @@ impl LakeWriter {
         }
         // Step 4: the commit point.
         self.ledger.finish(&record, &pending)?;
+        crashpoint::hit("committed");
         tracing::debug!(commit = %id, files = summary.files, "committed");
         Ok(summary)
     }
@@ -258,8 +273,14 @@ fn write_parquet(
     };
     let file = fs::File::create(path).map_err(io(path))?;
     let mut w = ArrowWriter::try_new(file, first.schema(), Some(props)).map_err(pq)?;
-    for b in batches {
+    for (i, b) in batches.iter().enumerate() {
         w.write(b).map_err(pq)?;
+        if i == 0 && crashpoint::armed("parquet_mid") {
+            // Put a row group on disk so the crash leaves a partial file behind.
+            w.flush().map_err(pq)?;
+            w.inner_mut().sync_all().map_err(io(path))?;
+            crashpoint::hit("parquet_mid");
+        }
     }
     let file = w.into_inner().map_err(pq)?;
     file.sync_all().map_err(io(path))?;

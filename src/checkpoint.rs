@@ -20,6 +20,8 @@
 //! before step 3) is read back and judged again before new objects: alerts are neither lost
 //! nor committed twice, and baselines learn each row once.
 //!
+//! A state directory belongs to one lake and one process at a time (like the outbox).
+//!
 //! A state directory written before checkpoints existed (state files at its top level, no
 //! `CURRENT`) is loaded as is and covers nothing.
 
@@ -131,8 +133,14 @@ impl Checkpoint {
         let covered = match &current {
             Some(name) => {
                 let path = root.join(name).join(MARKER);
-                let bytes =
-                    fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                let bytes = fs::read(&path).with_context(|| {
+                    format!(
+                        "reading {} (named by {}; is another flowtrail run, or a run over another \
+                         lake, using this state folder?)",
+                        path.display(),
+                        current_path.display()
+                    )
+                })?;
                 let m: Marker = serde_json::from_slice(&bytes)
                     .with_context(|| format!("unreadable checkpoint {}", path.display()))?;
                 m.covered

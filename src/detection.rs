@@ -118,7 +118,15 @@ impl Detection {
             .collect();
         let mut rows = 0u64;
         for (table, path) in reread::data_files(lake.root(), &records) {
-            for batch in reread::read_parquet(&path, None)? {
+            let batches = match reread::read_parquet(&path, None) {
+                Ok(b) => b,
+                Err(e) => {
+                    // Removed or damaged by hand: judge the rest rather than never run again.
+                    tracing::warn!(error = %e, "lake file unreadable; its rows are not judged again");
+                    continue;
+                }
+            };
+            for batch in batches {
                 rows += batch.num_rows() as u64;
                 self.on_batch(table, &batch)
                     .map_err(|e| anyhow::anyhow!("judging {} again: {e}", path.display()))?;

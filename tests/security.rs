@@ -93,7 +93,15 @@ fn credentials_never_reach_logs_alerts_outbox_or_lake() {
     put(&src, &flow_key(8, 1), &gz(flow_text(50, T0).as_bytes()));
     let doc = format!(
         r#"{{"Records":[{}]}}"#,
-        ct_event("e-1", "StopLogging", "2026-01-08T10:06:00Z")
+        ct_event(
+            "e-1",
+            "AuthorizeSecurityGroupIngress",
+            "2026-01-08T10:06:00Z"
+        )
+        .replace(
+            "\"groupId\":\"sg-1\"",
+            "\"groupId\":\"sg-1\",\"cidrIp\":\"0.0.0.0/0\""
+        )
     );
     put(&src, &ct_key(8, 2), &gz(doc.as_bytes()));
     let secret = "wJalrXUtnFEMIxK7MDENGxbPxRfiCYzSECRETzz";

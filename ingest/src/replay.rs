@@ -364,8 +364,16 @@ fn seed_dedup(lake: &LakeWriter, dedup: &mut EventIdDedup) -> Result<(), IngestE
         DEFAULT_HORIZON_HOURS,
     );
     for path in &files {
-        for batch in reread::read_parquet(path, Some(&[col::EVENT_ID, col::EVENT_TIME]))? {
-            dedup.filter(&batch)?;
+        // A file that cannot be read back (removed by hand, damaged) costs only dedupe memory.
+        match reread::read_parquet(path, Some(&[col::EVENT_ID, col::EVENT_TIME])) {
+            Ok(batches) => {
+                for batch in batches {
+                    dedup.filter(&batch)?;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "lake file unreadable; its eventIDs are not deduplicated against")
+            }
         }
     }
     if !files.is_empty() {

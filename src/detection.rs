@@ -100,17 +100,58 @@ impl Detection {
         for s in &mut self.sinks {
             s.send(&alerts)?;
         }
+        flowtrail_ingest::crashpoint::hit("alerts_delivered");
         self.alerts.extend(alerts);
         Ok(())
     }
 
-    /// Close every open hour and deliver the last alerts; save baselines.
-    pub fn finish(&mut self) -> anyhow::Result<()> {
+    /// Close every open hour and deliver the last alerts (baselines are saved by the caller,
+    /// see [`crate::checkpoint`]).
+    pub fn close(&mut self) -> anyhow::Result<()> {
         let findings = self.engine.finish()?;
         self.deliver(findings)
-            .map_err(|e| anyhow::anyhow!("delivering alerts: {e}"))?;
-        self.engine.save().context("saving detection state")?;
-        Ok(())
+            .map_err(|e| anyhow::anyhow!("delivering alerts: {e}"))
+    }
+
+    /// Save the baselines into `dir`.
+    pub fn save_to(&self, dir: &std::path::Path) -> anyhow::Result<()> {
+        self.engine
+            .save_to(dir)
+            .with_context(|| format!("saving detection state to {}", dir.display()))
+    }
+
+    /// Judge again the rows of lake commits after sequence number `covered` that were made with
+    /// detection on (a run crashed before its checkpoint). Returns the rows read back.
+    pub fn rejudge(
+        &mut self,
+        lake: &flowtrail_ingest::lake::LakeWriter,
+        covered: u64,
+    ) -> anyhow::Result<u64> {
+        use flowtrail_ingest::lake::reread;
+        let records: Vec<_> = lake
+            .ledger()
+            .committed_after(covered)
+            .context("reading the lake ledger")?
+            .into_iter()
+            .filter(|r| r.detect)
+            .collect();
+        let mut rows = 0u64;
+        for (table, path) in reread::data_files(lake.root(), &records) {
+            let batches = match reread::read_parquet(&path, None) {
+                Ok(b) => b,
+                Err(e) => {
+                    // Removed or damaged by hand: judge the rest rather than never run again.
+                    tracing::warn!(error = %e, "lake file unreadable; its rows are not judged again");
+                    continue;
+                }
+            };
+            for batch in batches {
+                rows += batch.num_rows() as u64;
+                self.on_batch(table, &batch)
+                    .map_err(|e| anyhow::anyhow!("judging {} again: {e}", path.display()))?;
+            }
+        }
+        Ok(rows)
     }
 
     /// Save baselines and the watermark (the service, after each cycle's commit).

@@ -2,6 +2,7 @@
 //! library crates; this crate only wires them together.
 
 mod aws;
+mod checkpoint;
 mod cli;
 mod commands;
 mod config;

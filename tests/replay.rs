@@ -274,3 +274,39 @@ fn schema_prints_tables_and_athena_ddl() {
     assert_eq!(s.matches("CREATE EXTERNAL TABLE").count(), 3);
     assert!(s.contains("LOCATION 's3://b/p/cloudtrail/'"));
 }
+
+#[test]
+fn an_event_delivered_again_in_a_later_run_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let lake = dir.path().join("lake");
+    let ev = |id: &str| ct_event(id, "DescribeInstances", "2026-01-08T10:06:00Z");
+    put(
+        &src,
+        &ct_key(8, 1),
+        &gz(format!(r#"{{"Records":[{}]}}"#, ev("e-1")).as_bytes()),
+    );
+    assert!(replay(&src, &lake, &["--no-detect"]).status.success());
+    // CloudTrail delivers at least once: the next object repeats e-1 (a restart in between
+    // must not let the copy through).
+    put(
+        &src,
+        &ct_key(8, 2),
+        &gz(format!(r#"{{"Records":[{},{}]}}"#, ev("e-1"), ev("e-2")).as_bytes()),
+    );
+    let out = replay(&src, &lake, &["--no-detect"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 duplicate events dropped"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        query(
+            &lake,
+            "SELECT event_id FROM cloudtrail ORDER BY event_id",
+            "csv"
+        ),
+        "event_id\ne-1\ne-2\n"
+    );
+}

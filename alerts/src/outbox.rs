@@ -11,7 +11,11 @@
 //!   after the destination acknowledged it (SNS returned it among a `PublishBatch`'s
 //!   successful entries). Whatever is still in the directory is re-sent by the next sender
 //!   (at startup, or on the next send).
-//! - **At-least-once.** A crash between the destination's acknowledgement and the delete sends
+//! - **Sent once.** Before an alert's file is deleted, its id is appended (fsynced) to
+//!   `<dir>/_sent.log`; [`Outbox::put`] drops alerts whose id is there. A run that judges data
+//!   again after a crash (and so raises the alerts an interrupted run already sent) does not send
+//!   them twice. The log holds one short line per alert ever sent.
+//! - **At-least-once.** A crash between the destination's acknowledgement and the append sends
 //!   that alert again. Alert ids are stable (a hash of detector, dedupe key and first-seen
 //!   time), so a second `put` of the same alert replaces its file instead of adding one, FIFO
 //!   topics drop the resend by `MessageDeduplicationId` = alert id (within SNS's 5-minute
@@ -21,18 +25,24 @@
 //!
 //! The outbox is local to one process: two processes must not share a directory.
 
-use std::fs::{self, File};
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use flowtrail_core::Alert;
 
 use crate::AlertsError;
 
+/// The log of delivered alert ids, inside the outbox directory.
+const SENT_LOG: &str = "_sent.log";
+
 /// The outbox directory.
 #[derive(Debug, Clone)]
 pub struct Outbox {
     dir: PathBuf,
+    sent: Arc<Mutex<HashSet<String>>>,
 }
 
 /// An alert waiting in the outbox.
@@ -76,9 +86,57 @@ impl Outbox {
                 fs::remove_file(&p).map_err(io(&p))?;
             }
         }
+        let log = dir.join(SENT_LOG);
+        let sent = match fs::read_to_string(&log) {
+            Ok(text) => text.lines().map(str::to_string).collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashSet::new(),
+            Err(e) => return Err(io(&log)(e)),
+        };
         Ok(Self {
             dir: dir.to_path_buf(),
+            sent: Arc::new(Mutex::new(sent)),
         })
+    }
+
+    fn sent(&self) -> Result<std::sync::MutexGuard<'_, HashSet<String>>, AlertsError> {
+        self.sent
+            .lock()
+            .map_err(|e| AlertsError::Poisoned(e.to_string()))
+    }
+
+    /// Whether the alert with this id was delivered already.
+    pub fn was_sent(&self, alert_id: &str) -> Result<bool, AlertsError> {
+        Ok(self.sent()?.contains(alert_id))
+    }
+
+    /// Record that the destination acknowledged `delivered` (durably), then delete their files.
+    pub fn delivered(&self, delivered: &[&Pending]) -> Result<(), AlertsError> {
+        if delivered.is_empty() {
+            return Ok(());
+        }
+        let log = self.dir.join(SENT_LOG);
+        let mut text = String::new();
+        for p in delivered {
+            text.push_str(&p.alert.id.replace(['\n', '\r'], ""));
+            text.push('\n');
+        }
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .map_err(io(&log))?;
+        f.write_all(text.as_bytes()).map_err(io(&log))?;
+        f.sync_data().map_err(io(&log))?;
+        {
+            let mut sent = self.sent()?;
+            for p in delivered {
+                sent.insert(p.alert.id.clone());
+            }
+        }
+        for p in delivered {
+            self.remove(p)?;
+        }
+        Ok(())
     }
 
     /// The directory.
@@ -97,6 +155,10 @@ impl Outbox {
             return Ok(());
         }
         for a in alerts {
+            if self.was_sent(&a.id)? {
+                tracing::debug!(alert = %a.id, "alert delivered by an earlier run; not sent again");
+                continue;
+            }
             let path = self.path_of(&a.id);
             let tmp = self.dir.join(format!(".{}.json.tmp", file_stem(&a.id)));
             let body = serde_json::to_vec(a).map_err(|e| AlertsError::Io {
@@ -232,6 +294,15 @@ mod tests {
         assert!(ob.dir().join("_bad/junk.json").exists());
         ob.remove(&p[0])?;
         ob.remove(&p[0])?;
+        assert_eq!(ob.len()?, 1);
+        // Delivered: never queued again, even by a new process.
+        ob.delivered(&[&p[1]])?;
+        assert!(ob.is_empty()?);
+        let ob = Outbox::open(ob.dir())?;
+        ob.put(&[alert("b2", "2026-01-08T10:00:00Z")])?;
+        assert!(ob.is_empty()?, "an alert sent before is not queued again");
+        assert!(ob.was_sent("b2")? && !ob.was_sent("a1")?);
+        ob.put(&[alert("a1", "2026-01-08T09:00:00Z")])?;
         assert_eq!(ob.len()?, 1);
         Ok(())
     }

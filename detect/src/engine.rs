@@ -336,6 +336,12 @@ impl Engine {
         Ok(out)
     }
 
+    /// Persist baselines to `dir` (a new checkpoint; the state directory is left alone).
+    pub fn save_to(&self, dir: &Path) -> Result<(), DetectError> {
+        self.flow.save(dir)?;
+        self.recon.save(dir)
+    }
+
     /// Persist baselines to the state directory, if there is one.
     pub fn save(&self) -> Result<(), DetectError> {
         if let Some(d) = &self.state_dir {

@@ -13,6 +13,11 @@ use crate::IngestError;
 /// not memory).
 pub const DEFAULT_MAX_DECOMPRESSED: u64 = 16 << 30;
 
+/// Default bound on the decompressed size of an object that is decoded whole in memory
+/// (CloudTrail documents): a gzip bomb is quarantined after at most this much memory per decode
+/// worker. Real CloudTrail files are a few MB.
+pub const DEFAULT_MAX_DOCUMENT: u64 = 256 << 20;
+
 /// Whether `bytes` start with the gzip magic.
 pub fn is_gzip(bytes: &[u8]) -> bool {
     bytes.len() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b

@@ -13,12 +13,16 @@
 //! - [`source`] lists input objects (a local folder in the AWS S3 layout, an S3 archive).
 //! - [`aws`] builds the AWS clients (endpoint override, path-style S3 for emulators).
 //! - [`replay`] runs decode in parallel and feeds the lake writer with bounded memory.
+//! - [`crashpoint`] named fault-injection points for crash drills (`FLOWTRAIL_CRASH_AT`).
+//! - [`fuzz`] the bodies of the fuzz targets in `fuzz/`, replayed over their corpus by tests.
 
 pub mod aws;
 pub mod compress;
+pub mod crashpoint;
 pub mod decode;
 pub mod dedupe;
 pub mod error;
+pub mod fuzz;
 pub mod keys;
 pub mod lake;
 pub mod quarantine;

@@ -10,7 +10,8 @@
 //! Each worker decodes one whole object into memory (objects are minutes of logs: MBs), so
 //! the writer sees an object's rows, quarantine records and outcome together and can commit
 //! them with the object's ledger entry: an object is either wholly in the lake or not at all.
-//! Memory is bounded by (workers + channel) objects plus the writer's commit buffer.
+//! Memory is bounded by (workers + channel) objects plus the writer's commit buffer; an object
+//! decoded whole (CloudTrail) is at most [`ReplayOptions::max_document`] bytes decompressed.
 //!
 //! S3 objects ([`Location::S3`]) are fetched whole with `GetObject` by the same workers through
 //! [`ReplayOptions::s3`] (a client and a tokio runtime handle); the fetch is I/O bound, so runs
@@ -30,13 +31,13 @@ use flowtrail_core::Table;
 use flowtrail_core::schema::EVENT_TIME;
 
 use crate::IngestError;
-use crate::compress::{DEFAULT_MAX_DECOMPRESSED, ObjectReader};
+use crate::compress::{DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_DOCUMENT, ObjectReader};
 use crate::decode::cloudtrail::{CloudTrailOptions, decode_cloudtrail};
 use crate::decode::flow::{FlowDecodeOptions, decode_flow_text};
 use crate::decode::flow_parquet::decode_flow_parquet;
-use crate::dedupe::EventIdDedup;
+use crate::dedupe::{DEFAULT_HORIZON_HOURS, EventIdDedup};
 use crate::keys::ObjectKind;
-use crate::lake::LakeWriter;
+use crate::lake::{LakeWriter, reread};
 use crate::quarantine::{QuarantineRecord, VecSink};
 use crate::source::s3::S3Fetcher;
 use crate::source::{Location, SourceObject};
@@ -57,8 +58,10 @@ pub struct ReplayOptions {
     pub flow: FlowDecodeOptions,
     /// CloudTrail decoder settings.
     pub cloudtrail: CloudTrailOptions,
-    /// Bound on one object's decompressed size.
+    /// Bound on one object's decompressed size (streamed objects: bounds time).
     pub max_decompressed: u64,
+    /// Bound on the decompressed size of an object decoded whole in memory (CloudTrail).
+    pub max_document: u64,
     /// Fetches [`Location::S3`] objects; required when any are listed.
     pub s3: Option<S3Fetcher>,
 }
@@ -74,6 +77,7 @@ impl Default for ReplayOptions {
             flow: FlowDecodeOptions::default(),
             cloudtrail: CloudTrailOptions::default(),
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+            max_document: DEFAULT_MAX_DOCUMENT,
             s3: None,
         }
     }
@@ -223,7 +227,8 @@ fn decode_one(obj: &SourceObject, opts: &ReplayOptions) -> Outcome {
         }
         ObjectKind::CloudTrail => {
             let bytes = read_all()?;
-            let data = ObjectReader::new(key, &bytes, opts.max_decompressed).read_all()?;
+            let limit = opts.max_document.min(opts.max_decompressed);
+            let data = ObjectReader::new(key, &bytes, limit).read_all()?;
             let mut co = opts.cloudtrail.clone();
             co.fallback_account_id = obj.info.account_id.clone();
             co.fallback_region = obj.info.region.clone();
@@ -293,14 +298,11 @@ pub fn run(
     observer: &mut dyn Observer,
     progress: &mut dyn FnMut(&ReplayStats),
 ) -> Result<ReplayStats, IngestError> {
-    run_with(
-        objects,
-        lake,
-        opts,
-        observer,
-        &mut EventIdDedup::default(),
-        progress,
-    )
+    let mut dedup = EventIdDedup::default();
+    if objects.iter().any(|o| !lake.ledger().is_done(&o.id)) {
+        seed_dedup(lake, &mut dedup)?;
+    }
+    run_with(objects, lake, opts, observer, &mut dedup, progress)
 }
 
 /// [`run`] with the caller's CloudTrail `eventID` dedupe (a service keeps one across its
@@ -391,6 +393,38 @@ pub fn run_with(
     Ok(stats)
 }
 
+/// Remember the eventIDs of the lake's newest CloudTrail events (within the dedupe horizon), so
+/// that a copy of an event committed by an earlier run is dropped.
+pub fn seed_dedup(lake: &LakeWriter, dedup: &mut EventIdDedup) -> Result<(), IngestError> {
+    use flowtrail_core::schema::cloudtrail::col;
+    let files = reread::recent_cloudtrail_files(
+        lake.root(),
+        lake.ledger().cloudtrail_files(),
+        DEFAULT_HORIZON_HOURS,
+    );
+    for path in &files {
+        // A file that cannot be read back (removed by hand, damaged) costs only dedupe memory.
+        match reread::read_parquet(path, Some(&[col::EVENT_ID, col::EVENT_TIME])) {
+            Ok(batches) => {
+                for batch in batches {
+                    dedup.filter(&batch)?;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "lake file unreadable; its eventIDs are not deduplicated against")
+            }
+        }
+    }
+    if !files.is_empty() {
+        tracing::debug!(
+            files = files.len(),
+            ids = dedup.len(),
+            "eventID dedupe seeded from the lake"
+        );
+    }
+    Ok(())
+}
+
 fn commit(lake: &mut LakeWriter, stats: &mut ReplayStats) -> Result<(), IngestError> {
     let s = lake.commit()?;
     if s.sources > 0 || s.files > 0 {
@@ -410,6 +444,7 @@ fn absorb(
     stats: &mut ReplayStats,
 ) -> Result<(), IngestError> {
     let obj = &objects[out.index];
+    crate::crashpoint::hit("decoded");
     stats.bytes_in += obj.id.size;
     let had_rows = !out.sink.batches.is_empty();
     absorb_rows(

@@ -20,6 +20,7 @@ use flowtrail_alerts::sink::jsonl::JsonlSink;
 use flowtrail_alerts::sink::sns::Router;
 use flowtrail_core::Severity;
 
+use crate::checkpoint::Checkpoint;
 use crate::cli::ReplayArgs;
 use crate::detection::{Detection, DetectionArgs};
 
@@ -124,13 +125,20 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if let Some(s) = &sns {
         crate::aws::flush_sns(s, "at startup")?;
     }
+    // Detection resumes from its checkpoint; lake commits it does not cover are judged again.
+    let mut checkpoint = if args.no_detect {
+        None
+    } else {
+        lake.set_detect(true);
+        Some(Checkpoint::open(&args.state, lake.ledger())?)
+    };
     let mut detection = if args.no_detect {
         None
     } else {
         let d = DetectionArgs {
             rules: args.rules.clone(),
             suppress: args.suppress.clone(),
-            state: Some(args.state.clone()),
+            state: checkpoint.as_ref().map(Checkpoint::load_dir),
             dedupe_minutes: args.dedupe_minutes,
             rules_batch_hours: args.rules_batch_hours,
             grace_minutes: None,
@@ -159,6 +167,15 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         bar.set_position(s.objects_done + s.objects_already_done);
         bar.set_message(format!("{} records", s.flow_records + s.cloudtrail_records));
     };
+    let mut rejudged = 0;
+    if let (Some(d), Some(cp)) = (detection.as_mut(), checkpoint.as_ref()) {
+        rejudged = d.rejudge(&lake, cp.covered())?;
+        if rejudged > 0 {
+            eprintln!(
+                "judging again {rejudged} rows an interrupted run committed before its detection checkpoint"
+            );
+        }
+    }
     let stats = match detection.take() {
         Some(d) => {
             let mut bg = crate::detection_thread::Background::start(d)?;
@@ -174,12 +191,23 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     let mut by_severity = [0u64; 5];
     let mut alerts = 0;
-    if let Some(d) = detection.as_mut() {
-        d.finish()?;
-        for (day, batch) in d.alerts_by_day()? {
-            lake.add_alerts(day, batch);
+    if let (Some(d), Some(cp)) = (detection.as_mut(), checkpoint.as_mut()) {
+        d.close()?;
+        if rejudged > 0 || stats.flow_records + stats.cloudtrail_records > 0 {
+            // The alerts and the checkpoint of the baselines go in one lake commit.
+            for (day, batch) in d.alerts_by_day()? {
+                lake.add_alerts(day, batch);
+            }
+            let seq = lake.ledger().commits() + 1;
+            let source = cp.prepare(seq, |dir| d.save_to(dir))?;
+            lake.source_done(source);
+            lake.commit().context("writing alerts to the lake")?;
+            if lake.ledger().commits() != seq {
+                bail!("the detection checkpoint was not committed as commit {seq}");
+            }
+            flowtrail_ingest::crashpoint::hit("checkpoint_committed");
+            cp.publish(seq)?;
         }
-        lake.commit().context("writing alerts to the lake")?;
         alerts = d.alerts.len();
         for a in &d.alerts {
             by_severity[a.severity as usize] += 1;

@@ -65,17 +65,20 @@ pub fn bin() -> Command {
 }
 
 pub fn replay(src: &Path, lake: &Path, extra: &[&str]) -> Output {
-    bin()
-        .arg("replay")
+    let mut c = bin();
+    c.arg("replay")
         .arg(src)
         .arg("--lake")
         .arg(lake)
         .arg("--alerts-out")
         .arg(lake.with_extension("alerts.jsonl"))
         .arg("--quiet")
-        .args(extra)
-        .output()
-        .unwrap()
+        .args(extra);
+    // Detection state belongs with its lake (tests run in parallel).
+    if !extra.contains(&"--state") {
+        c.arg("--state").arg(lake.with_extension("state"));
+    }
+    c.output().unwrap()
 }
 
 pub fn query(lake: &Path, sql: &str, format: &str) -> String {

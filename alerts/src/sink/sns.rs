@@ -331,9 +331,8 @@ impl SnsSink {
                     retry,
                     permanent,
                 } => {
-                    for i in &ok {
-                        self.outbox.remove(&chunk[*i])?;
-                    }
+                    let done: Vec<&Pending> = ok.iter().map(|i| &chunk[*i]).collect();
+                    self.outbox.delivered(&done)?;
                     self.stats.published += ok.len() as u64;
                     report.published += ok.len() as u64;
                     for (i, why) in &permanent {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::IngestError;
+use flowtrail_core::Table;
 use flowtrail_core::layout::LEDGER_DIR;
 
 /// Identity of a source object: its normalized key, size and (when known) ETag.
@@ -52,6 +53,24 @@ pub struct CommitRecord {
     /// atomically with the rows read up to them, so a restart resumes exactly after them.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub cursors: std::collections::BTreeMap<String, String>,
+    /// Whether detection saw these rows (it may still have to judge them again after a crash:
+    /// see `checkpoint` in the binary).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub detect: bool,
+}
+
+impl CommitRecord {
+    /// The commit's sequence number (the leading digits of its id), 0 if it has none.
+    pub fn seq(&self) -> u64 {
+        seq_of(&self.id)
+    }
+}
+
+fn seq_of(id: &str) -> u64 {
+    id.split('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The ledger of a local lake.
@@ -63,6 +82,8 @@ pub struct Ledger {
     cursors: std::collections::HashMap<String, String>,
     commits: u64,
     rolled_back: u64,
+    /// `cloudtrail` files of committed commits (to seed the eventID dedupe of a new run).
+    cloudtrail_files: Vec<String>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
@@ -105,6 +126,7 @@ impl Ledger {
             cursors: Default::default(),
             commits: 0,
             rolled_back: 0,
+            cloudtrail_files: Vec::new(),
         };
         let mut entries: Vec<PathBuf> = fs::read_dir(&dir)
             .map_err(io(&dir))?
@@ -116,11 +138,7 @@ impl Ledger {
             match ext {
                 "json" => {
                     let rec = Self::read_record(&path)?;
-                    for s in &rec.sources {
-                        ledger.done.insert(s.fingerprint());
-                    }
-                    ledger.cursors.extend(rec.cursors);
-                    ledger.commits += 1;
+                    ledger.remember(&rec);
                 }
                 "pending" => {
                     let rec = Self::read_record(&path)?;
@@ -207,13 +225,46 @@ impl Ledger {
         let path = self.dir.join(format!("{}.json", rec.id));
         fs::rename(pending, &path).map_err(io(&path))?;
         sync_dir(&self.dir)?;
+        self.remember(rec);
+        Ok(())
+    }
+
+    fn remember(&mut self, rec: &CommitRecord) {
         for s in &rec.sources {
             self.done.insert(s.fingerprint());
         }
         self.cursors
             .extend(rec.cursors.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let ct = format!("{}/", Table::Cloudtrail.name());
+        self.cloudtrail_files.extend(
+            rec.files
+                .iter()
+                .filter(|f| f.starts_with(&ct) && f.ends_with(".parquet"))
+                .cloned(),
+        );
         self.commits += 1;
-        Ok(())
+    }
+
+    /// The `cloudtrail` parquet files of every commit, relative to the lake root.
+    pub fn cloudtrail_files(&self) -> &[String] {
+        &self.cloudtrail_files
+    }
+
+    /// The committed records whose sequence number is above `seq`, in commit order (read from
+    /// disk: the ledger keeps only fingerprints in memory).
+    pub fn committed_after(&self, seq: u64) -> Result<Vec<CommitRecord>, IngestError> {
+        let mut paths: Vec<PathBuf> = fs::read_dir(&self.dir)
+            .map_err(io(&self.dir))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .filter(|p| {
+                p.file_stem()
+                    .and_then(|s| s.to_str())
+                    .is_some_and(|s| seq_of(s) > seq)
+            })
+            .collect();
+        paths.sort();
+        paths.iter().map(|p| Self::read_record(p)).collect()
     }
 }
 
@@ -252,6 +303,7 @@ mod tests {
             sources: vec![src("a")],
             rows: Default::default(),
             cursors: [("cw:g:s".to_string(), "t1".to_string())].into(),
+            detect: false,
         };
         let p = l.begin(&rec)?;
         l.finish(&rec, &p)?;
@@ -262,6 +314,7 @@ mod tests {
             sources: vec![src("b")],
             rows: Default::default(),
             cursors: [("cw:g:s".to_string(), "t2".to_string())].into(),
+            detect: false,
         };
         l.begin(&rec2)?;
         fs::create_dir_all(root.join("flows")).map_err(io(root))?;

@@ -20,11 +20,25 @@
 //! no rows behind, and the sources of that commit are processed again. A source object listed
 //! in a committed `*.json` is skipped by later runs, so replaying an archive twice leaves each
 //! row once.
+//!
+//! # After the commit point
+//! Detection keeps its own checkpoint (baselines and the last ledger sequence number they
+//! cover) and commits it with the run's alerts as one more lake commit, whose source is the
+//! checkpoint itself (see `checkpoint` in the binary). Commits made with
+//! [`LakeWriter::set_detect`] that no checkpoint covers are read back ([`reread`]) and judged
+//! again by the next run, so a crash between "rows committed" and "alerts committed" loses no
+//! alert and a crash after it repeats none. Replay seeds its CloudTrail `eventID` dedupe with
+//! the lake's newest events, so a duplicate is dropped even when its first copy was committed
+//! by an earlier run.
+//!
+//! Fault injection points along the way ([`crate::crashpoint`]) let tests crash a run at each
+//! step.
 
 pub mod ledger;
 pub mod mirror;
 pub mod partition;
 pub mod reader;
+pub mod reread;
 pub mod writer;
 
 pub use ledger::{Ledger, SourceId};

@@ -17,6 +17,7 @@ use flowtrail_core::{PartitionKey, Table};
 use super::ledger::{CommitRecord, Ledger, SourceId, sync_dir, temp_path, write_durable};
 use super::partition;
 use crate::IngestError;
+use crate::crashpoint;
 use crate::quarantine::QuarantineRecord;
 
 /// Writer settings.
@@ -65,6 +66,7 @@ pub struct LakeWriter {
     sources: Vec<SourceId>,
     cursors: BTreeMap<String, String>,
     mirror: Option<super::mirror::S3Mirror>,
+    detect: bool,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
@@ -89,6 +91,7 @@ impl LakeWriter {
             sources: Vec::new(),
             cursors: BTreeMap::new(),
             mirror: None,
+            detect: false,
         })
     }
 
@@ -169,6 +172,12 @@ impl LakeWriter {
             .or_else(|| self.ledger.cursor(name))
     }
 
+    /// Record in later commits that detection saw their rows (so that a run after a crash
+    /// judges the rows again when detection's checkpoint does not cover them).
+    pub fn set_detect(&mut self, on: bool) {
+        self.detect = on;
+    }
+
     /// Whether enough is buffered that a commit is due.
     pub fn should_commit(&self) -> bool {
         self.buffered_rows >= self.opts.max_buffered_rows
@@ -237,8 +246,10 @@ impl LakeWriter {
             sources,
             rows,
             cursors,
+            detect: self.detect,
         };
         let pending = self.ledger.begin(&record)?;
+        crashpoint::hit("ledger_pending");
 
         // Steps 2 and 3: temp files, then renames.
         let props = self.props();
@@ -252,7 +263,9 @@ impl LakeWriter {
             fs::create_dir_all(&dir).map_err(io(&dir))?;
             let tmp = temp_path(&path);
             write_parquet(&tmp, batches, props.clone())?;
+            crashpoint::hit("parquet_written");
             fs::rename(&tmp, &path).map_err(io(&path))?;
+            crashpoint::hit("parquet_renamed");
             dirs.push(dir);
             summary.files += 1;
         }
@@ -270,6 +283,7 @@ impl LakeWriter {
                 text.push(b'\n');
             }
             write_durable(&path, &text)?;
+            crashpoint::hit("quarantine_written");
             summary.quarantined = quarantine.len() as u64;
         }
         dirs.sort();
@@ -279,6 +293,7 @@ impl LakeWriter {
         }
         // Step 4: the commit point.
         self.ledger.finish(&record, &pending)?;
+        crashpoint::hit("committed");
         tracing::debug!(commit = %id, files = summary.files, "committed");
         if let Some(m) = &self.mirror {
             // Committed here already: a failed copy is repaired by the next commit or start.
@@ -307,8 +322,14 @@ fn write_parquet(
     };
     let file = fs::File::create(path).map_err(io(path))?;
     let mut w = ArrowWriter::try_new(file, first.schema(), Some(props)).map_err(pq)?;
-    for b in batches {
+    for (i, b) in batches.iter().enumerate() {
         w.write(b).map_err(pq)?;
+        if i == 0 && crashpoint::armed("parquet_mid") {
+            // Put a row group on disk so the crash leaves a partial file behind.
+            w.flush().map_err(pq)?;
+            w.inner_mut().sync_all().map_err(io(path))?;
+            crashpoint::hit("parquet_mid");
+        }
     }
     let file = w.into_inner().map_err(pq)?;
     file.sync_all().map_err(io(path))?;

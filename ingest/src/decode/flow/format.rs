@@ -12,6 +12,10 @@ pub struct FlowFormat {
     fields: Vec<String>,
 }
 
+/// Most fields a format may have: AWS defines about 50, so this leaves room for fields it adds
+/// later while keeping a hostile header (thousands of names) from costing time and memory.
+pub const MAX_FIELDS: usize = 512;
+
 impl FlowFormat {
     /// Parse an AWS `LogFormat` string (`${version} ${account-id} ...`) or plain
     /// whitespace-separated names (`version account-id ...`).
@@ -69,8 +73,14 @@ impl FlowFormat {
         names: impl IntoIterator<Item = &'a str>,
     ) -> Result<FlowFormat, String> {
         let mut fields: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for name in names {
-            if fields.iter().any(|f| f == name) {
+            if fields.len() == MAX_FIELDS {
+                return Err(format!(
+                    "more than {MAX_FIELDS} fields in flow-log format (AWS defines about 50)"
+                ));
+            }
+            if !seen.insert(name) {
                 return Err(format!("duplicate field {name:?} in flow-log format"));
             }
             fields.push(name.to_string());
@@ -294,6 +304,18 @@ mod tests {
         let v2 = FlowFormat::default_v2();
         assert_eq!(v2.len(), 14);
         assert_eq!(FlowFormat::parse(&v2.to_string()), Ok(v2));
+    }
+
+    #[test]
+    fn a_header_with_thousands_of_fields_is_refused_quickly() {
+        let names: Vec<String> = (0..200_000).map(|i| format!("f{i}")).collect();
+        let err = FlowFormat::from_names(names.iter().map(String::as_str));
+        assert!(err.is_err_and(|e| e.contains("more than 512 fields")));
+        let ok: Vec<String> = (0..MAX_FIELDS).map(|i| format!("f{i}")).collect();
+        assert_eq!(
+            FlowFormat::from_names(ok.iter().map(String::as_str)).map(|f| f.len()),
+            Ok(MAX_FIELDS)
+        );
     }
 
     #[test]

@@ -208,7 +208,14 @@ fn an_unapproved_instance_and_an_unlaunched_talker_are_alerted_an_approved_scale
         .unwrap();
     assert_eq!(rogue["evidence"]["source"], "flows");
     assert_eq!(rogue["evidence"]["interface_id"], "eni-0rogue");
-    assert!(state.join("fence_state.json").is_file());
+    // The fence state is saved with the detection checkpoint (`<state>/CURRENT` names it).
+    let current = std::fs::read_to_string(state.join("CURRENT")).unwrap();
+    assert!(
+        state
+            .join(current.trim())
+            .join("fence_state.json")
+            .is_file()
+    );
 
     // The same archive without a fence: the detector is off.
     let lake2 = dir.path().join("lake2");

@@ -91,7 +91,12 @@ fn product_sources() -> Vec<PathBuf> {
     let mut roots = vec![repo().join("src")];
     for e in std::fs::read_dir(repo()).unwrap() {
         let p = e.unwrap().path().join("src");
-        if p.is_dir() && p.parent().unwrap().join("Cargo.toml").is_file() && p != repo().join("src")
+        // The responder (respond/) has its own policy: deploy/respond/iam-policy.json.
+        let own_policy = p.parent().unwrap().ends_with("respond");
+        if p.is_dir()
+            && p.parent().unwrap().join("Cargo.toml").is_file()
+            && p != repo().join("src")
+            && !own_policy
         {
             roots.push(p);
         }

@@ -339,7 +339,11 @@ impl Engine {
     /// Persist baselines to `dir` (a new checkpoint; the state directory is left alone).
     pub fn save_to(&self, dir: &Path) -> Result<(), DetectError> {
         self.flow.save(dir)?;
-        self.recon.save(dir)
+        self.recon.save(dir)?;
+        if let Some(f) = &self.fence {
+            f.save(dir)?;
+        }
+        Ok(())
     }
 
     /// Persist baselines to the state directory, if there is one.

@@ -45,6 +45,7 @@ def main():
     ap.add_argument("--bin", default=None)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--detect", action="store_true")
+    ap.add_argument("--extra", default="", help="more replay flags, e.g. '--workers 16'")
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target"))
@@ -80,7 +81,7 @@ def main():
         for i in range(a.runs):
             for name, src in (("local", a.dir), ("s3", "s3://archive/")):
                 out = os.path.join(work, f"{name}{i}")
-                r = subprocess.run([binary, "replay", src, "--quiet", "--lake", out + "/lake",
+                r = subprocess.run([binary, "replay", src, "--quiet"] + a.extra.split() + ["--lake", out + "/lake",
                                     "--state", out + "/state", "--alerts-out", out + "/a.jsonl"] + extra,
                                    env=env, capture_output=True, text=True)
                 if r.returncode != 0:

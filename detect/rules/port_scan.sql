@@ -25,7 +25,10 @@ WITH cand AS (
     WHERE log_status = 'OK' AND protocol IN (6, 17)
       AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND dstport IS NOT NULL
     GROUP BY date_bin(INTERVAL '10 minutes', event_time), srcaddr
+    -- at least 25 distinct targets, 80% of them failed: at least 20 failed targets, each with
+    -- a record that was rejected or a bare TCP probe
     HAVING count(*) >= 25
+       AND sum(CASE WHEN action = 'REJECT' OR (protocol = 6 AND packets <= 3) THEN 1 ELSE 0 END) >= 20
 ),
 t AS (
     -- one row per distinct target of a source in a window

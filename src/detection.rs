@@ -166,19 +166,50 @@ impl Detection {
 
     /// Rebuild the hours that were open when the service last stopped: their rows are in the
     /// lake, the judged hours in the restored baselines. Returns the rows re-read.
-    pub fn recover_from_lake(&mut self, lake: &std::path::Path) -> anyhow::Result<u64> {
-        let Some(from) = self.engine.reopen_from() else {
-            return Ok(0);
-        };
+    pub fn recover_from_lake(
+        &mut self,
+        lake: &flowtrail_ingest::lake::LakeWriter,
+        state: &std::path::Path,
+    ) -> anyhow::Result<u64> {
+        let root = lake.root();
         let mut files: Vec<(i64, Table, std::path::PathBuf)> = Vec::new();
-        for table in [Table::Flows, Table::Cloudtrail] {
-            for (hour, path) in flowtrail_ingest::lake::reader::files_since(lake, table, from)? {
-                files.push((hour, table, path));
+        match self.engine.reopen_from() {
+            Some(from) => {
+                for table in [Table::Flows, Table::Cloudtrail] {
+                    for (hour, path) in
+                        flowtrail_ingest::lake::reader::files_since(root, table, from)?
+                    {
+                        files.push((hour, table, path));
+                    }
+                }
+            }
+            None => {
+                // No hour was ever judged or saved as open: every commit made since the service
+                // first started (it crashed before its first save) is unjudged.
+                let Some(first) = service_start(state)? else {
+                    return Ok(0);
+                };
+                for rec in lake.ledger().committed_after(first)? {
+                    for f in &rec.files {
+                        let table = if f.starts_with("flows/") {
+                            Table::Flows
+                        } else if f.starts_with("cloudtrail/") {
+                            Table::Cloudtrail
+                        } else {
+                            continue;
+                        };
+                        let hour = flowtrail_ingest::lake::reader::hour_of(f).unwrap_or(i64::MIN);
+                        files.push((hour, table, root.join(f)));
+                    }
+                }
             }
         }
         files.sort();
         let mut rows = 0u64;
         for (_, table, path) in files {
+            if !path.exists() {
+                continue; // copied to the S3 lake and removed from staging
+            }
             for batch in flowtrail_ingest::lake::reader::read_file(&path)? {
                 rows += batch.num_rows() as u64;
                 let findings = self
@@ -190,6 +221,24 @@ impl Detection {
             }
         }
         Ok(rows)
+    }
+
+    /// A service starting with no saved detection state records the lake's commit count, so
+    /// that a crash before its first save re-reads exactly the commits made after it.
+    pub fn mark_service_start(
+        &self,
+        lake: &flowtrail_ingest::lake::LakeWriter,
+        state: &std::path::Path,
+    ) -> anyhow::Result<()> {
+        let path = state.join(SERVICE_START);
+        if self.engine.reopen_from().is_some() || path.exists() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(state)?;
+        let tmp = state.join(format!(".{SERVICE_START}.tmp"));
+        std::fs::write(&tmp, lake.ledger().commits().to_string())?;
+        std::fs::rename(&tmp, &path)?;
+        Ok(())
     }
 
     /// Where [`Detection::recover_from_lake`] starts reading (ms), if anything is to be rebuilt.
@@ -240,4 +289,16 @@ pub fn alerts_by_day(alerts: &[Alert]) -> anyhow::Result<Vec<(i64, RecordBatch)>
     days.into_iter()
         .map(|(d, a)| Ok((d, flowtrail_alerts::sink::batch::to_batch(&a)?)))
         .collect()
+}
+
+/// The file under the state directory holding the lake's commit count when the service first
+/// started.
+const SERVICE_START: &str = "service_start";
+
+fn service_start(state: &std::path::Path) -> anyhow::Result<Option<u64>> {
+    match std::fs::read_to_string(state.join(SERVICE_START)) {
+        Ok(t) => Ok(t.trim().parse().ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }

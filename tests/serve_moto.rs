@@ -76,6 +76,10 @@ struct Serve {
 
 impl Serve {
     fn start(moto: &Moto, dir: &Path, args: &[&str]) -> Serve {
+        Self::start_with(moto, dir, args, &[])
+    }
+
+    fn start_with(moto: &Moto, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Serve {
         let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowtrail"));
         moto::set_env(&mut cmd, &moto.endpoint);
@@ -84,6 +88,7 @@ impl Serve {
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(args)
             .env("FLOWTRAIL_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(
@@ -621,4 +626,94 @@ jsonl = "alerts.jsonl"
     );
     assert_eq!(distinct.lines().nth(1), Some("170"));
     assert!(svc.sigterm().success());
+}
+
+/// Wait for the process to end by itself (a crash point); its status.
+fn wait_exit(mut s: Serve, limit: Duration) -> std::process::ExitStatus {
+    let t = Instant::now();
+    loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            return st;
+        }
+        assert!(t.elapsed() < limit, "the crash point was never reached");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn serve_killed_between_lake_and_acknowledgement_loses_and_duplicates_nothing() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut objs = archive();
+    objs.extend(attack());
+    // In delivery order, as S3 would receive them (an object more than the grace period older
+    // than data already judged is late, in the service as in a replay).
+    objs.sort_by(|a, b| a.0.rsplit('_').nth(1).cmp(&b.0.rsplit('_').nth(1)));
+    let local = dir.path().join("local");
+    for (k, b) in &objs {
+        put(&local, k, b);
+    }
+    let ref_state = dir.path().join("ref-state");
+    let reference = replay(
+        &local,
+        &dir.path().join("ref-lake"),
+        &["--state", ref_state.to_str().unwrap()],
+    );
+    assert!(reference.status.success());
+    let ref_lake = dir.path().join("ref-lake");
+    let (ref_flows, ref_ct) = (count(&ref_lake, "flows"), count(&ref_lake, "cloudtrail"));
+    // Mid decode, mid parquet write, and after the lake commit but before the messages are
+    // deleted (the first and a later commit).
+    for (i, point) in ["decoded:4", "parquet_mid:1", "committed:1", "committed:2"]
+        .iter()
+        .enumerate()
+    {
+        let d = dir.path().join(format!("run{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        let bucket = format!("logs{i}");
+        let queue = bucket_notifying_queue(&moto, &bucket);
+        std::fs::write(
+            d.join("flowtrail.toml"),
+            format!(
+                "lake = \"lake\"\nstate = \"state\"\n[sqs]\nqueue_url = \"{queue}\"\nwait_seconds = 1\nvisibility_seconds = 10\nmax_messages_per_cycle = 5\n[alerts]\njsonl = \"alerts.jsonl\"\n"
+            ),
+        )
+        .unwrap();
+        let args = ["--config", "flowtrail.toml"];
+        let svc = Serve::start_with(&moto, &d, &args, &[("FLOWTRAIL_CRASH_AT", point)]);
+        put_objects(&moto, &bucket, &objs);
+        let st = wait_exit(svc, Duration::from_secs(120));
+        assert!(
+            !st.success(),
+            "{point}: the process should have died ({st})"
+        );
+        // The replacement picks the messages up again once their visibility runs out.
+        let svc = Serve::start(&moto, &d, &args);
+        let lake = d.join("lake");
+        wait_for(
+            &format!("{point}: every row"),
+            Duration::from_secs(180),
+            || {
+                lake.join("_ledger").exists()
+                    && count(&lake, "flows") >= ref_flows
+                    && count(&lake, "cloudtrail") >= ref_ct
+            },
+        );
+        // Redeliveries keep coming for a while: they must all be no-ops.
+        std::thread::sleep(Duration::from_secs(3));
+        assert!(svc.sigterm().success());
+        assert_eq!(count(&lake, "flows"), ref_flows, "{point}: flows rows");
+        assert_eq!(
+            count(&lake, "cloudtrail"),
+            ref_ct,
+            "{point}: cloudtrail rows"
+        );
+        let alerts = read_alerts(&d.join("alerts.jsonl"));
+        for det in ["cloudtrail_tampering", "flow_logs_deleted"] {
+            assert!(
+                alerts.iter().any(|a| a["detector"] == det),
+                "{point}: {det} not alerted"
+            );
+        }
+    }
 }

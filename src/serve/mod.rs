@@ -165,8 +165,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         }
         let rows = d
-            .recover_from_lake(lake.root())
+            .recover_from_lake(&lake, &config.state)
             .context("rebuilding the open detection hours from the lake")?;
+        d.mark_service_start(&lake, &config.state)?;
         for f in fetched {
             let _ = std::fs::remove_file(f);
         }

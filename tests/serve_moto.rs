@@ -159,11 +159,7 @@ impl Drop for Serve {
 fn bucket_notifying_queue(moto: &Moto, bucket: &str) -> String {
     rt().block_on(async {
         let conf = moto.sdk_config().await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&conf)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = s3_client(&conf);
         let sqs = aws_sdk_sqs::Client::new(&conf);
         s3.create_bucket().bucket(bucket).send().await.unwrap();
         let url = sqs
@@ -208,11 +204,7 @@ fn bucket_notifying_queue(moto: &Moto, bucket: &str) -> String {
 fn put_objects(moto: &Moto, bucket: &str, objs: &[(String, Vec<u8>)]) {
     rt().block_on(async {
         let conf = moto.sdk_config().await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&conf)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = s3_client(&conf);
         for (k, b) in objs {
             s3.put_object()
                 .bucket(bucket)
@@ -401,11 +393,7 @@ fn serve_takes_s3_notifications_to_the_lake_and_alerts_to_sns() {
     let (key, body) = &objs[0];
     let etag = rt().block_on(async {
         let conf = moto.sdk_config().await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&conf)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = s3_client(&conf);
         let h = s3
             .head_object()
             .bucket("logs")

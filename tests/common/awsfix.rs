@@ -12,6 +12,15 @@ use super::*;
 pub const T7: i64 = 1_767_780_300; // 2026-01-07T10:05:00Z
 pub const DAY: i64 = 86_400;
 
+/// An S3 client for moto (path-style addressing).
+pub fn s3_client(conf: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
 pub fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -180,11 +189,7 @@ pub fn drain(moto: &Moto, queue_url: &str) -> Vec<(String, BTreeMap<String, Stri
 pub fn download_prefix(moto: &Moto, bucket: &str, prefix: &str, dir: &Path) -> Vec<String> {
     rt().block_on(async {
         let conf = moto.sdk_config().await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&conf)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = s3_client(&conf);
         let listed = s3
             .list_objects_v2()
             .bucket(bucket)
@@ -218,11 +223,7 @@ pub fn download_prefix(moto: &Moto, bucket: &str, prefix: &str, dir: &Path) -> V
 pub fn create_bucket_with(moto: &Moto, bucket: &str, prefix: &str, objs: &[(String, Vec<u8>)]) {
     rt().block_on(async {
         let conf = moto.sdk_config().await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&conf)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = s3_client(&conf);
         s3.create_bucket().bucket(bucket).send().await.unwrap();
         for (k, bytes) in objs {
             s3.put_object()

@@ -501,7 +501,7 @@ fn serve_reads_cloudwatch_logs_and_resumes_after_a_crash_without_duplicates() {
         "eni-0bbb-all",
         &flow_lines(50, t0, "eni-0bbb"),
     );
-    let trail: Vec<String> = (0..3)
+    let mut trail: Vec<String> = (0..3)
         .map(|i| {
             ct_event(
                 &format!("cw-{i}"),
@@ -510,6 +510,8 @@ fn serve_reads_cloudwatch_logs_and_resumes_after_a_crash_without_duplicates() {
             )
         })
         .collect();
+    // A truncated event between good ones.
+    trail.insert(1, r#"{"eventVersion":"1.09","eventID":"cut"#.to_string());
     put_log_events(&moto, "trail", "111_CloudTrail_us-east-1", &trail);
     create_bucket_with(&moto, "lake", "", &[]);
     create_bucket_with(&moto, "state", "", &[]);
@@ -571,6 +573,10 @@ jsonl = "alerts.jsonl"
     assert!(
         q.contains("cloudwatch:///vpc/flows/eni-0aaa-all") && q.contains("\"line\":101"),
         "the bad line is quarantined by stream and line: {q}"
+    );
+    assert!(
+        q.contains("cloudwatch://trail/111_CloudTrail_us-east-1") && q.contains("\"line\":2"),
+        "the truncated event is quarantined by stream and number: {q}"
     );
     // A periodic snapshot of the state reaches S3.
     wait_for("a state snapshot", Duration::from_secs(30), || {

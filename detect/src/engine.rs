@@ -23,8 +23,11 @@ use flowtrail_core::{Finding, Table};
 use crate::DetectError;
 use crate::baseline::{BaselineOptions, FlowBaselines};
 use crate::fence::{Fence, FenceConfig};
+use crate::keep::{DETECTOR_FLOW_COLUMNS, Held, Projection};
 use crate::recon::{ReconBaselines, ReconOptions};
-use crate::rules::RuleSet;
+use crate::rules::{RuleSet, RuleTable};
+use flowtrail_core::schema::cloudtrail::cloudtrail_schema;
+use flowtrail_core::schema::flows::flows_schema;
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -77,8 +80,16 @@ impl Default for EngineOptions {
     }
 }
 
-#[derive(Debug, Default)]
+/// An open hour's rows, as held ([`crate::keep`]).
+#[derive(Debug)]
 struct Chunk {
+    flows: Held,
+    cloudtrail: Held,
+}
+
+/// Rows of closed hours waiting for the rules.
+#[derive(Debug, Default)]
+struct Pending {
     flows: Vec<RecordBatch>,
     cloudtrail: Vec<RecordBatch>,
 }
@@ -92,7 +103,7 @@ pub struct EngineStats {
     pub recon_us: u64,
     /// Time in the SQL rules, µs.
     pub rules_us: u64,
-    /// Time bucketing rows into hours, µs.
+    /// Time bucketing rows into hours and holding them (projection, coalescing), µs.
     pub chunking_us: u64,
     /// Hours closed and judged.
     pub chunks_closed: u64,
@@ -117,8 +128,11 @@ pub struct Engine {
     stats: EngineStats,
     state_dir: Option<PathBuf>,
     rules_batch_hours: u32,
-    pending: Chunk,
+    pending: Pending,
     pending_hours: u32,
+    /// The columns held of each table.
+    keep_flows: Projection,
+    keep_cloudtrail: Projection,
 }
 
 fn chunk_groups(batch: &RecordBatch) -> Result<Vec<(i64, RecordBatch)>, DetectError> {
@@ -183,7 +197,19 @@ impl Engine {
             (Some(c), None) => Some(Fence::new(c)),
             (None, _) => None,
         };
+        // Hold what the rules scan and the detectors read; every column if a rule's scan
+        // could not be narrowed.
+        let keep_flows = match rules.columns(RuleTable::Flows) {
+            Some(mut names) => {
+                names.extend(DETECTOR_FLOW_COLUMNS.iter().map(|c| c.to_string()));
+                Projection::new(flows_schema(), Some(&names))
+            }
+            None => Projection::all(flows_schema()),
+        };
+        let keep_cloudtrail = Projection::all(cloudtrail_schema());
         Ok(Self {
+            keep_flows,
+            keep_cloudtrail,
             reopen_from,
             grace_ms: opts.grace_minutes * 60_000,
             rules,
@@ -196,7 +222,7 @@ impl Engine {
             stats: EngineStats::default(),
             state_dir: state_dir.map(Path::to_path_buf),
             rules_batch_hours: opts.rules_batch_hours.max(1),
-            pending: Chunk::default(),
+            pending: Pending::default(),
             pending_hours: 0,
         })
     }
@@ -251,7 +277,6 @@ impl Engine {
         }
         let t = std::time::Instant::now();
         let groups = chunk_groups(batch)?;
-        self.stats.chunking_us += t.elapsed().as_micros() as u64;
         for (start, part) in groups {
             if start < self.closed_until {
                 self.stats.late_rows += part.num_rows() as u64;
@@ -268,12 +293,17 @@ impl Engine {
                 self.max_event_ms =
                     Some(self.max_event_ms.map_or(mx, |m| m.max(mx.min(end_of_rows))));
             }
-            let c = self.chunks.entry(start).or_default();
+            let (kf, kc) = (&self.keep_flows, &self.keep_cloudtrail);
+            let c = self.chunks.entry(start).or_insert_with(|| Chunk {
+                flows: Held::new(kf),
+                cloudtrail: Held::new(kc),
+            });
             match table {
-                Table::Flows => c.flows.push(part),
-                _ => c.cloudtrail.push(part),
+                Table::Flows => c.flows.push(kf, &part)?,
+                _ => c.cloudtrail.push(kc, &part)?,
             }
         }
+        self.stats.chunking_us += t.elapsed().as_micros() as u64;
         self.close_until(self.watermark())
     }
 
@@ -293,22 +323,26 @@ impl Engine {
 
     fn close_chunk(&mut self, start: i64, chunk: Chunk) -> Result<Vec<Finding>, DetectError> {
         self.closed_until = self.closed_until.max(start + HOUR_MS);
+        let t = std::time::Instant::now();
+        let flows = chunk.flows.finish()?;
+        let cloudtrail = chunk.cloudtrail.finish()?;
+        self.stats.chunking_us += t.elapsed().as_micros() as u64;
         let mut findings = Vec::new();
-        if !chunk.flows.is_empty() {
+        if !flows.is_empty() {
             let t = std::time::Instant::now();
-            findings.extend(self.flow.close_hour(start, &chunk.flows));
+            findings.extend(self.flow.close_hour(start, &flows));
             self.stats.baseline_us += t.elapsed().as_micros() as u64;
         }
-        if !chunk.cloudtrail.is_empty() {
+        if !cloudtrail.is_empty() {
             let t = std::time::Instant::now();
-            findings.extend(self.recon.close_chunk(&chunk.cloudtrail));
+            findings.extend(self.recon.close_chunk(&cloudtrail));
             self.stats.recon_us += t.elapsed().as_micros() as u64;
         }
         if let Some(f) = self.fence.as_mut() {
-            findings.extend(f.close_hour(start, &chunk.flows, &chunk.cloudtrail));
+            findings.extend(f.close_hour(start, &flows, &cloudtrail));
         }
-        self.pending.flows.extend(chunk.flows);
-        self.pending.cloudtrail.extend(chunk.cloudtrail);
+        self.pending.flows.extend(flows);
+        self.pending.cloudtrail.extend(cloudtrail);
         self.pending_hours += 1;
         if self.pending_hours >= self.rules_batch_hours {
             findings.extend(self.run_rules()?);

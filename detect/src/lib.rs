@@ -6,11 +6,13 @@
 //! - [`baseline`]: per-instance traffic profiles, `volume_spike` and `new_peer`.
 //! - [`recon`]: `api_recon`, per-principal.
 //! - [`fence`]: `unexpected_resource`, what should not be in a watched subnet.
+//! - [`keep`]: the columns and batches the engine holds of an open hour.
 //! - [`state`]: baselines on disk.
 pub mod baseline;
 pub mod engine;
 pub mod error;
 pub mod fence;
+pub mod keep;
 pub mod recon;
 pub mod rules;
 pub mod state;

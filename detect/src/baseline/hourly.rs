@@ -10,6 +10,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+/// Hash maps keyed by addresses and ids from the logs: foldhash, randomly seeded per process
+/// (several times faster than SipHash here, and still not predictable by whoever sends the
+/// traffic).
+pub type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// See [`Map`].
+pub type Set<K> = HashSet<K, foldhash::fast::RandomState>;
+
 use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{Int32Type, Int64Type, TimestampMillisecondType};
 
@@ -72,11 +79,11 @@ pub struct HourAgg {
     /// Accepted records.
     pub flows: u64,
     /// Distinct remote addresses.
-    pub peers: HashSet<String>,
+    pub peers: Set<String>,
     /// Distinct local ports served and remote ports reached.
-    pub ports: HashSet<i32>,
+    pub ports: Set<i32>,
     /// External hosts this entity reached out to: remote address → (bytes out, remote port).
-    pub ext_out: HashMap<String, (u64, i32)>,
+    pub ext_out: Map<String, (u64, i32)>,
     /// First and last event time (ms).
     pub first_ms: i64,
     /// Last event time (ms).
@@ -86,7 +93,7 @@ pub struct HourAgg {
 /// ENI → its own address, learned from records.
 #[derive(Debug, Default)]
 pub struct EniAddrs {
-    cand: HashMap<String, (Option<String>, Option<String>)>,
+    cand: Map<String, (Option<String>, Option<String>)>,
 }
 
 impl EniAddrs {
@@ -129,8 +136,8 @@ fn get(a: Option<&StringArray>, i: usize) -> Option<&str> {
 }
 
 /// Aggregate `batches` (flows schema) per entity, learning ENI addresses into `enis`.
-pub fn aggregate(batches: &[RecordBatch], enis: &mut EniAddrs) -> HashMap<String, HourAgg> {
-    let mut out: HashMap<String, HourAgg> = HashMap::new();
+pub fn aggregate(batches: &[RecordBatch], enis: &mut EniAddrs) -> Map<String, HourAgg> {
+    let mut out: Map<String, HourAgg> = Map::default();
     // Pass 1: learn ENI addresses.
     for b in batches {
         let (eni, src, dst) = (
@@ -216,7 +223,14 @@ pub fn aggregate(batches: &[RecordBatch], enis: &mut EniAddrs) -> HashMap<String
                 })
                 .unwrap_or(0);
             let t = time.map(|v| v.value(i)).unwrap_or(0);
-            let agg = out.entry(entity.to_string()).or_default();
+            // Look up before inserting: an entity has many records, and a key is allocated
+            // only for its first.
+            if !out.contains_key(entity) {
+                out.insert(entity.to_string(), HourAgg::default());
+            }
+            let Some(agg) = out.get_mut(entity) else {
+                continue;
+            };
             if agg.kind.is_none() {
                 agg.kind = Some(kind);
                 agg.account_id = get(acct, i).map(str::to_string);
@@ -256,8 +270,12 @@ pub fn aggregate(batches: &[RecordBatch], enis: &mut EniAddrs) -> HashMap<String
             }
             // The entity initiated: it sent from an ephemeral port to a service port.
             if local_is_src && !is_private(remote) && rport < lport && rport > 0 {
-                let e = agg.ext_out.entry(remote.to_string()).or_insert((0, rport));
-                e.0 += n;
+                match agg.ext_out.get_mut(remote) {
+                    Some(e) => e.0 += n,
+                    None => {
+                        agg.ext_out.insert(remote.to_string(), (n, rport));
+                    }
+                }
             }
         }
     }

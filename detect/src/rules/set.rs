@@ -5,9 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use arrow::datatypes::SchemaRef;
+use std::collections::BTreeSet;
+
+use arrow::array::{ArrayRef, new_null_array};
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::catalog::MemTable;
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
@@ -20,6 +24,7 @@ use super::finding::{check_result_schema, findings_from_batch};
 use super::header::parse_rule;
 use super::{Rule, RuleTable};
 use crate::DetectError;
+use crate::keep::TARGET_ROWS;
 
 /// A loaded, validated set of rules and the session that runs them.
 ///
@@ -37,6 +42,8 @@ pub struct RuleSet {
     tables: Option<(Arc<MemTable>, Arc<MemTable>)>,
     /// Each rule's optimized logical plan, in `rules` order.
     plans: Vec<LogicalPlan>,
+    /// All-null columns lent to batches that hold only some columns ([`crate::keep`]).
+    nulls: NullPool,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -82,6 +89,37 @@ impl RuleSet {
     /// Only the rules in `dir` (no built-ins): what `flowtrail rules test DIR` checks.
     pub fn from_dir_only(dir: &Path) -> Result<RuleSet, DetectError> {
         RuleSet::new(read_dir_rules(dir)?)
+    }
+
+    /// The columns of `table` that the rules' plans scan; `None` when some scan could not be
+    /// narrowed (every column is read).
+    pub fn columns(&self, table: RuleTable) -> Option<BTreeSet<String>> {
+        let name = match table {
+            RuleTable::Flows => "flows",
+            RuleTable::Cloudtrail => "cloudtrail",
+        };
+        let mut out = BTreeSet::new();
+        let mut all = self.plans.len() != self.rules.len();
+        for plan in &self.plans {
+            let walked = plan.apply_with_subqueries(|node| {
+                if let LogicalPlan::TableScan(scan) = node
+                    && scan.table_name.table() == name
+                {
+                    if scan.projection.is_none() {
+                        all = true;
+                    }
+                    out.extend(
+                        scan.projected_schema
+                            .fields()
+                            .iter()
+                            .map(|f| f.name().clone()),
+                    );
+                }
+                Ok(TreeNodeRecursion::Continue)
+            });
+            all |= walked.is_err();
+        }
+        (!all).then_some(out)
     }
 
     /// The rules, built-ins first, in load order.
@@ -132,48 +170,23 @@ impl RuleSet {
             lock: Mutex::new(()),
             tables: None,
             plans: Vec::new(),
+            nulls: NullPool::default(),
         };
         set.plan_all()?;
-        set.cache_plans()?;
         Ok(set)
     }
 
-    /// Plan every rule against empty tables and check its result columns.
-    fn plan_all(&self) -> Result<(), DetectError> {
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let bad = |rule: &Rule, reason: String| DetectError::Rule {
-            path: rule.path.clone(),
-            reason,
-        };
-        self.register("flows", flows_schema(), &[])
-            .map_err(|source| DetectError::Execute {
-                id: "<flows>".into(),
-                source,
-            })?;
-        self.register("cloudtrail", cloudtrail_schema(), &[])
-            .map_err(|source| DetectError::Execute {
-                id: "<cloudtrail>".into(),
-                source,
-            })?;
-        for rule in &self.rules {
-            let planned = self.block_on(async {
-                let df = self.ctx.sql_with_options(&rule.sql, sql_options()).await?;
-                let schema = df.schema().inner().clone();
-                df.create_physical_plan().await?;
-                Ok::<_, DataFusionError>(schema)
-            });
-            let schema = planned
-                .map_err(|e| bad(rule, format!("SQL does not plan: {}", e.strip_backtrace())))?;
-            check_result_schema(rule, &schema).map_err(|reason| bad(rule, reason))?;
-        }
-        Ok(())
-    }
-
-    /// Register the two long-lived tables and keep each rule's optimized logical plan.
-    fn cache_plans(&mut self) -> Result<(), DetectError> {
+    /// Register the two long-lived tables (empty), then plan every rule once: its result
+    /// columns are checked, a physical plan is made to prove it runs, and its optimized logical
+    /// plan is kept for the chunks.
+    fn plan_all(&mut self) -> Result<(), DetectError> {
         let exec = |id: &str| {
             let id = id.to_string();
             move |source| DetectError::Execute { id, source }
+        };
+        let bad = |rule: &Rule, reason: String| DetectError::Rule {
+            path: rule.path.clone(),
+            reason,
         };
         let flows =
             Arc::new(MemTable::try_new(flows_schema(), vec![Vec::new()]).map_err(exec("<flows>"))?);
@@ -189,14 +202,20 @@ impl RuleSet {
         }
         let mut plans = Vec::with_capacity(self.rules.len());
         for rule in &self.rules {
-            let plan = self
-                .block_on(async {
-                    self.ctx
-                        .sql_with_options(&rule.sql, sql_options())
-                        .await?
-                        .into_optimized_plan()
-                })
-                .map_err(exec(&rule.id))?;
+            let planned = self.block_on(async {
+                let df = self.ctx.sql_with_options(&rule.sql, sql_options()).await?;
+                let schema = df.schema().inner().clone();
+                let plan = df.into_optimized_plan()?;
+                let state = self.ctx.state();
+                state
+                    .query_planner()
+                    .create_physical_plan(&plan, &state)
+                    .await?;
+                Ok::<_, DataFusionError>((schema, plan))
+            });
+            let (schema, plan) = planned
+                .map_err(|e| bad(rule, format!("SQL does not plan: {}", e.strip_backtrace())))?;
+            check_result_schema(rule, &schema).map_err(|reason| bad(rule, reason))?;
             plans.push(plan);
         }
         self.plans = plans;
@@ -211,8 +230,8 @@ impl RuleSet {
         cloudtrail: &[RecordBatch],
     ) -> Result<Vec<Finding>, DetectError> {
         let (Some(f), Some(c)) = (
-            conform(flows, &flows_schema()),
-            conform(cloudtrail, &cloudtrail_schema()),
+            conform(flows, &flows_schema(), &self.nulls),
+            conform(cloudtrail, &cloudtrail_schema(), &self.nulls),
         ) else {
             // Rows in a variant of the core schema: plan from the SQL against them.
             return self.run_planning(select, flows, cloudtrail);
@@ -396,20 +415,64 @@ fn table_schema(batches: &[RecordBatch], core: SchemaRef) -> SchemaRef {
     }
 }
 
-/// The non-empty batches, relabelled with the core schema when they carry a compatible variant
-/// of it (field metadata); None when some batch cannot be (other types, nullability).
-fn conform(batches: &[RecordBatch], core: &SchemaRef) -> Option<Vec<RecordBatch>> {
+/// The non-empty batches in the core schema: relabelled when they carry a compatible variant
+/// of it (field metadata), completed with all-null columns when they hold only some of its
+/// columns (the engine keeps only what the plans scan, so the null ones are never read); None
+/// when some batch cannot be (other types, nullability).
+fn conform(
+    batches: &[RecordBatch],
+    core: &SchemaRef,
+    nulls: &NullPool,
+) -> Option<Vec<RecordBatch>> {
     batches
         .iter()
         .filter(|b| b.num_rows() > 0)
         .map(|b| {
             if b.schema() == *core {
                 Some(b.clone())
-            } else {
+            } else if b.num_columns() == core.fields().len() {
                 RecordBatch::try_new(core.clone(), b.columns().to_vec()).ok()
+            } else {
+                let schema = b.schema();
+                let mut cols = Vec::with_capacity(core.fields().len());
+                for f in core.fields() {
+                    match schema.index_of(f.name()) {
+                        Ok(i) if schema.field(i).data_type() == f.data_type() => {
+                            cols.push(b.column(i).clone())
+                        }
+                        Ok(_) => return None,
+                        Err(_) if !f.is_nullable() => return None,
+                        Err(_) => cols.push(nulls.get(f.data_type(), b.num_rows())),
+                    }
+                }
+                RecordBatch::try_new(core.clone(), cols).ok()
             }
         })
         .collect()
+}
+
+/// All-null arrays by type, grown as needed and lent out as zero-copy slices.
+#[derive(Default)]
+struct NullPool {
+    arrays: Mutex<Vec<ArrayRef>>,
+}
+
+impl NullPool {
+    fn get(&self, dt: &DataType, len: usize) -> ArrayRef {
+        let mut arrays = self.arrays.lock().unwrap_or_else(|p| p.into_inner());
+        match arrays.iter_mut().find(|a| a.data_type() == dt) {
+            Some(a) if a.len() >= len => a.slice(0, len),
+            Some(a) => {
+                *a = new_null_array(dt, len.max(TARGET_ROWS));
+                a.slice(0, len)
+            }
+            None => {
+                let a = new_null_array(dt, len.max(TARGET_ROWS));
+                arrays.push(a.clone());
+                a.slice(0, len)
+            }
+        }
+    }
 }
 
 /// Parse every `*.sql` in `dir`, sorted by file name.
@@ -469,6 +532,43 @@ mod tests {
         let ids: Vec<&str> = set.rules().iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, builtin_ids().collect::<Vec<_>>());
         assert!(set.evaluate(&[], &[]).is_ok_and(|f| f.is_empty()));
+    }
+
+    #[test]
+    fn columns_are_those_the_plans_scan() {
+        let set = RuleSet::load(&[], true).unwrap_or_else(|e| panic!("{e}"));
+        let flows = set
+            .columns(RuleTable::Flows)
+            .unwrap_or_else(|| panic!("the built-in flow rules scan named columns"));
+        for c in [
+            "srcaddr",
+            "dstaddr",
+            "dstport",
+            "srcport",
+            "action",
+            "log_status",
+        ] {
+            assert!(flows.contains(c), "{c} missing from {flows:?}");
+        }
+        // No built-in rule reads these.
+        for c in ["vpc_id", "tcp_flags", "extra_fields"] {
+            assert!(!flows.contains(c), "{c} in {flows:?}");
+        }
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        write(
+            dir.path(),
+            "wide.sql",
+            "-- id: wide\n-- title: t\n-- severity: low\n-- entity: ip:srcaddr\n-- dedupe: srcaddr\n\
+             -- window: 10m\n-- table: flows\n\
+             SELECT event_time AS first_seen, event_time AS last_seen, srcaddr FROM flows WHERE tcp_flags = 2\n",
+        );
+        let set =
+            RuleSet::load(&[dir.path().to_path_buf()], true).unwrap_or_else(|e| panic!("{e}"));
+        let flows = set.columns(RuleTable::Flows).unwrap_or_default();
+        assert!(
+            flows.contains("tcp_flags"),
+            "a user rule's column is scanned"
+        );
     }
 
     #[test]

@@ -2,14 +2,21 @@
 """Replay throughput from S3 (moto server on this machine) against the same files in a local
 folder, with the release binary.
 
-    bench/s3_vs_local.py DIR [--bin PATH] [--runs 3] [--detect]
+    bench/s3_vs_local.py DIR [--bin PATH] [--runs 3] [--detect] [--merge N]
 
 DIR is a folder in the AWS layout (e.g. one made by `flowtrail-gen bench`). Its objects are
 uploaded to a moto bucket once; then each run replays the local folder and the bucket into
 fresh lakes and prints records/s of both and their ratio (best of --runs).
+
+`flowtrail-gen bench` writes ~500 records per flow-log object. Real flow-log objects are
+usually larger (a flow log delivers one object per interval per ENI group, up to 75 MB), and
+the cost of a GET is per object: `--merge N` first writes a copy of DIR in which each run of N
+consecutive objects of one flow log (same folder, same flow-log id) becomes one object (one
+header, the records of all N), so the comparison can be made at realistic object sizes.
 """
 
 import argparse
+import gzip
 import os
 import re
 import shutil
@@ -32,6 +39,38 @@ def free_port():
     return p
 
 
+def merge_set(src, dst, n):
+    """Copy src to dst, merging each run of n flow-log objects of one flow log into one."""
+    groups = {}
+    for d, _, names in os.walk(src):
+        for name in sorted(names):
+            p = os.path.join(d, name)
+            rel = os.path.relpath(p, src)
+            if "_vpcflowlogs_" in name and name.endswith(".log.gz"):
+                # <acct>_vpcflowlogs_<region>_<flow log id>_<time>_<hash>.log.gz
+                fl = name.split("_")[3]
+                groups.setdefault((d, fl), []).append(rel)
+            else:
+                os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
+                shutil.copyfile(p, os.path.join(dst, rel))
+    objects = 0
+    for rels in groups.values():
+        rels.sort()
+        for i in range(0, len(rels), n):
+            part = rels[i:i + n]
+            lines = []
+            for j, rel in enumerate(part):
+                with gzip.open(os.path.join(src, rel), "rb") as f:
+                    body = f.read().splitlines(keepends=True)
+                lines.extend(body if j == 0 else body[1:])
+            out = os.path.join(dst, part[0])
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            with gzip.open(out, "wb", compresslevel=6) as f:
+                f.writelines(lines)
+            objects += 1
+    return objects
+
+
 def records_per_s(stderr):
     m = re.search(r"time\s+([\d.]+)s, (\d+) records/s", stderr)
     if not m:
@@ -46,6 +85,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--detect", action="store_true")
     ap.add_argument("--extra", default="", help="more replay flags, e.g. '--workers 16'")
+    ap.add_argument("--merge", type=int, default=1,
+                    help="merge each run of N flow-log objects of one flow log into one")
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target"))
@@ -56,6 +97,11 @@ def main():
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     work = tempfile.mkdtemp(prefix="flowtrail-s3bench-")
     try:
+        if a.merge > 1:
+            merged = os.path.join(work, "merged")
+            n = merge_set(a.dir, merged, a.merge)
+            print(f"merged flow-log objects {a.merge} to 1: {n} flow-log objects")
+            a.dir = merged
         for _ in range(300):
             try:
                 urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)

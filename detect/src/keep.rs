@@ -6,7 +6,7 @@
 //! decoder's buffers behind them), and every rule pays per-batch costs (statistics, dispatch)
 //! thousands of times. Instead, a `flows` batch is cut down to the columns the rules' plans
 //! scan ([`crate::rules::RuleSet::columns`]) plus those the built-in detectors read
-//! ([`DETECTOR_FLOW_COLUMNS`]) and the non-nullable ones, and appended to the hour's
+//! ([`DETECTOR_FLOW_COLUMNS`]), and appended to the hour's
 //! [`BatchCoalescer`]. `cloudtrail` rows (a few percent of the volume, JSON columns read by the
 //! fence and rules) keep every column and are only coalesced.
 //!
@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::compute::BatchCoalescer;
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 
 use flowtrail_core::schema::flows::col;
 use flowtrail_core::schema::{ACCOUNT_ID, EVENT_TIME, REGION};
@@ -57,7 +57,8 @@ pub(crate) struct Projection {
 }
 
 impl Projection {
-    /// Keep `names` (plus every non-nullable column) of `core`; `None` keeps all.
+    /// Keep `names` of `core` (and the non-nullable columns other than strings, which the rules
+    /// would not be able to stand in for); `None` keeps all.
     pub(crate) fn new(core: SchemaRef, names: Option<&BTreeSet<String>>) -> Self {
         let Some(names) = names else {
             return Self::all(core);
@@ -66,10 +67,13 @@ impl Projection {
             .fields()
             .iter()
             .enumerate()
-            .filter(|(_, f)| !f.is_nullable() || names.contains(f.name()))
+            .filter(|(_, f)| {
+                names.contains(f.name()) || (!f.is_nullable() && f.data_type() != &DataType::Utf8)
+            })
             .map(|(i, _)| i)
             .collect();
-        if indices.len() == core.fields().len() {
+        // A batch of no columns would lose its row count.
+        if indices.is_empty() || indices.len() == core.fields().len() {
             return Self::all(core);
         }
         let kept = Arc::new(Schema::new_with_metadata(
@@ -195,14 +199,8 @@ mod tests {
         let kept: Vec<&str> = p.kept.fields().iter().map(|f| f.name().as_str()).collect();
         assert!(kept.contains(&col::SRCADDR) && kept.contains(&EVENT_TIME));
         assert!(!kept.contains(&col::DSTADDR));
-        // source_key is not nullable: always kept.
-        assert!(
-            flows_schema()
-                .fields()
-                .iter()
-                .filter(|f| !f.is_nullable())
-                .all(|f| kept.contains(&f.name().as_str()))
-        );
+        // source_key (a long string per row) is not nullable, but not read: not kept.
+        assert!(!kept.contains(&flowtrail_core::schema::SOURCE_KEY));
         let b = one();
         let mut h = Held::new(&p);
         for _ in 0..3 {
@@ -216,7 +214,8 @@ mod tests {
 
     #[test]
     fn a_batch_of_another_schema_is_held_whole_in_order() {
-        let p = Projection::new(flows_schema(), Some(&BTreeSet::new()));
+        let names: BTreeSet<String> = [col::SRCADDR.to_string()].into();
+        let p = Projection::new(flows_schema(), Some(&names));
         let b = one();
         let other = RecordBatch::try_new(
             Arc::new(Schema::new(vec![b.schema().field(0).clone()])),

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use std::collections::BTreeSet;
 
-use arrow::array::{ArrayRef, new_null_array};
+use arrow::array::{ArrayRef, StringArray, new_null_array};
+use arrow::buffer::{Buffer, OffsetBuffer};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::catalog::MemTable;
@@ -441,7 +442,9 @@ fn conform(
                             cols.push(b.column(i).clone())
                         }
                         Ok(_) => return None,
-                        Err(_) if !f.is_nullable() => return None,
+                        Err(_) if !f.is_nullable() => {
+                            cols.push(nulls.get_non_null(f.data_type(), b.num_rows())?)
+                        }
                         Err(_) => cols.push(nulls.get(f.data_type(), b.num_rows())),
                     }
                 }
@@ -451,13 +454,33 @@ fn conform(
         .collect()
 }
 
-/// All-null arrays by type, grown as needed and lent out as zero-copy slices.
+/// Stand-in columns for the ones a batch does not hold: all-null arrays by type (and empty
+/// strings for a non-nullable string column), grown as needed and lent out as zero-copy slices.
 #[derive(Default)]
 struct NullPool {
     arrays: Mutex<Vec<ArrayRef>>,
+    empty_strings: Mutex<Option<ArrayRef>>,
 }
 
 impl NullPool {
+    /// Non-null stand-ins: only strings (`""`) have one.
+    fn get_non_null(&self, dt: &DataType, len: usize) -> Option<ArrayRef> {
+        if dt != &DataType::Utf8 {
+            return None;
+        }
+        let mut slot = self.empty_strings.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.as_ref().is_none_or(|a| a.len() < len) {
+            let n = len.max(TARGET_ROWS);
+            let a: ArrayRef = Arc::new(StringArray::new(
+                OffsetBuffer::new_zeroed(n),
+                Buffer::from_vec(Vec::<u8>::new()),
+                None,
+            ));
+            *slot = Some(a);
+        }
+        slot.as_ref().map(|a| a.slice(0, len))
+    }
+
     fn get(&self, dt: &DataType, len: usize) -> ArrayRef {
         let mut arrays = self.arrays.lock().unwrap_or_else(|p| p.into_inner());
         match arrays.iter_mut().find(|a| a.data_type() == dt) {

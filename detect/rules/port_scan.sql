@@ -18,17 +18,17 @@
 --   Flow logs record an internal flow on each ENI it crosses, so everything counts distinct
 --   targets, never raw records.
 WITH cand AS (
-    -- a source with fewer than 25 records in a window cannot reach any shape: skip the
-    -- per-target aggregation for it
+    -- Every shape needs at least 25 distinct targets, 80% of them failed: at least 20 failed
+    -- targets, each with a record that was rejected or a bare TCP probe. A source with fewer
+    -- such records in a window cannot qualify: skip the per-target aggregation for it. Only
+    -- those records are counted here, so the candidates cost little to find.
     SELECT date_bin(INTERVAL '10 minutes', event_time) AS w, srcaddr
     FROM flows
     WHERE log_status = 'OK' AND protocol IN (6, 17)
       AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND dstport IS NOT NULL
+      AND (action = 'REJECT' OR (protocol = 6 AND packets <= 3))
     GROUP BY date_bin(INTERVAL '10 minutes', event_time), srcaddr
-    -- at least 25 distinct targets, 80% of them failed: at least 20 failed targets, each with
-    -- a record that was rejected or a bare TCP probe
-    HAVING count(*) >= 25
-       AND sum(CASE WHEN action = 'REJECT' OR (protocol = 6 AND packets <= 3) THEN 1 ELSE 0 END) >= 20
+    HAVING count(*) >= 20
 ),
 t AS (
     -- one row per distinct target of a source in a window

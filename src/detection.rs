@@ -156,7 +156,9 @@ impl Detection {
 
     /// Save baselines and the watermark (the service, after each cycle's commit).
     pub fn save(&self) -> anyhow::Result<()> {
-        self.engine.save().context("saving detection state")
+        self.engine
+            .save_with(flowtrail_ingest::crashpoint::hit)
+            .context("saving detection state")
     }
 
     /// The watermark (ms; i64::MIN before data) and the hours still open.
@@ -173,6 +175,7 @@ impl Detection {
     ) -> anyhow::Result<u64> {
         let root = lake.root();
         let mut files: Vec<(i64, Table, std::path::PathBuf)> = Vec::new();
+        let mut fetched = Vec::new();
         match self.engine.reopen_from() {
             Some(from) => {
                 for table in [Table::Flows, Table::Cloudtrail] {
@@ -199,7 +202,16 @@ impl Detection {
                             continue;
                         };
                         let hour = flowtrail_ingest::lake::reader::hour_of(f).unwrap_or(i64::MIN);
-                        files.push((hour, table, root.join(f)));
+                        let path = root.join(f);
+                        // A lake on S3: copied there and removed from staging; fetch it back.
+                        if !path.exists()
+                            && let Some(m) = lake.mirror()
+                        {
+                            m.fetch(root, f)
+                                .context("fetching an unjudged lake file from S3")?;
+                            fetched.push(path.clone());
+                        }
+                        files.push((hour, table, path));
                     }
                 }
             }
@@ -208,7 +220,7 @@ impl Detection {
         let mut rows = 0u64;
         for (_, table, path) in files {
             if !path.exists() {
-                continue; // copied to the S3 lake and removed from staging
+                continue; // removed by hand
             }
             for batch in flowtrail_ingest::lake::reader::read_file(&path)? {
                 rows += batch.num_rows() as u64;
@@ -219,6 +231,9 @@ impl Detection {
                 self.deliver(findings)
                     .map_err(|e| anyhow::anyhow!("delivering alerts: {e}"))?;
             }
+        }
+        for f in fetched {
+            let _ = std::fs::remove_file(f);
         }
         Ok(rows)
     }

@@ -19,69 +19,20 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-const T0: i64 = 1_767_859_200; // 2026-01-08T08:00:00Z
-const ACCT2: &str = "210987654321";
-
-fn key(acct: &str, service: &str, hour: i64, minute: i64, ext: &str) -> String {
-    let region = "us-east-1";
-    let stamp = format!("20260108T{hour:02}{minute:02}Z");
-    format!(
-        "AWSLogs/{acct}/{service}/{region}/2026/01/08/{acct}_{service}_{region}_{stamp}_{:08x}.{ext}",
-        hour * 60 + minute
-    )
-}
-
-fn flow_lines(acct: &str, t0: i64, rows: usize, salt: usize) -> String {
-    let mut s = String::from(
-        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n",
-    );
-    for i in 0..rows {
-        let t = t0 + (i as i64 * 7) % 1500;
-        s.push_str(&format!(
-            "2 {acct} eni-0{salt:02} 10.0.{salt}.{} 10.0.9.9 {} 443 6 10 {} {t} {} ACCEPT OK\n",
-            i % 200,
-            40000 + i,
-            500 + i * 3 + salt,
-            t + 60
-        ));
-    }
-    s
-}
-
-fn ct_doc(acct: &str, events: &[(&str, &str, String)]) -> String {
-    let evs: Vec<String> = events
-        .iter()
-        .map(|(id, name, time)| {
-            ct_event(id, name, time).replace(ACCT, acct).replace(
-                "\"groupId\":\"sg-1\"",
-                "\"groupId\":\"sg-1\",\"cidrIp\":\"0.0.0.0/0\"",
-            )
-        })
-        .collect();
-    format!(r#"{{"Records":[{}]}}"#, evs.join(","))
-}
-
 /// Six hours of two accounts: flows every half hour, CloudTrail every hour with attacks in
 /// it, a port scan, a malformed line, a truncated object, and one event delivered twice.
 fn write_input(src: &Path) {
     for h in 8..14 {
         for half in 0..2 {
-            let t = T0 + (h - 8) * 3600 + half * 1800;
+            let t = T8 + (h - 8) * 3600 + half * 1800;
             for (n, acct) in [ACCT, ACCT2].iter().enumerate() {
-                let mut text = flow_lines(acct, t, 120, n + 1);
+                let mut text = hour_flow_lines(acct, t, 120, n + 1);
                 if h == 9 && half == 1 && n == 0 {
-                    for port in 1..120 {
-                        text.push_str(&format!(
-                            "2 {acct} eni-0aa 10.0.1.99 10.0.9.10 51515 {port} 6 1 40 {} {} REJECT OK\n",
-                            t + port,
-                            t + port + 5
-                        ));
-                    }
-                    text.push_str("2 this line is broken\n");
+                    text.push_str(&port_scan_and_a_bad_line(acct, t));
                 }
                 put(
                     src,
-                    &key(acct, "vpcflowlogs", h, half * 30 + 5, "log.gz"),
+                    &hourly_key(acct, "vpcflowlogs", h, half * 30 + 5, "log.gz"),
                     &gz(text.as_bytes()),
                 );
             }
@@ -102,7 +53,7 @@ fn write_input(src: &Path) {
         );
         put(
             src,
-            &key(ACCT, "CloudTrail", h, 25, "json.gz"),
+            &hourly_key(ACCT, "CloudTrail", h, 25, "json.gz"),
             &gz(doc.as_bytes()),
         );
         let doc2 = ct_doc(
@@ -118,14 +69,14 @@ fn write_input(src: &Path) {
         );
         put(
             src,
-            &key(ACCT2, "CloudTrail", h, 35, "json.gz"),
+            &hourly_key(ACCT2, "CloudTrail", h, 35, "json.gz"),
             &gz(doc2.as_bytes()),
         );
     }
-    let whole = gz(flow_lines(ACCT, T0 + 4 * 3600, 300, 7).as_bytes());
+    let whole = gz(hour_flow_lines(ACCT, T8 + 4 * 3600, 300, 7).as_bytes());
     put(
         src,
-        &key(ACCT, "vpcflowlogs", 12, 50, "log.gz"),
+        &hourly_key(ACCT, "vpcflowlogs", 12, 50, "log.gz"),
         &whole[..whole.len() / 2],
     );
 }

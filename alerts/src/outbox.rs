@@ -12,9 +12,11 @@
 //!   successful entries). Whatever is still in the directory is re-sent by the next sender
 //!   (at startup, or on the next send).
 //! - **Sent once.** Before an alert's file is deleted, its id is appended (fsynced) to
-//!   `<dir>/_sent.log`; [`Outbox::put`] drops alerts whose id is there. A run that judges data
-//!   again after a crash (and so raises the alerts an interrupted run already sent) does not send
-//!   them twice. The log holds one short line per alert ever sent.
+//!   `<dir>/_sent.log`; [`Outbox::put`] drops alerts whose id is there, and
+//!   [`Outbox::pending`] deletes the file of one whose id is there (a crash between the append
+//!   and the delete). A run that judges data again after a crash (and so raises the alerts an
+//!   interrupted run already sent) does not send them twice. The log holds one short line per
+//!   alert ever sent.
 //! - **At-least-once.** A crash between the destination's acknowledgement and the append sends
 //!   that alert again. Alert ids are stable (a hash of detector, dedupe key and first-seen
 //!   time), so a second `put` of the same alert replaces its file instead of adding one, FIFO
@@ -202,6 +204,8 @@ impl Outbox {
             }
             let bytes = fs::read(&path).map_err(io(&path))?;
             match serde_json::from_slice::<Alert>(&bytes) {
+                // Delivered, and a crash came before its file was deleted: not sent again.
+                Ok(alert) if self.was_sent(&alert.id)? => self.remove(&Pending { path, alert })?,
                 Ok(alert) => out.push(Pending { path, alert }),
                 Err(e) => self.set_aside(&path, &e.to_string())?,
             }
@@ -304,6 +308,24 @@ mod tests {
         assert!(ob.was_sent("b2")? && !ob.was_sent("a1")?);
         ob.put(&[alert("a1", "2026-01-08T09:00:00Z")])?;
         assert_eq!(ob.len()?, 1);
+        // Delivered, then a crash after its id reached the log and before its file was deleted:
+        // not sent again.
+        ob.put(&[alert("c3", "2026-01-08T11:00:00Z")])?;
+        let log = ob.dir().join(SENT_LOG);
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .map_err(io(&log))?;
+        f.write_all(b"c3\n").map_err(io(&log))?;
+        let ob = Outbox::open(ob.dir())?;
+        assert_eq!(
+            ob.pending()?
+                .iter()
+                .map(|p| p.alert.id.as_str())
+                .collect::<Vec<_>>(),
+            ["a1"]
+        );
+        assert!(!ob.path_of("c3").exists());
         Ok(())
     }
 }

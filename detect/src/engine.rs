@@ -174,6 +174,9 @@ impl Engine {
         rules: RuleSet,
         state_dir: Option<&Path>,
     ) -> Result<Self, DetectError> {
+        if let Some(d) = state_dir {
+            crate::state::recover(d)?;
+        }
         let (flow, recon) = match state_dir {
             Some(d) => (
                 FlowBaselines::load(d, opts.baselines.clone())?,
@@ -382,21 +385,32 @@ impl Engine {
 
     /// Persist baselines to the state directory, if there is one.
     pub fn save(&self) -> Result<(), DetectError> {
-        if let Some(d) = &self.state_dir {
-            // The position first: a crash between the files re-judges no hour (an hour's
-            // learning may be lost; no alert is raised twice).
-            let pos = Position {
-                closed_until: self.closed_until(),
-                max_event_ms: self.max_event_ms,
-                open_from: self.chunks.keys().next().copied(),
-            };
-            crate::state::save_json(d, POSITION_FILE, &pos)?;
-            self.flow.save(d)?;
-            self.recon.save(d)?;
-            if let Some(f) = &self.fence {
-                f.save(d)?;
-            }
-        }
-        Ok(())
+        self.save_with(|_| {})
+    }
+
+    /// [`Engine::save`], calling `step("state_mid")` when part of the state is written and
+    /// `step("state_written")` when all of it is durable, before it replaces the previous state
+    /// (the binary's fault injection points).
+    ///
+    /// The position and the baselines are saved as one ([`crate::state::begin_save`]): after a
+    /// crash the next start finds either the previous save or this one, never the position of
+    /// one with the baselines of the other (which would skip re-reading hours whose learning
+    /// was lost, or learn hours twice).
+    pub fn save_with(&self, mut step: impl FnMut(&str)) -> Result<(), DetectError> {
+        let Some(d) = &self.state_dir else {
+            return Ok(());
+        };
+        let pos = Position {
+            closed_until: self.closed_until(),
+            max_event_ms: self.max_event_ms,
+            open_from: self.chunks.keys().next().copied(),
+        };
+        let saving = crate::state::begin_save(d)?;
+        crate::state::save_json(&saving, POSITION_FILE, &pos)?;
+        step("state_mid");
+        self.save_to(&saving)?;
+        crate::state::seal_save(d)?;
+        step("state_written");
+        crate::state::finish_save(d)
     }
 }

@@ -4,7 +4,8 @@
 //! named point.
 //!
 //! Operators can use it to rehearse a crash at the worst moment and check that the next run
-//! recovers; `tests/crash_safety.rs` drives every point. The variable is read once; when it is
+//! recovers; `tests/crash_safety.rs` (replay) and `tests/serve_crash.rs` (serve) drive every
+//! point. The variable is read once; when it is
 //! unset a point costs one atomic load.
 //!
 //! Points (in the order a run reaches them):
@@ -18,9 +19,11 @@
 //! | `parquet_renamed` | a file has its final name, before the commit point |
 //! | `quarantine_written` | the commit's quarantine file is in place, before the commit point |
 //! | `committed` | the commit point passed (ledger `<id>.json`), before anything else |
+//! | `s3_files_copied` | a lake on S3: a commit's files are on S3, its ledger record is not |
+//! | `s3_ledger_copied` | its ledger record is on S3 too, the local `.uploaded` marker is not |
 //! | `alerts_delivered` | alerts reached the sinks (JSONL, outbox), state not saved |
-//! | `state_mid` | part of the detection state of a checkpoint is written |
-//! | `state_written` | the checkpoint's state is written, before its lake commit |
+//! | `state_mid` | part of the detection state of a checkpoint (`serve`: of a save) is written |
+//! | `state_written` | the checkpoint's state is written, before its lake commit (`serve`: the save is durable, its files not yet in place) |
 //! | `checkpoint_committed` | the lake commit holding the alerts and the checkpoint passed |
 
 use std::sync::OnceLock;

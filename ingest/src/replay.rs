@@ -403,8 +403,20 @@ pub fn seed_dedup(lake: &LakeWriter, dedup: &mut EventIdDedup) -> Result<(), Ing
         DEFAULT_HORIZON_HOURS,
     );
     for path in &files {
+        // A lake on S3 keeps no local copy of what it copied: read those files from S3.
+        let cols = Some(&[col::EVENT_ID, col::EVENT_TIME][..]);
+        let read = match (lake.mirror(), path.strip_prefix(lake.root())) {
+            (Some(m), Ok(rel)) if !path.exists() => {
+                m.fetch(lake.root(), &rel.to_string_lossy()).and_then(|f| {
+                    let r = reread::read_parquet(&f, cols);
+                    let _ = std::fs::remove_file(&f);
+                    r
+                })
+            }
+            _ => reread::read_parquet(path, cols),
+        };
         // A file that cannot be read back (removed by hand, damaged) costs only dedupe memory.
-        match reread::read_parquet(path, Some(&[col::EVENT_ID, col::EVENT_TIME])) {
+        match read {
             Ok(batches) => {
                 for batch in batches {
                     dedup.filter(&batch)?;

@@ -255,28 +255,39 @@ impl Service<'_> {
         )
         .inspect_err(|_| self.metrics.error("lake"))?;
         merge(&mut stats, &s);
-        if let Some(d) = self.detection.as_deref_mut() {
-            let alerts = d.take_alerts();
-            for a in &alerts {
-                self.metrics.alerts[a.severity as usize].fetch_add(1, Ordering::Relaxed);
-            }
-            for (day, batch) in crate::detection::alerts_by_day(&alerts)? {
-                self.lake.add_alerts(day, batch);
-            }
-            self.lake
-                .commit()
-                .context("writing alerts to the lake")
-                .inspect_err(|_| self.metrics.error("lake"))?;
-            d.save().inspect_err(|_| self.metrics.error("detection"))?;
-            let (wm, open) = d.position();
-            self.metrics
-                .watermark_ms
-                .store(wm.max(0), Ordering::Relaxed);
-            self.metrics
-                .open_hours
-                .store(open as u64, Ordering::Relaxed);
-        }
+        self.commit_alerts_and_save()?;
         Ok(stats)
+    }
+
+    /// The alerts raised so far to the lake (each once), then the detection state saved.
+    fn commit_alerts_and_save(&mut self) -> anyhow::Result<()> {
+        let Some(d) = self.detection.as_deref_mut() else {
+            return Ok(());
+        };
+        // Each alert is a source of the commit that writes it: one raised again after a
+        // crash (its hour judged again from the lake) is in the lake already.
+        let mut alerts = d.take_alerts();
+        alerts.retain(|a| !self.lake.ledger().is_done(&alert_source(a)));
+        for a in &alerts {
+            self.metrics.alerts[a.severity as usize].fetch_add(1, Ordering::Relaxed);
+            self.lake.source_done(alert_source(a));
+        }
+        for (day, batch) in crate::detection::alerts_by_day(&alerts)? {
+            self.lake.add_alerts(day, batch);
+        }
+        self.lake
+            .commit()
+            .context("writing alerts to the lake")
+            .inspect_err(|_| self.metrics.error("lake"))?;
+        d.save().inspect_err(|_| self.metrics.error("detection"))?;
+        let (wm, open) = d.position();
+        self.metrics
+            .watermark_ms
+            .store(wm.max(0), Ordering::Relaxed);
+        self.metrics
+            .open_hours
+            .store(open as u64, Ordering::Relaxed);
+        Ok(())
     }
 
     fn count(&self, s: &ReplayStats) {
@@ -330,9 +341,8 @@ impl Service<'_> {
     /// On shutdown: the state saved, the outbox flushed, a last snapshot.
     pub(super) fn drain(&mut self) -> anyhow::Result<()> {
         self.lake.commit().context("final commit")?;
-        if let Some(d) = self.detection.as_deref_mut() {
-            d.save()?;
-        }
+        // Alerts raised by rebuilding the open hours at start, if no cycle has run since.
+        self.commit_alerts_and_save()?;
         if let Some(s) = self.sns {
             crate::aws::flush_sns(s, "at shutdown")?;
         }
@@ -340,6 +350,15 @@ impl Service<'_> {
             self.take_snapshot()?;
         }
         Ok(())
+    }
+}
+
+/// The ledger source recording that an alert is in the lake's `alerts` table.
+fn alert_source(a: &flowtrail_core::Alert) -> SourceId {
+    SourceId {
+        key: format!("_alert/{}", a.id),
+        size: 0,
+        etag: None,
     }
 }
 

@@ -4,13 +4,18 @@
 //!
 //! ```text
 //!  receive ≤ N messages ─► fetch + decode objects, poll log groups ─► lake commit (rows,
-//!  quarantine, CloudWatch tokens) ─► detection save ─► alerts in the lake ─► delete messages
+//!  quarantine, CloudWatch tokens) ─► alerts in the lake ─► detection save ─► delete messages
 //! ```
 //! A message is deleted only after its objects' rows are committed, the alerts they raised
 //! are in the fsynced outbox (and JSONL), and the detection state is saved; its visibility is
 //! extended while the cycle runs. A crash at any point before the delete brings the message
 //! back, and the ledger makes its objects no-ops; the detection hours that were open are
-//! rebuilt from the lake at start ([`crate::detection::Detection::recover_from_lake`]).
+//! rebuilt from the lake at start ([`crate::detection::Detection::recover_from_lake`]). That
+//! raises again the alerts of hours judged after the last save: the outbox's sent log keeps
+//! SNS from getting them twice, and the lake's ledger (each alert is a source of the commit
+//! that writes it) the `alerts` table. The state is saved as a whole or not at all, and the
+//! CloudTrail eventID dedupe is seeded from the lake at start. `tests/serve_crash.rs` crashes
+//! the service at each kill point ([`flowtrail_ingest::crashpoint`]).
 //!
 //! SIGTERM (ECS stop) or SIGINT: the cycle in progress finishes, the state is saved, the
 //! outbox flushed, and the process exits 0 — within the SQS long-poll wait plus one cycle.
@@ -218,6 +223,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     );
     eprintln!("flowtrail serve: listening on http://{local} (/healthz, /metrics)");
 
+    // A CloudTrail event delivered again after a restart is dropped, as within a run.
+    let mut dedup = EventIdDedup::default();
+    flowtrail_ingest::replay::seed_dedup(&lake, &mut dedup)
+        .context("reading the lake's recent CloudTrail eventIDs")?;
+
     let mut svc = Service {
         lake: &mut lake,
         detection: detection.as_mut(),
@@ -226,7 +236,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         cloudwatch,
         last_poll: None,
         opts,
-        dedup: EventIdDedup::default(),
+        dedup,
         metrics: &metrics,
         snapshot: config.snapshot.clone(),
         last_snapshot: Instant::now(),

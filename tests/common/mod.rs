@@ -60,6 +60,69 @@ pub fn ct_event(id: &str, name: &str, time: &str) -> String {
     )
 }
 
+/// 2026-01-08T08:00:00Z, the start of the hours [`hourly_key`] names.
+pub const T8: i64 = 1_767_859_200;
+/// A second account.
+pub const ACCT2: &str = "210987654321";
+
+/// The key of an object `service` delivered for `acct` on 2026-01-08 at `hour`:`minute`.
+pub fn hourly_key(acct: &str, service: &str, hour: i64, minute: i64, ext: &str) -> String {
+    let region = "us-east-1";
+    let stamp = format!("20260108T{hour:02}{minute:02}Z");
+    format!(
+        "AWSLogs/{acct}/{service}/{region}/2026/01/08/{acct}_{service}_{region}_{stamp}_{:08x}.{ext}",
+        hour * 60 + minute
+    )
+}
+
+/// Flow lines of `acct` from `t0` (seconds) over 25 minutes, `salt` telling objects apart.
+pub fn hour_flow_lines(acct: &str, t0: i64, rows: usize, salt: usize) -> String {
+    let mut s = String::from(
+        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n",
+    );
+    for i in 0..rows {
+        let t = t0 + (i as i64 * 7) % 1500;
+        s.push_str(&format!(
+            "2 {acct} eni-0{salt:02} 10.0.{salt}.{} 10.0.9.9 {} 443 6 10 {} {t} {} ACCEPT OK\n",
+            i % 200,
+            40000 + i,
+            500 + i * 3 + salt,
+            t + 60
+        ));
+    }
+    s
+}
+
+/// Flow lines of a port scan from 10.0.1.99 (119 ports rejected from `t`, in seconds), then a
+/// malformed line.
+pub fn port_scan_and_a_bad_line(acct: &str, t: i64) -> String {
+    let mut s = String::new();
+    for port in 1..120 {
+        s.push_str(&format!(
+            "2 {acct} eni-0aa 10.0.1.99 10.0.9.10 51515 {port} 6 1 40 {} {} REJECT OK\n",
+            t + port,
+            t + port + 5
+        ));
+    }
+    s.push_str("2 this line is broken\n");
+    s
+}
+
+/// A CloudTrail document of `acct` with `(event id, event name, time)` events (security group
+/// changes open to 0.0.0.0/0).
+pub fn ct_doc(acct: &str, events: &[(&str, &str, String)]) -> String {
+    let evs: Vec<String> = events
+        .iter()
+        .map(|(id, name, time)| {
+            ct_event(id, name, time).replace(ACCT, acct).replace(
+                "\"groupId\":\"sg-1\"",
+                "\"groupId\":\"sg-1\",\"cidrIp\":\"0.0.0.0/0\"",
+            )
+        })
+        .collect();
+    format!(r#"{{"Records":[{}]}}"#, evs.join(","))
+}
+
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_flowtrail"))
 }

@@ -15,7 +15,9 @@
 //! 4. A staging directory without a ledger (a new ECS task, a new machine) first fetches the
 //!    ledger records from S3 ([`S3Mirror::seed_ledger`]): the sources already in the lake and
 //!    the CloudWatch Logs positions carry over. The detection hours that were open are fetched
-//!    back with [`S3Mirror::fetch_hours`].
+//!    back with [`S3Mirror::fetch_hours`], single files (the CloudTrail eventIDs to dedupe
+//!    against, the commits a service that crashed before its first state save never judged)
+//!    with [`S3Mirror::fetch`].
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -236,7 +238,9 @@ impl S3Mirror {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            crate::crashpoint::hit("s3_files_copied");
             self.put(&format!("{LEDGER_DIR}/{name}"), bytes)?;
+            crate::crashpoint::hit("s3_ledger_copied");
             super::ledger::write_durable(&path.with_extension("uploaded"), b"")?;
             for rel in &rec.files {
                 let _ = fs::remove_file(staging.join(rel));
@@ -244,6 +248,17 @@ impl S3Mirror {
             stats.commits += 1;
         }
         Ok(stats)
+    }
+
+    /// Download the lake's file `rel` into `staging` (the same relative path); its local path.
+    pub fn fetch(&self, staging: &Path, rel: &str) -> Result<PathBuf, IngestError> {
+        let local = staging.join(rel);
+        if let Some(p) = local.parent() {
+            fs::create_dir_all(p).map_err(io(p))?;
+        }
+        let bytes = self.get(&self.key(rel))?;
+        fs::write(&local, bytes).map_err(io(&local))?;
+        Ok(local)
     }
 
     /// Download `table`'s files in hour partitions from `from_ms` on into `staging` (to rebuild
@@ -279,13 +294,7 @@ impl S3Mirror {
                         if !in_range || !rel.ends_with(".parquet") {
                             continue;
                         }
-                        let local = staging.join(&rel);
-                        if let Some(p) = local.parent() {
-                            fs::create_dir_all(p).map_err(io(p))?;
-                        }
-                        let bytes = self.get(&self.key(&rel))?;
-                        fs::write(&local, bytes).map_err(io(&local))?;
-                        out.push(local);
+                        out.push(self.fetch(staging, &rel)?);
                     }
                 }
             }

@@ -129,6 +129,22 @@ pub struct DetectionConfig {
     /// Grace period for late data, minutes.
     #[serde(default = "default_grace")]
     pub grace_minutes: i64,
+    /// Which rows are judged: `inline`, the rows this task ingests (one task per queue), or
+    /// `lake`, every commit of the S3 lake, announced on this task's queue by the lake
+    /// bucket's notifications (ingest tasks scale out with `--no-detect`; see `serve/follow.rs`).
+    #[serde(default)]
+    pub source: DetectionSource,
+}
+
+/// Where detection takes its rows from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DetectionSource {
+    /// The rows this task ingests.
+    #[default]
+    Inline,
+    /// The commits of the S3 lake, announced on the queue.
+    Lake,
 }
 
 impl Default for DetectionConfig {
@@ -140,6 +156,7 @@ impl Default for DetectionConfig {
             fence: None,
             dedupe_minutes: default_dedupe(),
             grace_minutes: default_grace(),
+            source: DetectionSource::Inline,
         }
     }
 }
@@ -221,6 +238,26 @@ impl Config {
             }
             if s.visibility_seconds < 10 {
                 bail!("[sqs] visibility_seconds must be at least 10");
+            }
+        }
+        if self.detection.source == DetectionSource::Lake {
+            if !self.detection.enabled {
+                bail!("[detection] source = \"lake\" needs detection on");
+            }
+            if !self.lake.to_string_lossy().starts_with("s3://") {
+                bail!("[detection] source = \"lake\" follows a lake on S3 (lake = \"s3://...\")");
+            }
+            if self.sqs.is_none() {
+                bail!(
+                    "[detection] source = \"lake\" needs [sqs]: the queue the lake bucket notifies"
+                );
+            }
+            if self
+                .cloudwatch
+                .as_ref()
+                .is_some_and(|c| !c.groups.is_empty())
+            {
+                bail!("[detection] source = \"lake\" reads the lake only: no [cloudwatch] groups");
             }
         }
         if let Some(cw) = &self.cloudwatch {

@@ -161,6 +161,11 @@ impl Detection {
             .context("saving detection state")
     }
 
+    /// Hours starting before this (ms) are judged and their rows late; `None` before any.
+    pub fn closed_until(&self) -> Option<i64> {
+        self.engine.closed_until()
+    }
+
     /// The watermark (ms; i64::MIN before data) and the hours still open.
     pub fn position(&self) -> (i64, usize) {
         (self.engine.watermark(), self.engine.open_hours())

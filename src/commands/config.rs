@@ -58,10 +58,15 @@ fn check(file: &std::path::Path) -> anyhow::Result<ExitCode> {
     if c.detection.enabled {
         writeln!(
             out,
-            "  detection   {} SQL rules + built-in detectors, grace {} min, dedupe {} min",
+            "  detection   {} SQL rules + built-in detectors, grace {} min, dedupe {} min, rows: {}",
             rules.rules().len(),
             c.detection.grace_minutes,
-            c.detection.dedupe_minutes
+            c.detection.dedupe_minutes,
+            match c.detection.source {
+                crate::config::DetectionSource::Inline => "those this task ingests",
+                crate::config::DetectionSource::Lake =>
+                    "every commit of the lake (follows the queue)",
+            }
         )?;
         if let Some(f) = &fence {
             writeln!(out, "  fence       {} watched subnets", f.subnets.len())?;

@@ -39,6 +39,8 @@ pub(super) struct Service<'a> {
     pub last_snapshot: Instant,
     pub aws: &'a crate::aws::Aws,
     pub state: std::path::PathBuf,
+    /// Set when detection follows the lake's commits instead of this task's rows.
+    pub follow: Option<super::follow::Follower>,
 }
 
 /// Messages of a cycle, sorted out.
@@ -133,6 +135,9 @@ impl Service<'_> {
 
     /// One cycle.
     pub(super) fn cycle(&mut self, shutdown: &AtomicBool) -> anyhow::Result<()> {
+        if self.follow.is_some() {
+            return self.follow_cycle(shutdown);
+        }
         let inbox = self.receive(shutdown)?;
         let poll_due = self
             .cloudwatch
@@ -260,7 +265,7 @@ impl Service<'_> {
     }
 
     /// The alerts raised so far to the lake (each once), then the detection state saved.
-    fn commit_alerts_and_save(&mut self) -> anyhow::Result<()> {
+    pub(super) fn commit_alerts_and_save(&mut self) -> anyhow::Result<()> {
         let Some(d) = self.detection.as_deref_mut() else {
             return Ok(());
         };
@@ -303,7 +308,7 @@ impl Service<'_> {
     }
 
     /// Retry alerts waiting in the outbox; snapshot the state when due.
-    fn housekeeping(&mut self) -> anyhow::Result<()> {
+    pub(super) fn housekeeping(&mut self) -> anyhow::Result<()> {
         if let Some(s) = self.sns {
             match crate::aws::flush_sns(s, "in the service") {
                 Ok(r) => {

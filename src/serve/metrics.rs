@@ -64,6 +64,10 @@ pub struct Metrics {
     pub watermark_ms: AtomicI64,
     /// Hours open in detection.
     pub open_hours: AtomicU64,
+    /// Lake commits judged by a follower (`[detection] source = "lake"`).
+    pub commits_followed: AtomicU64,
+    /// Messages a follower keeps in flight until their hours are judged.
+    pub messages_in_flight: AtomicU64,
     lag: Mutex<Histogram>,
 }
 
@@ -195,6 +199,18 @@ impl Metrics {
         let gauge = |o: &mut String, name: &str, help: &str, v: f64| {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         };
+        counter(
+            &mut o,
+            "flowtrail_commits_followed_total",
+            "Lake commits judged by a detection task following the lake.",
+            &[("", g(&self.commits_followed))],
+        );
+        gauge(
+            &mut o,
+            "flowtrail_sqs_messages_in_flight",
+            "Commit notifications held until their hours are judged (following the lake).",
+            g(&self.messages_in_flight) as f64,
+        );
         gauge(
             &mut o,
             "flowtrail_outbox_pending",

@@ -21,6 +21,7 @@
 //! outbox flushed, and the process exits 0 — within the SQS long-poll wait plus one cycle.
 
 mod cycle;
+mod follow;
 pub mod http;
 pub mod metrics;
 
@@ -41,7 +42,7 @@ use flowtrail_ingest::replay::ReplayOptions;
 use flowtrail_ingest::source::cloudwatch::{CloudWatchOptions, CloudWatchSource};
 
 use crate::cli::ServeArgs;
-use crate::config::{Config, SqsConfig};
+use crate::config::{Config, DetectionSource, SqsConfig};
 use crate::detection::{Detection, DetectionArgs};
 
 use cycle::Service;
@@ -158,36 +159,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             fence: config.detection.fence.clone(),
         };
         let mut d = Detection::new(&d, sinks)?;
-        let t = Instant::now();
-        // A lake on S3: fetch the open hours' files into staging first.
-        let mut fetched = Vec::new();
-        if let (Some(m), Some(from)) = (lake.mirror(), d.reopen_from()) {
-            for table in [Table::Flows, Table::Cloudtrail] {
-                fetched.extend(
-                    m.fetch_hours(lake.root(), table, from)
-                        .context("fetching the open detection hours from the S3 lake")?,
-                );
-            }
-        }
-        let rows = d
-            .recover_from_lake(&lake, &config.state)
-            .context("rebuilding the open detection hours from the lake")?;
-        d.mark_service_start(&lake, &config.state)?;
-        for f in fetched {
-            let _ = std::fs::remove_file(f);
-        }
-        if rows > 0 {
-            tracing::info!(
-                rows,
-                secs = t.elapsed().as_secs_f64(),
-                "open detection hours rebuilt from the lake"
-            );
+        // Following the lake, the open hours come back with their commits' messages instead.
+        if config.detection.source == DetectionSource::Inline {
+            recover(&mut d, &lake, &config.state)?;
         }
         Some(d)
     } else {
         None
     };
-
+    let follow = (config.detection.source == DetectionSource::Lake).then(|| {
+        follow::Follower::new(Duration::from_secs(
+            config.sqs.as_ref().map_or(60, |s| s.visibility_seconds),
+        ))
+    });
     let queue = config
         .sqs
         .as_ref()
@@ -242,6 +226,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         last_snapshot: Instant::now(),
         aws: &aws,
         state: config.state.clone(),
+        follow,
     };
     let mut failures = 0u32;
     while !shutdown.load(Ordering::Relaxed) {
@@ -296,4 +281,39 @@ fn spawn_signal_handler(aws: &crate::aws::Aws, flag: Arc<AtomicBool>) {
         }
         flag.store(true, Ordering::Relaxed);
     });
+}
+
+/// Rebuild the hours detection had open when the service stopped, from the rows this task
+/// committed to the lake.
+fn recover(
+    d: &mut Detection,
+    lake: &flowtrail_ingest::lake::LakeWriter,
+    state: &std::path::Path,
+) -> anyhow::Result<()> {
+    let t = Instant::now();
+    // A lake on S3: fetch the open hours' files into staging first.
+    let mut fetched = Vec::new();
+    if let (Some(m), Some(from)) = (lake.mirror(), d.reopen_from()) {
+        for table in [Table::Flows, Table::Cloudtrail] {
+            fetched.extend(
+                m.fetch_hours(lake.root(), table, from)
+                    .context("fetching the open detection hours from the S3 lake")?,
+            );
+        }
+    }
+    let rows = d
+        .recover_from_lake(lake, state)
+        .context("rebuilding the open detection hours from the lake")?;
+    d.mark_service_start(lake, state)?;
+    for f in fetched {
+        let _ = std::fs::remove_file(f);
+    }
+    if rows > 0 {
+        tracing::info!(
+            rows,
+            secs = t.elapsed().as_secs_f64(),
+            "open detection hours rebuilt from the lake"
+        );
+    }
+    Ok(())
 }

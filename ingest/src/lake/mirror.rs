@@ -261,6 +261,25 @@ impl S3Mirror {
         Ok(local)
     }
 
+    /// The bytes of the lake file `rel` (a path relative to the lake root).
+    pub fn read(&self, rel: &str) -> Result<Vec<u8>, IngestError> {
+        self.get(&self.key(rel))
+    }
+
+    /// The lake-relative path of `key` in `bucket`, when it is inside this lake.
+    pub fn rel_of(&self, bucket: &str, key: &str) -> Option<String> {
+        if bucket != self.url.bucket {
+            return None;
+        }
+        let p = self.url.prefix.trim_end_matches('/');
+        if p.is_empty() {
+            return Some(key.to_string());
+        }
+        key.strip_prefix(p)
+            .and_then(|k| k.strip_prefix('/'))
+            .map(str::to_string)
+    }
+
     /// Download `table`'s files in hour partitions from `from_ms` on into `staging` (to rebuild
     /// the open detection hours). Returns the local paths.
     pub fn fetch_hours(

@@ -105,6 +105,24 @@ pub fn hour_of(rel: &str) -> Option<i64> {
     Some(day? + hour? * HOUR_MS)
 }
 
+/// Every batch of the parquet file `name` held in memory (fetched from an S3 lake).
+pub fn read_bytes(name: &Path, bytes: Vec<u8>) -> Result<Vec<RecordBatch>, IngestError> {
+    let pq = |source| IngestError::Parquet {
+        path: name.to_path_buf(),
+        source,
+    };
+    ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+        .map_err(pq)?
+        .with_batch_size(65_536)
+        .build()
+        .map_err(pq)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| IngestError::Arrow {
+            context: format!("reading {}", name.display()),
+            source,
+        })
+}
+
 /// Read a parquet file of the lake whole.
 pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>, IngestError> {
     let pq = |source| IngestError::Parquet {

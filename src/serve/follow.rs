@@ -1,0 +1,301 @@
+//! Detection that follows the lake (`[detection] source = "lake"`): ingest tasks
+//! (`serve --no-detect`, as many as the load needs) commit to one S3 lake; the lake bucket
+//! notifies this task's queue of every new commit record (`_ledger/<commit>.json`); this task
+//! reads each commit's `flows` and `cloudtrail` files back and judges them. One engine sees
+//! every row, so baselines and alerts are those of a single task ingesting everything.
+//!
+//! # Acknowledgement
+//! A commit's message is deleted only once every hour its rows fall in is judged and the
+//! detection state saved (its visibility is extended until then). A crash or a replacement
+//! task gets the messages of the open hours back and rebuilds those hours from the same
+//! commits, so no row is judged twice or missed, and the lake is not re-read by hour (it
+//! holds commits this task has not been told of yet). A replacement waits one visibility
+//! timeout before its first receive, so the messages its predecessor held are back first.
+//! Messages in flight are the commits of about the grace period plus an hour (SQS allows
+//! 120,000 per queue).
+//!
+//! A commit record holding no rows (alerts, quarantine only; this task's own alert commits)
+//! is acknowledged at once; a notification received twice is judged once.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use flowtrail_core::Table;
+use flowtrail_ingest::lake::ledger::CommitRecord;
+use flowtrail_ingest::lake::reader;
+use flowtrail_ingest::quarantine::QuarantineRecord;
+use flowtrail_ingest::source::notification::parse_message;
+
+use super::cycle::Service;
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// A message kept in flight until its hours are judged.
+#[derive(Debug)]
+struct Held {
+    receipt: String,
+    /// Its commit records (forgotten from `seen` once it is deleted).
+    records: Vec<String>,
+    /// End of the newest hour its rows fall in (ms).
+    until_ms: i64,
+}
+
+/// What the follower remembers between cycles.
+#[derive(Debug)]
+pub(super) struct Follower {
+    held: Vec<Held>,
+    /// Commit records judged by this process (a second notification of one is a no-op).
+    seen: HashSet<String>,
+    last_extend: Instant,
+    /// No receive before this (a replacement lets its predecessor's messages come back).
+    start_after: Instant,
+}
+
+impl Follower {
+    pub(super) fn new(visibility: Duration) -> Self {
+        Self {
+            held: Vec::new(),
+            seen: HashSet::new(),
+            last_extend: Instant::now(),
+            start_after: Instant::now() + visibility,
+        }
+    }
+
+    /// Messages held in flight.
+    pub(super) fn in_flight(&self) -> usize {
+        self.held.len()
+    }
+}
+
+/// What reading a commit gave.
+enum Outcome {
+    /// Its rows, fetched whole before any is judged (a failed fetch leaves the message to come
+    /// back, with nothing judged twice).
+    Rows(Fetched),
+    /// No rows.
+    Empty,
+    /// Not a commit record, or a file of it unreadable as parquet: quarantined.
+    Bad(String),
+}
+
+/// A commit's row files.
+struct Fetched {
+    /// Start of its oldest hour (ms).
+    from_ms: i64,
+    batches: Vec<(Table, Vec<arrow::record_batch::RecordBatch>)>,
+    until_ms: i64,
+}
+
+impl Service<'_> {
+    /// One cycle of the follower: receive commit notifications, judge their rows, save, and
+    /// acknowledge the messages whose hours are all judged.
+    pub(super) fn follow_cycle(&mut self, shutdown: &AtomicBool) -> anyhow::Result<()> {
+        let (Some((queue, conf)), Some(mirror)) = (self.queue.clone(), self.lake.mirror().cloned())
+        else {
+            anyhow::bail!("following the lake needs a queue and a lake on S3");
+        };
+        let visibility = Duration::from_secs(conf.visibility_seconds);
+        let Some(f) = self.follow.as_mut() else {
+            return Ok(());
+        };
+        let wait_first = f.start_after.saturating_duration_since(Instant::now());
+        if !wait_first.is_zero() {
+            tracing::info!(
+                secs = wait_first.as_secs(),
+                "waiting one visibility timeout for the messages a previous task held"
+            );
+            super::sleep_unless(shutdown, wait_first);
+            return Ok(());
+        }
+        let msgs = queue
+            .receive(10, Duration::from_secs(conf.wait_seconds), visibility)
+            .inspect_err(|_| self.metrics.error("sqs"))?;
+        let mut ack = Vec::new();
+        // Messages with rows to judge (receipt, commits, end of newest hour), and their commits.
+        let mut cycle: Vec<(String, Vec<String>, i64)> = Vec::new();
+        let mut commits: Vec<(usize, String, Fetched)> = Vec::new();
+        for m in msgs {
+            let n = match parse_message(&m.body) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(message = %m.id, error = %e, "queue message quarantined");
+                    self.metrics.messages_poison.fetch_add(1, Ordering::Relaxed);
+                    self.lake.quarantine(QuarantineRecord::line(
+                        &format!("{}#{}", queue.url(), m.id),
+                        1,
+                        e.to_string(),
+                        m.body.as_bytes(),
+                    ));
+                    ack.push(m.receipt);
+                    continue;
+                }
+            };
+            let records: Vec<String> = n
+                .objects
+                .iter()
+                .filter_map(|o| mirror.rel_of(&o.bucket, &o.key))
+                .filter(|rel| rel.starts_with("_ledger/") && rel.ends_with(".json"))
+                .collect();
+            let unseen: Vec<String> = records
+                .into_iter()
+                .filter(|r| !self.follow_seen(r))
+                .collect();
+            let mut fetched = Vec::new();
+            let mut failed = false;
+            for rel in &unseen {
+                match fetch_commit(&mirror, rel) {
+                    Ok(Outcome::Rows(c)) => fetched.push((rel.clone(), c)),
+                    Ok(Outcome::Empty) => {}
+                    Ok(Outcome::Bad(reason)) => {
+                        tracing::warn!(commit = %rel, %reason, "commit record quarantined");
+                        self.lake.quarantine(QuarantineRecord::line(
+                            &format!("{}/{rel}", mirror.url().to_string().trim_end_matches('/')),
+                            1,
+                            reason,
+                            &[],
+                        ));
+                    }
+                    Err(e) => {
+                        tracing::warn!(commit = %rel, error = %format!("{e:#}"), "commit not readable for now; its message comes back");
+                        self.metrics.error("lake");
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            if failed {
+                continue;
+            }
+            if fetched.is_empty() {
+                // No rows (or every commit already judged): nothing to wait for.
+                ack.push(m.receipt);
+                continue;
+            }
+            let slot = cycle.len();
+            cycle.push((m.receipt, Vec::new(), i64::MIN));
+            for (rel, c) in fetched {
+                commits.push((slot, rel, c));
+            }
+        }
+        // Oldest rows first: commits of several ingest tasks arrive in any order.
+        commits.sort_by_key(|(_, rel, c)| (c.from_ms, rel.clone()));
+        for (slot, rel, c) in commits {
+            tracing::debug!(commit = %rel, until_ms = c.until_ms, "judging a lake commit");
+            if let Some(d) = self.detection.as_deref_mut() {
+                for (table, batches) in &c.batches {
+                    for b in batches {
+                        flowtrail_ingest::replay::Observer::on_batch(d, *table, b)
+                            .map_err(|e| anyhow::anyhow!("judging {rel}: {e}"))?;
+                    }
+                }
+            }
+            self.metrics
+                .commits_followed
+                .fetch_add(1, Ordering::Relaxed);
+            if let Some(f) = self.follow.as_mut() {
+                f.seen.insert(rel.clone());
+            }
+            if let Some(entry) = cycle.get_mut(slot) {
+                entry.1.push(rel);
+                entry.2 = entry.2.max(c.until_ms);
+            }
+        }
+        if let Some(f) = self.follow.as_mut() {
+            for (receipt, records, until_ms) in cycle {
+                f.held.push(Held {
+                    receipt,
+                    records,
+                    until_ms,
+                });
+            }
+        }
+        tracing::debug!(
+            received = ack.len() + self.follow.as_ref().map_or(0, Follower::in_flight),
+            "follower cycle"
+        );
+        self.commit_alerts_and_save()?;
+        // Judged and saved: the messages whose hours are all closed go.
+        let closed = self
+            .detection
+            .as_deref()
+            .and_then(|d| d.closed_until())
+            .unwrap_or(i64::MIN);
+        if let Some(f) = self.follow.as_mut() {
+            let (done, keep): (Vec<Held>, Vec<Held>) =
+                f.held.drain(..).partition(|h| h.until_ms <= closed);
+            f.held = keep;
+            for h in done {
+                // A later notification of these commits finds their hours closed: its rows
+                // are late, counted and not judged again.
+                for r in &h.records {
+                    f.seen.remove(r);
+                }
+                ack.push(h.receipt);
+            }
+            if f.last_extend.elapsed() >= visibility / 3 && !f.held.is_empty() {
+                let receipts: Vec<String> = f.held.iter().map(|h| h.receipt.clone()).collect();
+                if let Err(e) = queue.extend(&receipts, visibility) {
+                    tracing::warn!(error = %e, "extending message visibility failed");
+                }
+                f.last_extend = Instant::now();
+            }
+            self.metrics
+                .messages_in_flight
+                .store(f.in_flight() as u64, Ordering::Relaxed);
+        }
+        if !ack.is_empty() {
+            let failed = queue
+                .delete(&ack)
+                .inspect_err(|_| self.metrics.error("sqs"))?;
+            self.metrics
+                .messages_done
+                .fetch_add((ack.len() - failed) as u64, Ordering::Relaxed);
+        }
+        self.housekeeping()
+    }
+
+    fn follow_seen(&self, rel: &str) -> bool {
+        self.follow.as_ref().is_some_and(|f| f.seen.contains(rel))
+    }
+}
+
+/// Fetch a commit record and its row files. `Err` only for what may work later (S3).
+fn fetch_commit(
+    mirror: &flowtrail_ingest::lake::mirror::S3Mirror,
+    rel: &str,
+) -> anyhow::Result<Outcome> {
+    let bytes = mirror.read(rel)?;
+    let rec: CommitRecord = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => return Ok(Outcome::Bad(format!("not a commit record: {e}"))),
+    };
+    let mut out = Fetched {
+        from_ms: i64::MAX,
+        batches: Vec::new(),
+        until_ms: i64::MIN,
+    };
+    for file in &rec.files {
+        let table = if file.starts_with("flows/") {
+            Table::Flows
+        } else if file.starts_with("cloudtrail/") {
+            Table::Cloudtrail
+        } else {
+            continue;
+        };
+        let hour = reader::hour_of(file).unwrap_or(i64::MIN);
+        let batches = match reader::read_bytes(Path::new(file), mirror.read(file)?) {
+            Ok(b) => b,
+            Err(e) => return Ok(Outcome::Bad(format!("{file}: {e}"))),
+        };
+        out.until_ms = out.until_ms.max(hour.saturating_add(HOUR_MS));
+        out.from_ms = out.from_ms.min(hour);
+        out.batches.push((table, batches));
+    }
+    Ok(if out.batches.is_empty() {
+        Outcome::Empty
+    } else {
+        Outcome::Rows(out)
+    })
+}

@@ -9,6 +9,7 @@ use anyhow::Context;
 
 use flowtrail_alerts::outbox::Outbox;
 use flowtrail_alerts::sink::sns::{FlushReport, RetryPolicy, Router, SnsSink, sns_client};
+use flowtrail_ingest::lake::claims::Claims;
 use flowtrail_ingest::source::DateRange;
 use flowtrail_ingest::source::s3::{Listing, S3Fetcher, S3Url};
 use flowtrail_ingest::source::sqs::SqsQueue;
@@ -65,6 +66,17 @@ impl Aws {
         S3Fetcher::new(
             flowtrail_ingest::aws::s3_client(&self.conf),
             self.runtime.handle().clone(),
+        )
+    }
+
+    /// The claim markers of the lake at `url` for this process, with `lease` (the SQS
+    /// visibility timeout).
+    pub fn claims(&self, url: &S3Url, lease: std::time::Duration) -> Claims {
+        Claims::new(
+            flowtrail_ingest::aws::s3_client(&self.conf),
+            self.runtime.handle().clone(),
+            url.clone(),
+            lease,
         )
     }
 

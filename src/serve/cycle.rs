@@ -12,6 +12,7 @@ use flowtrail_alerts::sink::sns::SnsSink;
 use flowtrail_ingest::dedupe::EventIdDedup;
 use flowtrail_ingest::lake::LakeWriter;
 use flowtrail_ingest::lake::SourceId;
+use flowtrail_ingest::lake::claims::{Claim, Claims};
 use flowtrail_ingest::quarantine::QuarantineRecord;
 use flowtrail_ingest::replay::{self, NoObserver, Observer, ReplayOptions, ReplayStats};
 use flowtrail_ingest::source::SourceObject;
@@ -30,6 +31,10 @@ pub(super) struct Service<'a> {
     pub detection: Option<&'a mut Detection>,
     pub sns: Option<&'a Arc<Mutex<SnsSink>>>,
     pub queue: Option<(SqsQueue, SqsConfig)>,
+    /// With a lake on S3: the claim markers that keep two tasks off the same object.
+    pub claims: Option<Arc<Claims>>,
+    /// Objects committed here whose claims are not marked done yet (their commit is not on S3).
+    pub claims_pending: Vec<SourceId>,
     pub cloudwatch: Option<(CloudWatchSource, Duration)>,
     pub last_poll: Option<Instant>,
     pub opts: ReplayOptions,
@@ -50,6 +55,17 @@ struct Inbox {
     /// Each message's receipt and the objects it announced.
     messages: Vec<(String, Vec<SourceId>)>,
     sent_ms: Vec<i64>,
+}
+
+/// The objects of a cycle after claiming them.
+#[derive(Default)]
+struct Claimed {
+    /// To process: claimed by this task, or in its ledger already.
+    objects: Vec<SourceObject>,
+    /// Claimed by this task in this cycle.
+    mine: Vec<SourceId>,
+    /// Committed by another task: done.
+    elsewhere: HashSet<SourceId>,
 }
 
 impl Service<'_> {
@@ -153,6 +169,8 @@ impl Service<'_> {
             .map(|(_, c)| Duration::from_secs(c.visibility_seconds))
             .unwrap_or(Duration::from_secs(60));
         let queue = self.queue.as_ref().map(|(q, _)| q.clone());
+        let claimed = self.claim(inbox.objects);
+        let claims = self.claims.clone();
         let done = AtomicBool::new(false);
         let receipts: Vec<String> = inbox.messages.iter().map(|m| m.0.clone()).collect();
         let result = std::thread::scope(|scope| {
@@ -160,7 +178,7 @@ impl Service<'_> {
             if let Some(q) = &queue
                 && !receipts.is_empty()
             {
-                let (done, receipts) = (&done, &receipts);
+                let (done, receipts, mine) = (&done, &receipts, &claimed.mine);
                 scope.spawn(move || {
                     let every = visibility / 3;
                     let mut next = Instant::now() + every;
@@ -170,28 +188,39 @@ impl Service<'_> {
                             if let Err(e) = q.extend(receipts, visibility) {
                                 tracing::warn!(error = %e, "extending message visibility failed");
                             }
+                            if let Some(c) = &claims
+                                && let Err(e) = c.renew(mine)
+                            {
+                                tracing::warn!(error = %e, "renewing the claims failed");
+                            }
                             next = Instant::now() + every;
                         }
                     }
                 });
             }
-            let r = self.process(&inbox.objects, poll_due);
+            let r = self.process(&claimed.objects, poll_due);
             done.store(true, Ordering::Relaxed);
             r
         });
         let stats = result?;
+        // Claims done before the messages go: a message seen again is then a no-op anywhere.
+        self.settle_claims(&claimed.mine);
         // Everything the messages produced is durable: acknowledge them. A message whose
-        // object could not be read for now (S3 throttling, timeouts) is left to come back.
+        // object could not be read for now (S3 throttling, timeouts) or that another task is
+        // working on is left to come back.
         let ack: Vec<String> = inbox
             .messages
             .iter()
-            .filter(|(_, ids)| ids.iter().all(|id| self.lake.ledger().is_done(id)))
+            .filter(|(_, ids)| {
+                ids.iter()
+                    .all(|id| self.lake.ledger().is_done(id) || claimed.elsewhere.contains(id))
+            })
             .map(|(r, _)| r.clone())
             .collect();
         if ack.len() < inbox.messages.len() {
             tracing::warn!(
                 retried = inbox.messages.len() - ack.len(),
-                "messages left on the queue: their objects were not readable this time"
+                "messages left on the queue: their objects were not readable this time, or another task has them"
             );
         }
         if let Some(q) = &queue
@@ -215,6 +244,69 @@ impl Service<'_> {
         self.count(&stats);
         self.housekeeping()?;
         Ok(())
+    }
+
+    /// With a lake on S3, claim each object not in the local ledger: those another task holds
+    /// are left out (their messages stay on the queue), those another task committed are done.
+    /// An object whose claim fails (S3 unavailable) is left out too and tried again later.
+    fn claim(&self, objects: Vec<SourceObject>) -> Claimed {
+        let Some(claims) = &self.claims else {
+            return Claimed {
+                objects,
+                ..Default::default()
+            };
+        };
+        let mut c = Claimed::default();
+        for o in objects {
+            if self.lake.ledger().is_done(&o.id) {
+                c.objects.push(o);
+                continue;
+            }
+            match claims.claim(&o.id) {
+                Ok(Claim::Mine) => {
+                    c.mine.push(o.id.clone());
+                    c.objects.push(o);
+                }
+                Ok(Claim::DoneElsewhere) => {
+                    self.metrics
+                        .objects_done_elsewhere
+                        .fetch_add(1, Ordering::Relaxed);
+                    c.elsewhere.insert(o.id);
+                }
+                Ok(Claim::HeldElsewhere) => {
+                    self.metrics
+                        .objects_held_elsewhere
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    self.metrics.error("lake");
+                    tracing::warn!(object = %o.id.key, error = %e, "claiming the object failed; it is tried again later");
+                }
+            }
+        }
+        c
+    }
+
+    /// Mark done the claims of `committed` objects that are in the ledger (quarantined ones
+    /// included), with those left over, once their commits are on S3.
+    fn settle_claims(&mut self, committed: &[SourceId]) {
+        let Some(claims) = &self.claims else {
+            return;
+        };
+        let ledger = self.lake.ledger();
+        self.claims_pending
+            .extend(committed.iter().filter(|id| ledger.is_done(id)).cloned());
+        if self.claims_pending.is_empty() || (self.lake.mirror_behind() && !self.lake.sync_mirror())
+        {
+            return;
+        }
+        match claims.done(&self.claims_pending) {
+            Ok(()) => self.claims_pending.clear(),
+            Err(e) => {
+                self.metrics.error("lake");
+                tracing::warn!(error = %e, "marking claims done failed; retried after the next cycle");
+            }
+        }
     }
 
     fn process(&mut self, objects: &[SourceObject], poll: bool) -> anyhow::Result<ReplayStats> {
@@ -309,6 +401,7 @@ impl Service<'_> {
 
     /// Retry alerts waiting in the outbox; snapshot the state when due.
     pub(super) fn housekeeping(&mut self) -> anyhow::Result<()> {
+        self.settle_claims(&[]);
         if let Some(s) = self.sns {
             match crate::aws::flush_sns(s, "in the service") {
                 Ok(r) => {
@@ -348,6 +441,7 @@ impl Service<'_> {
         self.lake.commit().context("final commit")?;
         // Alerts raised by rebuilding the open hours at start, if no cycle has run since.
         self.commit_alerts_and_save()?;
+        self.settle_claims(&[]);
         if let Some(s) = self.sns {
             crate::aws::flush_sns(s, "at shutdown")?;
         }

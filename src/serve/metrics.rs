@@ -30,6 +30,10 @@ pub struct Metrics {
     pub objects_already_done: AtomicU64,
     /// Objects quarantined whole.
     pub objects_quarantined: AtomicU64,
+    /// Objects another task had committed to the S3 lake (its claim marker says done).
+    pub objects_done_elsewhere: AtomicU64,
+    /// Objects another task was working on (its claim held): left for a later cycle.
+    pub objects_held_elsewhere: AtomicU64,
     /// Flow records written.
     pub flow_records: AtomicU64,
     /// CloudTrail events written.
@@ -130,6 +134,14 @@ impl Metrics {
                 ("{outcome=\"read\"}", g(&self.objects)),
                 ("{outcome=\"already_done\"}", g(&self.objects_already_done)),
                 ("{outcome=\"quarantined\"}", g(&self.objects_quarantined)),
+                (
+                    "{outcome=\"done_elsewhere\"}",
+                    g(&self.objects_done_elsewhere),
+                ),
+                (
+                    "{outcome=\"held_elsewhere\"}",
+                    g(&self.objects_held_elsewhere),
+                ),
             ],
         );
         counter(

@@ -17,6 +17,13 @@
 //! CloudTrail eventID dedupe is seeded from the lake at start. `tests/serve_crash.rs` crashes
 //! the service at each kill point ([`flowtrail_ingest::crashpoint`]).
 //!
+//! With the lake on S3, each object not in this task's ledger is first claimed in the lake
+//! ([`flowtrail_ingest::lake::claims`]) so that several tasks can share the queue: an object
+//! another task holds is left (its message stays), one another task committed counts as done,
+//! and the claims of the objects committed here are marked done once their commit is on S3,
+//! before the messages are deleted. A message is deleted when each of its objects is in this
+//! task's ledger or done elsewhere.
+//!
 //! SIGTERM (ECS stop) or SIGINT: the cycle in progress finishes, the state is saved, the
 //! outbox flushed, and the process exits 0 — within the SQS long-poll wait plus one cycle.
 
@@ -176,6 +183,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .sqs
         .as_ref()
         .map(|s| (aws.sqs_queue(&s.queue_url), s.clone()));
+    // Several tasks on one queue with one lake on S3: each object is claimed before it is
+    // read, so no two tasks process it (`flowtrail_ingest::lake::claims`).
+    let claims = match (lake.mirror(), &config.sqs) {
+        (Some(m), Some(s)) => {
+            let c = aws.claims(m.url(), Duration::from_secs(s.visibility_seconds));
+            tracing::info!(owner = %c.owner(), "objects are claimed in the S3 lake");
+            Some(Arc::new(c))
+        }
+        _ => None,
+    };
     let cloudwatch = match &config.cloudwatch {
         Some(cw) if !cw.groups.is_empty() => {
             let mut src = CloudWatchSource::new(
@@ -217,6 +234,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         detection: detection.as_mut(),
         sns: sns.as_ref(),
         queue,
+        claims,
+        claims_pending: Vec::new(),
         cloudwatch,
         last_poll: None,
         opts,

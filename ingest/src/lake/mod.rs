@@ -34,6 +34,7 @@
 //! Fault injection points along the way ([`crate::crashpoint`]) let tests crash a run at each
 //! step.
 
+pub mod claims;
 pub mod ledger;
 pub mod mirror;
 pub mod partition;

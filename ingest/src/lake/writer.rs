@@ -66,6 +66,8 @@ pub struct LakeWriter {
     sources: Vec<SourceId>,
     cursors: BTreeMap<String, String>,
     mirror: Option<super::mirror::S3Mirror>,
+    /// A commit is committed here but not yet on S3 (its copy failed).
+    mirror_behind: bool,
     detect: bool,
 }
 
@@ -91,6 +93,7 @@ impl LakeWriter {
             sources: Vec::new(),
             cursors: BTreeMap::new(),
             mirror: None,
+            mirror_behind: false,
             detect: false,
         })
     }
@@ -106,6 +109,30 @@ impl LakeWriter {
     /// The S3 mirror, if the lake lives on S3.
     pub fn mirror(&self) -> Option<&super::mirror::S3Mirror> {
         self.mirror.as_ref()
+    }
+
+    /// Whether a commit made here is not on S3 yet (its copy failed; it is retried after the
+    /// next commit or by [`LakeWriter::sync_mirror`]).
+    pub fn mirror_behind(&self) -> bool {
+        self.mirror_behind
+    }
+
+    /// Copy to S3 the commits a failed copy left behind. Whether S3 now has every commit.
+    pub fn sync_mirror(&mut self) -> bool {
+        let Some(m) = &self.mirror else {
+            return true;
+        };
+        match m.sync(&self.root) {
+            Ok(s) => {
+                tracing::debug!(commits = s.commits, files = s.files, "copied to S3");
+                self.mirror_behind = false;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "copying the commit to S3 failed; retried after the next commit");
+                self.mirror_behind = true;
+            }
+        }
+        !self.mirror_behind
     }
 
     /// The lake root.
@@ -295,15 +322,8 @@ impl LakeWriter {
         self.ledger.finish(&record, &pending)?;
         crashpoint::hit("committed");
         tracing::debug!(commit = %id, files = summary.files, "committed");
-        if let Some(m) = &self.mirror {
-            // Committed here already: a failed copy is repaired by the next commit or start.
-            match m.sync(&self.root) {
-                Ok(s) => tracing::debug!(commits = s.commits, files = s.files, "copied to S3"),
-                Err(e) => {
-                    tracing::warn!(error = %e, "copying the commit to S3 failed; retried after the next commit")
-                }
-            }
-        }
+        // Committed here already: a failed copy is repaired by the next commit or start.
+        self.sync_mirror();
         Ok(summary)
     }
 }

@@ -371,6 +371,33 @@ s3 = "s3://flowtrail-state/task"
     }
 
     #[test]
+    fn following_the_lake_needs_a_lake_on_s3_and_a_queue() {
+        let q = "[sqs]\nqueue_url = \"https://sqs/q\"\n";
+        let ok = Config::parse(&format!(
+            "lake = \"s3://b/l\"\n{q}[detection]\nsource = \"lake\"\n"
+        ))
+        .unwrap();
+        ok.validate().unwrap();
+        assert_eq!(ok.detection.source, DetectionSource::Lake);
+        let local = Config::parse(&format!(
+            "lake = \"dir\"\n{q}[detection]\nsource = \"lake\"\n"
+        ))
+        .unwrap()
+        .validate()
+        .unwrap_err();
+        assert!(local.to_string().contains("lake on S3"), "{local}");
+        let off = Config::parse(&format!(
+            "lake = \"s3://b/l\"\n{q}[detection]\nsource = \"lake\"\nenabled = false\n"
+        ))
+        .unwrap()
+        .validate()
+        .unwrap_err();
+        assert!(off.to_string().contains("detection on"), "{off}");
+        assert!(Config::parse("[detection]\nsource = \"inline\"\n").is_ok());
+        assert!(Config::parse("[detection]\nsource = \"elsewhere\"\n").is_err());
+    }
+
+    #[test]
     fn validation_names_the_problem() {
         let no_source = Config::empty().validate().unwrap_err();
         assert!(no_source.to_string().contains("no source"));

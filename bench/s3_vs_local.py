@@ -12,11 +12,13 @@ fresh lakes and prints records/s of both and their ratio (best of --runs).
 usually larger (a flow log delivers one object per interval per ENI group, up to 75 MB), and
 the cost of a GET is per object: `--merge N` first writes a copy of DIR in which each run of N
 consecutive objects of one flow log (same folder, same flow-log id) becomes one object (one
-header, the records of all N), so the comparison can be made at realistic object sizes.
+header, the records of all N), and each run of N CloudTrail objects of one account and region
+one document, so the comparison can be made at realistic object sizes.
 """
 
 import argparse
 import gzip
+import json
 import os
 import re
 import shutil
@@ -40,7 +42,8 @@ def free_port():
 
 
 def merge_set(src, dst, n):
-    """Copy src to dst, merging each run of n flow-log objects of one flow log into one."""
+    """Copy src to dst, merging each run of n flow-log objects of one flow log (and of n
+    CloudTrail objects of one account and region) into one."""
     groups = {}
     for d, _, names in os.walk(src):
         for name in sorted(names):
@@ -50,6 +53,8 @@ def merge_set(src, dst, n):
                 # <acct>_vpcflowlogs_<region>_<flow log id>_<time>_<hash>.log.gz
                 fl = name.split("_")[3]
                 groups.setdefault((d, fl), []).append(rel)
+            elif "_CloudTrail_" in name and name.endswith(".json.gz"):
+                groups.setdefault((d, "cloudtrail"), []).append(rel)
             else:
                 os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
                 shutil.copyfile(p, os.path.join(dst, rel))
@@ -58,13 +63,23 @@ def merge_set(src, dst, n):
         rels.sort()
         for i in range(0, len(rels), n):
             part = rels[i:i + n]
+            out = os.path.join(dst, part[0])
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            if part[0].endswith(".json.gz"):
+                # CloudTrail: one document with every object's Records.
+                records = []
+                for rel in part:
+                    with gzip.open(os.path.join(src, rel), "rb") as f:
+                        records.extend(json.load(f).get("Records", []))
+                with gzip.open(out, "wt", compresslevel=6) as f:
+                    json.dump({"Records": records}, f)
+                objects += 1
+                continue
             lines = []
             for j, rel in enumerate(part):
                 with gzip.open(os.path.join(src, rel), "rb") as f:
                     body = f.read().splitlines(keepends=True)
                 lines.extend(body if j == 0 else body[1:])
-            out = os.path.join(dst, part[0])
-            os.makedirs(os.path.dirname(out), exist_ok=True)
             with gzip.open(out, "wb", compresslevel=6) as f:
                 f.writelines(lines)
             objects += 1
@@ -100,7 +115,7 @@ def main():
         if a.merge > 1:
             merged = os.path.join(work, "merged")
             n = merge_set(a.dir, merged, a.merge)
-            print(f"merged flow-log objects {a.merge} to 1: {n} flow-log objects")
+            print(f"merged objects {a.merge} to 1: {n} objects")
             a.dir = merged
         for _ in range(300):
             try:

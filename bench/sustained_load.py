@@ -26,7 +26,9 @@ prints the first rate where it did (the knee).
 
 Bodies are generated before the PUTs start (a pool of distinct bodies per minute of the run,
 reused under distinct keys), so generation does not limit the rate. moto is one Python
-process: at high rates it, not serve, may be the limit; the CPU columns show which.
+process: at high rates it, not serve, may be the limit; the CPU columns show which (and
+bench/moto_sqs_depth.py how moto's SQS slows down as its queue gets deeper). Results:
+bench/results/sustained_load.md.
 """
 
 import argparse

@@ -121,6 +121,17 @@ fn serve_takes_s3_notifications_to_the_lake_and_alerts_to_sns() {
         metric(port, "flowtrail_sqs_messages_total{outcome=\"ignored\"}") >= 2.0,
         "the s3:TestEvent and the non-log key: {m}"
     );
+    // Outcomes are exclusive: the ignored and poison messages are not also "done".
+    wait_for(
+        "every object message deleted",
+        Duration::from_secs(60),
+        || metric(port, "flowtrail_sqs_messages_total{outcome=\"done\"}") >= total,
+    );
+    assert_eq!(
+        metric(port, "flowtrail_sqs_messages_total{outcome=\"done\"}"),
+        total,
+        "one message per object: {m}"
+    );
     assert_eq!(
         metric(port, "flowtrail_objects_total{outcome=\"quarantined\"}"),
         1.0,

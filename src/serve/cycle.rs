@@ -233,9 +233,15 @@ impl Service<'_> {
                     "SQS did not delete some messages; they come back and are no-ops"
                 );
             }
+            // Messages that announced objects; ignored and poison ones are counted as such.
+            let announced = inbox
+                .messages
+                .iter()
+                .filter(|(r, ids)| !ids.is_empty() && ack.contains(r))
+                .count();
             self.metrics
                 .messages_done
-                .fetch_add((ack.len() - failed) as u64, Ordering::Relaxed);
+                .fetch_add(announced.saturating_sub(failed) as u64, Ordering::Relaxed);
             let now = now_ms();
             for t in &inbox.sent_ms {
                 self.metrics.observe_lag((now - t) as f64 / 1000.0);

@@ -226,25 +226,6 @@ struct Outcome {
     commits: Vec<String>,
 }
 
-const TABLES: &[(&str, &str)] = &[
-    (
-        "flows",
-        "SELECT source_key, account_id, interface_id, srcaddr, dstaddr, srcport, dstport, action, \
-         packets, bytes, start, \"end\", log_status, date, hour FROM flows \
-         ORDER BY source_key, interface_id, srcaddr, srcport, dstport, start, bytes",
-    ),
-    (
-        "cloudtrail",
-        "SELECT source_key, event_id, event_name, event_time, account_id, request_id FROM cloudtrail \
-         ORDER BY event_id, source_key",
-    ),
-    (
-        "alerts",
-        "SELECT id, detector, severity, entity_id, first_seen, last_seen, count, dedupe_key FROM alerts \
-         ORDER BY id",
-    ),
-];
-
 const STATE_FILES: &[&str] = &["engine.json", "flow_baselines.json", "recon_baselines.json"];
 
 /// One run's resources and folder.
@@ -459,7 +440,7 @@ default_topic = "{}"
             .collect();
         assert!(left.is_empty(), "temporary files left: {left:?}");
         let unbucket = |s: String| s.replace(&format!("s3://{}/", self.bucket), "s3://logs/");
-        let tables = TABLES
+        let tables = ROW_QUERIES
             .iter()
             .map(|(t, sql)| {
                 let out = unbucket(query(&lake, sql, "csv"));

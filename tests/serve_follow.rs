@@ -21,25 +21,6 @@ use common::*;
 use moto::Moto;
 use serve::*;
 
-const ROWS: &[(&str, &str)] = &[
-    (
-        "flows",
-        "SELECT source_key, account_id, interface_id, srcaddr, dstaddr, srcport, dstport, action, \
-         packets, bytes, start, \"end\", log_status, date, hour FROM flows \
-         ORDER BY source_key, interface_id, srcaddr, srcport, dstport, start, bytes",
-    ),
-    (
-        "cloudtrail",
-        "SELECT source_key, event_id, event_name, event_time, account_id, request_id FROM cloudtrail \
-         ORDER BY event_id, source_key",
-    ),
-    (
-        "alerts",
-        "SELECT id, detector, severity, entity_id, first_seen, last_seen, count, dedupe_key FROM alerts \
-         ORDER BY id",
-    ),
-];
-
 fn config(dir: &Path, body: &str) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("flowtrail.toml"), body).unwrap();
@@ -54,7 +35,8 @@ fn sqs(queue: &str, per_cycle: usize) -> String {
 /// The rows of `table` in a lake on S3, with the log bucket's name made neutral.
 fn rows(moto: &Moto, bucket: &str, logs: &str, into: &Path) -> Vec<(String, Vec<String>)> {
     download_prefix(moto, bucket, "l/", into);
-    ROWS.iter()
+    ROW_QUERIES
+        .iter()
         .map(|(t, sql)| {
             let out = query(into, sql, "csv").replace(&format!("s3://{logs}/"), "s3://LOGS/");
             (

@@ -240,3 +240,24 @@ pub fn ids(alerts: &[serde_json::Value]) -> BTreeSet<String> {
         .map(|a| a["id"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// Per table, a query listing every column that identifies a row, sorted: two lakes hold the
+/// same rows when these agree.
+pub const ROW_QUERIES: &[(&str, &str)] = &[
+    (
+        "flows",
+        "SELECT source_key, account_id, interface_id, srcaddr, dstaddr, srcport, dstport, action, \
+         packets, bytes, start, \"end\", log_status, date, hour FROM flows \
+         ORDER BY source_key, interface_id, srcaddr, srcport, dstport, start, bytes",
+    ),
+    (
+        "cloudtrail",
+        "SELECT source_key, event_id, event_name, event_time, account_id, request_id FROM cloudtrail \
+         ORDER BY event_id, source_key",
+    ),
+    (
+        "alerts",
+        "SELECT id, detector, severity, entity_id, first_seen, last_seen, count, dedupe_key FROM alerts \
+         ORDER BY id",
+    ),
+];

@@ -156,21 +156,12 @@ impl Claims {
 
     /// The marker key of `id`.
     pub fn marker_key(&self, id: &SourceId) -> String {
-        let rel = format!("{CLAIMS_DIR}/{:032x}.json", id.fingerprint());
-        let p = self.url.prefix.trim_end_matches('/');
-        if p.is_empty() {
-            rel
-        } else {
-            format!("{p}/{rel}")
-        }
+        self.url
+            .key(&format!("{CLAIMS_DIR}/{:032x}.json", id.fingerprint()))
     }
 
     fn err(&self, op: &str, key: &str, e: impl std::fmt::Display) -> IngestError {
-        IngestError::Aws {
-            op: op.to_string(),
-            target: format!("s3://{}/{key}", self.url.bucket),
-            reason: e.to_string(),
-        }
+        self.url.error(op, key, e)
     }
 
     fn body(&self, id: &SourceId, state: MarkerState) -> Result<Vec<u8>, IngestError> {

@@ -72,20 +72,11 @@ impl S3Mirror {
     }
 
     fn key(&self, rel: &str) -> String {
-        let p = self.url.prefix.trim_end_matches('/');
-        if p.is_empty() {
-            rel.to_string()
-        } else {
-            format!("{p}/{rel}")
-        }
+        self.url.key(rel)
     }
 
     fn err(&self, op: &str, key: &str, e: impl std::fmt::Display) -> IngestError {
-        IngestError::Aws {
-            op: op.to_string(),
-            target: format!("s3://{}/{key}", self.url.bucket),
-            reason: e.to_string(),
-        }
+        self.url.error(op, key, e)
     }
 
     fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<(), IngestError> {
@@ -268,16 +259,7 @@ impl S3Mirror {
 
     /// The lake-relative path of `key` in `bucket`, when it is inside this lake.
     pub fn rel_of(&self, bucket: &str, key: &str) -> Option<String> {
-        if bucket != self.url.bucket {
-            return None;
-        }
-        let p = self.url.prefix.trim_end_matches('/');
-        if p.is_empty() {
-            return Some(key.to_string());
-        }
-        key.strip_prefix(p)
-            .and_then(|k| k.strip_prefix('/'))
-            .map(str::to_string)
+        self.url.rel_of(bucket, key)
     }
 
     /// Download `table`'s files in hour partitions from `from_ms` on into `staging` (to rebuild

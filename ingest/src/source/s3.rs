@@ -55,6 +55,39 @@ impl S3Url {
             prefix: prefix.to_string(),
         })
     }
+
+    /// The key of `rel` (a path relative to this location).
+    pub fn key(&self, rel: &str) -> String {
+        let p = self.prefix.trim_end_matches('/');
+        if p.is_empty() {
+            rel.to_string()
+        } else {
+            format!("{p}/{rel}")
+        }
+    }
+
+    /// The path of `key` in `bucket` relative to this location, when it is inside it.
+    pub fn rel_of(&self, bucket: &str, key: &str) -> Option<String> {
+        if bucket != self.bucket {
+            return None;
+        }
+        let p = self.prefix.trim_end_matches('/');
+        if p.is_empty() {
+            return Some(key.to_string());
+        }
+        key.strip_prefix(p)
+            .and_then(|k| k.strip_prefix('/'))
+            .map(str::to_string)
+    }
+
+    /// An [`IngestError::Aws`] for `op` on `key` of this bucket.
+    pub fn error(&self, op: &str, key: &str, e: impl std::fmt::Display) -> IngestError {
+        IngestError::Aws {
+            op: op.to_string(),
+            target: format!("s3://{}/{key}", self.bucket),
+            reason: e.to_string(),
+        }
+    }
 }
 
 impl std::fmt::Display for S3Url {

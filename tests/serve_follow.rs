@@ -160,6 +160,23 @@ fn two_ingest_tasks_and_a_detection_task_following_the_lake_equal_one_task() {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    // Bad input on the detection task's own path: a queue message that is not a notification,
+    // and a commit record that is not one. Both are quarantined; nothing else changes.
+    send_raw(&moto, &q_lake, "this is not an S3 event");
+    put_objects(
+        &moto,
+        "lake",
+        &[(
+            "l/_ledger/99999999-0000000000000000.json".into(),
+            b"{ truncated".to_vec(),
+        )],
+    );
+    wait_for("both quarantined", Duration::from_secs(60), || {
+        metric(d.port, "flowtrail_sqs_messages_total{outcome=\"poison\"}") >= 1.0
+            && std::fs::read_to_string(&d.log)
+                .unwrap_or_default()
+                .contains("commit record quarantined")
+    });
     // Let late or repeated notifications arrive: none may add anything.
     std::thread::sleep(Duration::from_secs(3));
     let read = |s: &Serve| metric(s.port, "flowtrail_objects_total{outcome=\"read\"}");
@@ -192,6 +209,22 @@ fn two_ingest_tasks_and_a_detection_task_following_the_lake_equal_one_task() {
 
     let want = rows(&moto, "one-lake", "one-logs", &dir.path().join("one-s3"));
     let have = rows(&moto, "lake", "logs", &dir.path().join("two-s3"));
+    let quarantine: String = std::fs::read_dir(dir.path().join("two-s3").join("_quarantine"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        quarantine.contains("this is not an S3 event"),
+        "the junk message is in the quarantine: {quarantine}"
+    );
+    assert!(
+        quarantine.contains("99999999-0000000000000000.json")
+            && quarantine.contains("not a commit record"),
+        "the bad commit record is in the quarantine, named, with the reason: {quarantine}"
+    );
     for ((table, w), (_, h)) in want.iter().zip(&have) {
         assert!(duplicates(h).is_empty(), "{table}: rows twice");
         assert_eq!(h.len(), w.len(), "{table}: row count");

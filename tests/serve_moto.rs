@@ -24,18 +24,6 @@ use common::*;
 use moto::Moto;
 use serve::*;
 
-fn send_raw(moto: &Moto, queue_url: &str, body: &str) {
-    rt().block_on(async {
-        let sqs = aws_sdk_sqs::Client::new(&moto.sdk_config().await);
-        sqs.send_message()
-            .queue_url(queue_url)
-            .message_body(body)
-            .send()
-            .await
-            .unwrap();
-    });
-}
-
 #[test]
 fn serve_takes_s3_notifications_to_the_lake_and_alerts_to_sns() {
     let moto = Moto::start();

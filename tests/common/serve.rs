@@ -209,6 +209,19 @@ pub fn bucket_notifying_queue(moto: &Moto, bucket: &str) -> String {
     })
 }
 
+/// Send `body` to the queue as it is (not an S3 notification).
+pub fn send_raw(moto: &Moto, queue_url: &str, body: &str) {
+    rt().block_on(async {
+        let sqs = aws_sdk_sqs::Client::new(&moto.sdk_config().await);
+        sqs.send_message()
+            .queue_url(queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
 pub fn put_objects(moto: &Moto, bucket: &str, objs: &[(String, Vec<u8>)]) {
     rt().block_on(async {
         let conf = moto.sdk_config().await;

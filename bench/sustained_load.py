@@ -342,6 +342,12 @@ def scrape(url):
         return None
 
 
+def metric(sample, name, scale=1.0):
+    """A gauge or counter from a sample's /metrics scrape, scaled; None when absent."""
+    v = ((sample or {}).get("metrics") or {}).get((name, ""))
+    return None if v is None else v * scale
+
+
 def parse_metrics(text):
     """{(name, labels): value} of the Prometheus text format."""
     out = {}
@@ -549,6 +555,10 @@ def main():
     ap.add_argument("--wait-seconds", type=int, default=5, help="serve [sqs] wait_seconds")
     ap.add_argument("--batch", type=int, default=100, help="serve [sqs] max_messages_per_cycle")
     ap.add_argument("--no-detect", action="store_true", help="serve without detection")
+    ap.add_argument("--hold-memory-mb", type=int, default=None,
+                    help="serve [detection] hold_memory_mb (held rows past it spill to disk)")
+    ap.add_argument("--grace-minutes", type=int, default=None,
+                    help="serve [detection] grace_minutes (small: an hour closes during the run)")
     ap.add_argument("--sample-seconds", type=float, default=5.0)
     ap.add_argument("--poll-seconds", type=float, default=0.2, help="ledger poll interval")
     ap.add_argument("--drain-timeout", type=float, default=300.0,
@@ -611,6 +621,10 @@ def main():
             f.write(f'\n[sqs]\nqueue_url = "{q}"\nwait_seconds = {a.wait_seconds}\n'
                     f"max_messages_per_cycle = {a.batch}\n")
             f.write(f"\n[detection]\nenabled = {'false' if a.no_detect else 'true'}\n")
+            if a.hold_memory_mb is not None:
+                f.write(f"hold_memory_mb = {a.hold_memory_mb}\n")
+            if a.grace_minutes is not None:
+                f.write(f"grace_minutes = {a.grace_minutes}\n")
             f.write(f'\n[alerts]\njsonl = "{work}/alerts.jsonl"\noutbox = "{work}/outbox"\n')
         env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                    AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
@@ -888,12 +902,16 @@ def main():
                                  fmt(pct(l, 99), ".3f"), fmt(max(l) if l else None, ".3f"),
                                  f"{max(bl) if bl else '-'}", f"{bl[-1] if bl else '-'}",
                                  fmt(sm["rss"], ".0f") if sm else "-",
+                                 fmt(metric(sm, "flowtrail_detection_held_bytes", 2**-20), ".0f"),
+                                 fmt(metric(sm, "flowtrail_detection_spilled_rows_total", 1e-6), ".1f"),
+                                 fmt(metric(sm, "flowtrail_detection_open_hours"), ".0f"),
                                  fmt(cpu_share(samples, m0, m1, "serve")),
                                  fmt(cpu_share(samples, m0, m1, "moto")),
                                  fmt(sm["load"]) if sm else "-"])
                 m += 1
             table(["minute", "put/s", "lake obj/s", "lake rows/s", "lag p50 s", "lag p99 s", "lag max s",
-                   "backlog max", "backlog end", "RSS MiB", "CPU serve", "CPU moto", "load"], rows_out)
+                   "backlog max", "backlog end", "RSS MiB", "held MiB", "spilled M rows",
+                   "open hours", "CPU serve", "CPU moto", "load"], rows_out)
 
         # Memory
         rs = [(s["t"], s["rss"]) for s in samples if s["rss"] is not None]

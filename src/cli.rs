@@ -152,6 +152,10 @@ pub struct ReplayArgs {
     /// memory).
     #[arg(long, default_value_t = 6)]
     pub rules_batch_hours: u32,
+    /// Memory for the `flows` rows detection holds until it judges them, MiB; above it they
+    /// spill to a temporary folder on local disk and are read back when judged.
+    #[arg(long, default_value_t = 1024)]
+    pub hold_memory_mb: u64,
     /// Findings of one detector and key within this many minutes make one alert.
     #[arg(long, default_value_t = 60)]
     pub dedupe_minutes: i64,

@@ -129,6 +129,10 @@ pub struct DetectionConfig {
     /// Grace period for late data, minutes.
     #[serde(default = "default_grace")]
     pub grace_minutes: i64,
+    /// Memory for the `flows` rows detection holds until their hour is judged, MiB; above
+    /// it they spill to `<state>/spill` on local disk (about 60 bytes a row).
+    #[serde(default = "default_hold_memory")]
+    pub hold_memory_mb: u64,
     /// Which rows are judged: `inline`, the rows this task ingests (one task per queue), or
     /// `lake`, every commit of the S3 lake, announced on this task's queue by the lake
     /// bucket's notifications (ingest tasks scale out with `--no-detect`; see `serve/follow.rs`).
@@ -156,6 +160,7 @@ impl Default for DetectionConfig {
             fence: None,
             dedupe_minutes: default_dedupe(),
             grace_minutes: default_grace(),
+            hold_memory_mb: default_hold_memory(),
             source: DetectionSource::Inline,
         }
     }
@@ -166,6 +171,9 @@ fn yes() -> bool {
 }
 fn default_dedupe() -> i64 {
     60
+}
+fn default_hold_memory() -> u64 {
+    1024
 }
 fn default_grace() -> i64 {
     30

@@ -35,6 +35,10 @@ pub struct DetectionArgs {
     pub service: bool,
     /// Fence configuration (`unexpected_resource`).
     pub fence: Option<PathBuf>,
+    /// Memory for held `flows` rows before they spill to disk, MiB.
+    pub hold_memory_mb: u64,
+    /// Folder for spill files (a temporary one when absent).
+    pub spill_dir: Option<PathBuf>,
 }
 
 /// Detection for one run.
@@ -77,6 +81,8 @@ impl Detection {
                     .grace_minutes
                     .unwrap_or(EngineOptions::default().grace_minutes),
                 fence,
+                hold_memory_mb: args.hold_memory_mb,
+                spill_dir: args.spill_dir.clone(),
                 ..Default::default()
             },
             rules,
@@ -169,6 +175,11 @@ impl Detection {
     /// The watermark (ms; i64::MIN before data) and the hours still open.
     pub fn position(&self) -> (i64, usize) {
         (self.engine.watermark(), self.engine.open_hours())
+    }
+
+    /// Bytes of held `flows` rows in memory, and rows spilled to disk so far.
+    pub fn held(&self) -> (usize, u64) {
+        (self.engine.held_bytes(), self.engine.stats().spilled_rows)
     }
 
     /// Rebuild the hours that were open when the service last stopped: their rows are in the

@@ -23,9 +23,10 @@ use flowtrail_core::{Finding, Table};
 use crate::DetectError;
 use crate::baseline::{BaselineOptions, FlowBaselines};
 use crate::fence::{Fence, FenceConfig};
-use crate::keep::{DETECTOR_FLOW_COLUMNS, Held, Projection};
+use crate::keep::{DETECTOR_FLOW_COLUMNS, Held, Projection, Rows, spill_rows};
 use crate::recon::{ReconBaselines, ReconOptions};
 use crate::rules::{RuleSet, RuleTable};
+use crate::spill::SpillDir;
 use flowtrail_core::schema::cloudtrail::cloudtrail_schema;
 use flowtrail_core::schema::flows::flows_schema;
 
@@ -51,6 +52,14 @@ pub struct EngineOptions {
     pub resume_watermark: bool,
     /// Watched subnets for `unexpected_resource` (off when absent).
     pub fence: Option<FenceConfig>,
+    /// Memory for held `flows` rows (open hours, and closed ones waiting for the rules), MiB.
+    /// Above it they are moved to spill files ([`crate::spill`]) and read back when judged:
+    /// the engine's memory stays bounded whatever the rate, at the cost of local disk (about
+    /// 60 bytes per row). 0 spills every batch as it arrives.
+    pub hold_memory_mb: u64,
+    /// Folder for spill files (emptied at start); a folder of its own under the system's
+    /// temporary folder when absent.
+    pub spill_dir: Option<PathBuf>,
 }
 
 /// The engine's own position, saved beside the baselines.
@@ -76,6 +85,8 @@ impl Default for EngineOptions {
             rules_batch_hours: 1,
             resume_watermark: false,
             fence: None,
+            hold_memory_mb: 1024,
+            spill_dir: None,
         }
     }
 }
@@ -90,7 +101,7 @@ struct Chunk {
 /// Rows of closed hours waiting for the rules.
 #[derive(Debug, Default)]
 struct Pending {
-    flows: Vec<RecordBatch>,
+    flows: Rows,
     cloudtrail: Vec<RecordBatch>,
 }
 
@@ -111,6 +122,12 @@ pub struct EngineStats {
     pub late_rows: u64,
     /// Findings produced.
     pub findings: u64,
+    /// Times the held `flows` rows went over the memory budget and were spilled.
+    pub spills: u64,
+    /// Rows spilled to disk.
+    pub spilled_rows: u64,
+    /// Bytes written to spill files.
+    pub spilled_bytes: u64,
 }
 
 /// The detection engine.
@@ -133,6 +150,9 @@ pub struct Engine {
     /// The columns held of each table.
     keep_flows: Projection,
     keep_cloudtrail: Projection,
+    hold_bytes: usize,
+    spill_dir: Option<PathBuf>,
+    spill: Option<SpillDir>,
 }
 
 fn chunk_groups(batch: &RecordBatch) -> Result<Vec<(i64, RecordBatch)>, DetectError> {
@@ -210,7 +230,17 @@ impl Engine {
             None => Projection::all(flows_schema()),
         };
         let keep_cloudtrail = Projection::all(cloudtrail_schema());
+        // An explicit spill folder is emptied now: files of a run that crashed are scratch
+        // (its open hours are rebuilt from the lake).
+        let spill = match &opts.spill_dir {
+            Some(d) => Some(SpillDir::new(d.clone())?),
+            None => None,
+        };
         Ok(Self {
+            hold_bytes: usize::try_from(opts.hold_memory_mb.saturating_mul(1 << 20))
+                .unwrap_or(usize::MAX),
+            spill_dir: opts.spill_dir,
+            spill,
             keep_flows,
             keep_cloudtrail,
             reopen_from,
@@ -307,7 +337,54 @@ impl Engine {
             }
         }
         self.stats.chunking_us += t.elapsed().as_micros() as u64;
+        if table == Table::Flows {
+            self.spill_if_over()?;
+        }
         self.close_until(self.watermark())
+    }
+
+    /// Bytes of held `flows` rows in memory: open hours, and closed ones waiting for the rules.
+    pub fn held_bytes(&self) -> usize {
+        self.chunks
+            .values()
+            .map(|c| c.flows.mem_bytes())
+            .sum::<usize>()
+            + self.pending.flows.mem_bytes()
+    }
+
+    /// Over the budget: move every held `flows` batch to spill files.
+    fn spill_if_over(&mut self) -> Result<(), DetectError> {
+        let held = self.held_bytes();
+        if self.hold_bytes > 0 && held <= self.hold_bytes {
+            return Ok(());
+        }
+        let t = std::time::Instant::now();
+        if self.spill.is_none() {
+            self.spill = Some(match &self.spill_dir {
+                Some(d) => SpillDir::new(d.clone())?,
+                None => SpillDir::temp()?,
+            });
+        }
+        let Some(dir) = self.spill.as_ref() else {
+            return Ok(());
+        };
+        let before = dir.written();
+        for c in self.chunks.values_mut() {
+            c.flows.spill(&self.keep_flows, dir)?;
+        }
+        spill_rows(&mut self.pending.flows, &self.keep_flows, dir)?;
+        let after = dir.written();
+        self.stats.spills += 1;
+        self.stats.spilled_rows += after.0 - before.0;
+        self.stats.spilled_bytes += after.1 - before.1;
+        self.stats.chunking_us += t.elapsed().as_micros() as u64;
+        tracing::debug!(
+            held_bytes = held,
+            rows = after.0 - before.0,
+            bytes = after.1 - before.1,
+            "held flows spilled"
+        );
+        Ok(())
     }
 
     fn close_until(&mut self, watermark: i64) -> Result<Vec<Finding>, DetectError> {
@@ -328,12 +405,13 @@ impl Engine {
         self.closed_until = self.closed_until.max(start + HOUR_MS);
         let t = std::time::Instant::now();
         let flows = chunk.flows.finish()?;
-        let cloudtrail = chunk.cloudtrail.finish()?;
+        // CloudTrail is never spilled (a few percent of the rows).
+        let cloudtrail = chunk.cloudtrail.finish()?.load()?;
         self.stats.chunking_us += t.elapsed().as_micros() as u64;
         let mut findings = Vec::new();
         if !flows.is_empty() {
             let t = std::time::Instant::now();
-            findings.extend(self.flow.close_hour(start, &flows));
+            findings.extend(self.flow.close_hour(start, &flows)?);
             self.stats.baseline_us += t.elapsed().as_micros() as u64;
         }
         if !cloudtrail.is_empty() {
@@ -342,7 +420,7 @@ impl Engine {
             self.stats.recon_us += t.elapsed().as_micros() as u64;
         }
         if let Some(f) = self.fence.as_mut() {
-            findings.extend(f.close_hour(start, &flows, &cloudtrail));
+            findings.extend(f.close_hour(start, &flows, &cloudtrail)?);
         }
         self.pending.flows.extend(flows);
         self.pending.cloudtrail.extend(cloudtrail);
@@ -359,7 +437,9 @@ impl Engine {
         let pending = std::mem::take(&mut self.pending);
         self.pending_hours = 0;
         let t = std::time::Instant::now();
-        let r = self.rules.evaluate(&pending.flows, &pending.cloudtrail);
+        let r = self
+            .rules
+            .evaluate_rows(&pending.flows, &pending.cloudtrail);
         self.stats.rules_us += t.elapsed().as_micros() as u64;
         r
     }

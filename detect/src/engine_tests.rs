@@ -123,6 +123,89 @@ fn a_spike_after_warmup_is_found_once_with_evidence() {
 }
 
 #[test]
+fn spilling_every_held_batch_changes_no_finding() {
+    let spike = 3 * 24 + 11;
+    let mut plain = engine();
+    let expected = run(&mut plain, fleet_days(4, Some(spike)));
+    let spill = tempfile::tempdir().unwrap();
+    let mut spilling = Engine::new(
+        EngineOptions {
+            hold_memory_mb: 0,
+            spill_dir: Some(spill.path().join("spill")),
+            ..Default::default()
+        },
+        RuleSet::load(&[], true).unwrap(),
+        None,
+    )
+    .unwrap();
+    // Built-in rules too: their scans stream the spilled rows.
+    let mut with_rules = Engine::new(
+        EngineOptions::default(),
+        RuleSet::load(&[], true).unwrap(),
+        None,
+    )
+    .unwrap();
+    let mut batches = fleet_days(4, Some(spike));
+    // A port scan in hour 30 (after that hour's batches), for the rules to find.
+    batches.insert(
+        31 * 3,
+        (0..300)
+            .map(|i| Flow {
+                eni: "eni-b",
+                instance: None,
+                subnet: Some("subnet-app"),
+                src: "203.0.113.66".into(),
+                dst: "10.0.1.11".into(),
+                sport: 40000,
+                dport: 1000 + i,
+                bytes: 44,
+                action: "REJECT",
+                t_ms: T0 + 30 * H + 60_000 + i64::from(i) * 100,
+            })
+            .collect(),
+    );
+    let want = run(&mut with_rules, batches.clone());
+    let got = run(&mut spilling, batches);
+    let key = |f: &Vec<Finding>| {
+        let mut k: Vec<String> = f
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {} {}",
+                    f.detector, f.entity.id, f.first_seen_ms, f.evidence
+                )
+            })
+            .collect();
+        k.sort();
+        k
+    };
+    assert!(want.iter().any(|f| f.detector == "port_scan"), "{want:#?}");
+    assert!(
+        want.iter().any(|f| f.detector == "volume_spike"),
+        "{want:#?}"
+    );
+    assert_eq!(key(&got), key(&want));
+    assert_eq!(
+        key(&expected),
+        key(&want
+            .into_iter()
+            .filter(|f| f.detector != "port_scan")
+            .collect()),
+        "the rules add only the scan"
+    );
+    let s = spilling.stats();
+    assert!(
+        s.spills > 0 && s.spilled_rows > 0 && s.spilled_bytes > 0,
+        "{s:?}"
+    );
+    assert_eq!(spilling.held_bytes(), 0);
+    let left = std::fs::read_dir(spill.path().join("spill"))
+        .unwrap()
+        .count();
+    assert_eq!(left, 0, "every spill file is removed once judged");
+}
+
+#[test]
 fn no_alert_during_warmup() {
     let mut e = engine();
     let f = run(&mut e, fleet_days(2, Some(5)));

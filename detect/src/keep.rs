@@ -12,6 +12,10 @@
 //!
 //! A batch whose schema is not the core one (a variant the decoder did not produce) is kept
 //! whole: the rules then plan against it as before.
+//!
+//! Held rows are [`Rows`]: parts in memory and parts spilled to local disk ([`crate::spill`])
+//! once the engine holds more than its budget. Whoever reads them (the baselines, the fence,
+//! the rules' scans) visits them one batch at a time ([`Batches`]), in the order they arrived.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -24,6 +28,7 @@ use flowtrail_core::schema::flows::col;
 use flowtrail_core::schema::{ACCOUNT_ID, EVENT_TIME, REGION};
 
 use crate::DetectError;
+use crate::spill::{SharedSpill, SpillDir};
 
 /// Rows per held batch.
 pub const TARGET_ROWS: usize = 8192;
@@ -116,18 +121,161 @@ impl Projection {
     }
 }
 
+/// One piece of held rows: a batch in memory, or a spill file of several.
+#[derive(Debug, Clone)]
+pub enum Part {
+    /// In memory.
+    Mem(RecordBatch),
+    /// On local disk ([`crate::spill`]).
+    Spilled(SharedSpill),
+}
+
+/// Rows in order, some in memory and some spilled to disk: what the baselines, the fence and
+/// the rules read of closed hours.
+#[derive(Debug, Default, Clone)]
+pub struct Rows {
+    parts: Vec<Part>,
+    mem_bytes: usize,
+}
+
+impl Rows {
+    /// Rows all in memory.
+    pub fn from_batches(batches: Vec<RecordBatch>) -> Self {
+        let mut r = Rows::default();
+        for b in batches {
+            r.push(b);
+        }
+        r
+    }
+
+    fn push(&mut self, b: RecordBatch) {
+        self.mem_bytes += b.get_array_memory_size();
+        self.parts.push(Part::Mem(b));
+    }
+
+    /// The parts, in order.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
+    /// No rows at all.
+    pub fn is_empty(&self) -> bool {
+        self.rows() == 0
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Mem(b) => b.num_rows(),
+                Part::Spilled(f) => f.rows(),
+            })
+            .sum()
+    }
+
+    /// Bytes of the parts in memory.
+    pub fn mem_bytes(&self) -> usize {
+        self.mem_bytes
+    }
+
+    /// Append `other`'s parts after these.
+    pub fn extend(&mut self, other: Rows) {
+        self.mem_bytes += other.mem_bytes;
+        self.parts.extend(other.parts);
+    }
+
+    /// The batches, when none is spilled.
+    pub fn in_memory(&self) -> Option<Vec<RecordBatch>> {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Mem(b) => Some(b.clone()),
+                Part::Spilled(_) => None,
+            })
+            .collect()
+    }
+
+    /// Every batch, spilled ones read back (the rare path that needs them all at once).
+    pub fn load(&self) -> Result<Vec<RecordBatch>, DetectError> {
+        let mut out = Vec::new();
+        self.visit(&mut |b| out.push(b.clone()))?;
+        Ok(out)
+    }
+
+    /// Move the batches of `schema` held in memory to spill files in `dir` (each run of
+    /// consecutive ones becomes one file, so the order is kept). Batches of another schema
+    /// stay in memory.
+    fn spill(&mut self, dir: &SpillDir, schema: &SchemaRef) -> Result<(), DetectError> {
+        let mut out: Vec<Part> = Vec::with_capacity(self.parts.len());
+        let mut run: Vec<RecordBatch> = Vec::new();
+        let mut mem_bytes = 0;
+        let flush = |run: &mut Vec<RecordBatch>, out: &mut Vec<Part>| {
+            if !run.is_empty() {
+                out.push(Part::Spilled(Arc::new(dir.write(schema, run)?)));
+                run.clear();
+            }
+            Ok::<_, DetectError>(())
+        };
+        for p in std::mem::take(&mut self.parts) {
+            match p {
+                Part::Mem(b) if b.schema() == *schema => run.push(b),
+                Part::Mem(b) => {
+                    flush(&mut run, &mut out)?;
+                    mem_bytes += b.get_array_memory_size();
+                    out.push(Part::Mem(b));
+                }
+                Part::Spilled(f) => {
+                    flush(&mut run, &mut out)?;
+                    out.push(Part::Spilled(f));
+                }
+            }
+        }
+        flush(&mut run, &mut out)?;
+        self.parts = out;
+        self.mem_bytes = mem_bytes;
+        Ok(())
+    }
+}
+
+/// Something that yields record batches one at a time: a slice of batches, or [`Rows`] (whose
+/// spilled parts are read back as they are visited).
+pub trait Batches {
+    /// Call `f` on every batch, in order.
+    fn visit(&self, f: &mut dyn FnMut(&RecordBatch)) -> Result<(), DetectError>;
+}
+
+impl<T: AsRef<[RecordBatch]> + ?Sized> Batches for T {
+    fn visit(&self, f: &mut dyn FnMut(&RecordBatch)) -> Result<(), DetectError> {
+        self.as_ref().iter().for_each(f);
+        Ok(())
+    }
+}
+
+impl Batches for Rows {
+    fn visit(&self, f: &mut dyn FnMut(&RecordBatch)) -> Result<(), DetectError> {
+        for p in &self.parts {
+            match p {
+                Part::Mem(b) => f(b),
+                Part::Spilled(s) => s.visit(f)?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One table's rows of an open hour.
 #[derive(Debug)]
 pub(crate) struct Held {
     coalescer: BatchCoalescer,
-    done: Vec<RecordBatch>,
+    rows: Rows,
 }
 
 impl Held {
     pub(crate) fn new(p: &Projection) -> Self {
         Self {
             coalescer: BatchCoalescer::new(p.kept.clone(), TARGET_ROWS),
-            done: Vec::new(),
+            rows: Rows::default(),
         }
     }
 
@@ -141,13 +289,13 @@ impl Held {
             Some(b) => {
                 self.coalescer.push_batch(b).map_err(arrow)?;
                 while let Some(b) = self.coalescer.next_completed_batch() {
-                    self.done.push(b);
+                    self.rows.push(b);
                 }
             }
             None => {
                 // Keep the order: what is buffered goes first.
                 self.flush().map_err(arrow)?;
-                self.done.push(batch.clone());
+                self.rows.push(batch.clone());
             }
         }
         Ok(())
@@ -156,25 +304,50 @@ impl Held {
     fn flush(&mut self) -> Result<(), arrow::error::ArrowError> {
         self.coalescer.finish_buffered_batch()?;
         while let Some(b) = self.coalescer.next_completed_batch() {
-            self.done.push(b);
+            self.rows.push(b);
         }
         Ok(())
     }
 
-    /// Every held batch.
-    pub(crate) fn finish(mut self) -> Result<Vec<RecordBatch>, DetectError> {
+    /// Bytes of the completed batches held in memory (the coalescer's buffer of fewer than
+    /// [`TARGET_ROWS`] rows is not counted).
+    pub(crate) fn mem_bytes(&self) -> usize {
+        self.rows.mem_bytes()
+    }
+
+    /// Move every held batch to spill files, the coalescer's partial one too.
+    pub(crate) fn spill(&mut self, p: &Projection, dir: &SpillDir) -> Result<(), DetectError> {
         self.flush().map_err(|source| DetectError::Arrow {
             context: "holding rows of an open hour".into(),
             source,
         })?;
-        Ok(self.done)
+        self.rows.spill(dir, &p.kept)
     }
+
+    /// Every held row.
+    pub(crate) fn finish(mut self) -> Result<Rows, DetectError> {
+        self.flush().map_err(|source| DetectError::Arrow {
+            context: "holding rows of an open hour".into(),
+            source,
+        })?;
+        Ok(self.rows)
+    }
+}
+
+/// Spill the in-memory parts of closed rows waiting for the rules.
+pub(crate) fn spill_rows(
+    rows: &mut Rows,
+    p: &Projection,
+    dir: &SpillDir,
+) -> Result<(), DetectError> {
+    rows.spill(dir, &p.kept)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testutil::{Flow, flows};
+    use arrow::array::AsArray;
     use flowtrail_core::schema::flows::flows_schema;
 
     fn one() -> RecordBatch {
@@ -206,7 +379,11 @@ mod tests {
         for _ in 0..3 {
             h.push(&p, &b).unwrap_or_else(|e| panic!("{e}"));
         }
-        let out = h.finish().unwrap_or_else(|e| panic!("{e}"));
+        let out = h
+            .finish()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .in_memory()
+            .unwrap_or_default();
         assert_eq!(out.len(), 1, "coalesced into one batch");
         assert_eq!(out[0].num_rows(), 3);
         assert_eq!(out[0].num_columns(), kept.len());
@@ -225,7 +402,11 @@ mod tests {
         let mut h = Held::new(&p);
         h.push(&p, &b).unwrap_or_else(|e| panic!("{e}"));
         h.push(&p, &other).unwrap_or_else(|e| panic!("{e}"));
-        let out = h.finish().unwrap_or_else(|e| panic!("{e}"));
+        let out = h
+            .finish()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .in_memory()
+            .unwrap_or_default();
         assert_eq!(out.len(), 2);
         assert_eq!(
             out[1].schema(),
@@ -233,5 +414,64 @@ mod tests {
             "kept whole, after the first"
         );
         assert!(out[0].num_columns() < b.num_columns());
+    }
+
+    #[test]
+    fn spilled_rows_read_back_in_order_and_their_files_go_with_them() {
+        let p = Projection::new(
+            flows_schema(),
+            Some(&[col::SRCADDR, EVENT_TIME].map(String::from).into()),
+        );
+        let dir = SpillDir::temp().unwrap_or_else(|e| panic!("{e}"));
+        let files = || {
+            std::fs::read_dir(dir.path())
+                .map(|d| d.count())
+                .unwrap_or(0)
+        };
+        let b = one();
+        let mut h = Held::new(&p);
+        // Three completed batches; spill them, then two more in memory.
+        for round in 0..5 {
+            for _ in 0..TARGET_ROWS {
+                h.push(&p, &b).unwrap_or_else(|e| panic!("{e}"));
+            }
+            if round == 2 {
+                assert!(h.mem_bytes() > 0);
+                h.spill(&p, &dir).unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(h.mem_bytes(), 0, "nothing completed is left in memory");
+                assert_eq!(files(), 1, "one run, one file");
+            }
+        }
+        h.push(&p, &b).unwrap_or_else(|e| panic!("{e}"));
+        let rows = h.finish().unwrap_or_else(|e| panic!("{e}"));
+        assert!(rows.in_memory().is_none());
+        assert_eq!(rows.rows(), 5 * TARGET_ROWS + 1);
+        let mut sizes = Vec::new();
+        rows.visit(&mut |b| sizes.push(b.num_rows()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            sizes,
+            [
+                TARGET_ROWS,
+                TARGET_ROWS,
+                TARGET_ROWS,
+                TARGET_ROWS,
+                TARGET_ROWS,
+                1
+            ]
+        );
+        let loaded = rows.load().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(loaded[0].schema(), p.kept, "read back in the held schema");
+        let src = loaded[0].column_by_name(col::SRCADDR).and_then(|c| {
+            c.as_string_opt::<i32>()
+                .map(|a| a.value(TARGET_ROWS - 1).to_string())
+        });
+        assert_eq!(
+            src.as_deref(),
+            Some("10.0.0.1"),
+            "values survive the round trip"
+        );
+        drop(rows);
+        assert_eq!(files(), 0, "the spill file is removed with its rows");
     }
 }

@@ -7,6 +7,7 @@
 //! - [`recon`]: `api_recon`, per-principal.
 //! - [`fence`]: `unexpected_resource`, what should not be in a watched subnet.
 //! - [`keep`]: the columns and batches the engine holds of an open hour.
+//! - [`spill`]: held rows on local disk when they outgrow the memory budget.
 //! - [`state`]: baselines on disk.
 pub mod baseline;
 pub mod engine;
@@ -15,6 +16,7 @@ pub mod fence;
 pub mod keep;
 pub mod recon;
 pub mod rules;
+pub mod spill;
 pub mod state;
 
 pub use engine::{Engine, EngineOptions};

@@ -144,6 +144,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             grace_minutes: None,
             service: false,
             fence: args.fence.clone(),
+            hold_memory_mb: args.hold_memory_mb,
+            spill_dir: None,
         };
         let mut sinks: Vec<Box<dyn AlertSink + Send>> = vec![Box::new(sink)];
         if let Some(s) = &sns {
@@ -295,6 +297,15 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
                 e.recon_us as f64 / 1e6,
                 e.chunking_us as f64 / 1e6
             )?;
+            if e.spills > 0 {
+                writeln!(
+                    err,
+                    "               held rows over --hold-memory-mb: {} rows spilled to disk ({:.1} MB) in {} spills",
+                    e.spilled_rows,
+                    e.spilled_bytes as f64 / 1e6,
+                    e.spills
+                )?;
+            }
         }
         if stats.objects_already_done > 0 {
             writeln!(

@@ -390,6 +390,11 @@ impl Service<'_> {
         self.metrics
             .open_hours
             .store(open as u64, Ordering::Relaxed);
+        let (held, spilled) = d.held();
+        self.metrics
+            .held_bytes
+            .store(held as u64, Ordering::Relaxed);
+        self.metrics.spilled_rows.store(spilled, Ordering::Relaxed);
         Ok(())
     }
 

@@ -68,6 +68,10 @@ pub struct Metrics {
     pub watermark_ms: AtomicI64,
     /// Hours open in detection.
     pub open_hours: AtomicU64,
+    /// Bytes of `flows` rows detection holds in memory.
+    pub held_bytes: AtomicU64,
+    /// `flows` rows detection spilled to local disk.
+    pub spilled_rows: AtomicU64,
     /// Lake commits judged by a follower (`[detection] source = "lake"`).
     pub commits_followed: AtomicU64,
     /// Messages a follower keeps in flight until their hours are judged.
@@ -246,6 +250,18 @@ impl Metrics {
             "flowtrail_detection_open_hours",
             "Hours waiting for the watermark.",
             g(&self.open_hours) as f64,
+        );
+        gauge(
+            &mut o,
+            "flowtrail_detection_held_bytes",
+            "Bytes of flows rows held in memory until their hour is judged.",
+            g(&self.held_bytes) as f64,
+        );
+        counter(
+            &mut o,
+            "flowtrail_detection_spilled_rows_total",
+            "Flows rows held on local disk because memory was over [detection] hold_memory_mb.",
+            &[("", g(&self.spilled_rows))],
         );
         if let Ok(h) = self.lag.lock() {
             let name = "flowtrail_notification_lag_seconds";

@@ -164,6 +164,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             grace_minutes: Some(config.detection.grace_minutes),
             service: true,
             fence: config.detection.fence.clone(),
+            hold_memory_mb: config.detection.hold_memory_mb,
+            spill_dir: Some(config.state.join("spill")),
         };
         let mut d = Detection::new(&d, sinks)?;
         // Following the lake, the open hours come back with their commits' messages instead.

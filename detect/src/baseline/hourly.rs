@@ -23,6 +23,9 @@ use arrow::datatypes::{Int32Type, Int64Type, TimestampMillisecondType};
 use flowtrail_core::EntityKind;
 use flowtrail_core::schema::flows::col;
 
+use crate::DetectError;
+use crate::keep::Batches;
+
 /// Whether an address is private (RFC 1918, CGNAT, link-local, IPv6 ULA/link-local).
 pub fn is_private(a: &str) -> bool {
     if a.starts_with("10.") || a.starts_with("192.168.") || a.starts_with("169.254.") {
@@ -136,10 +139,14 @@ fn get(a: Option<&StringArray>, i: usize) -> Option<&str> {
 }
 
 /// Aggregate `batches` (flows schema) per entity, learning ENI addresses into `enis`.
-pub fn aggregate(batches: &[RecordBatch], enis: &mut EniAddrs) -> Map<String, HourAgg> {
+/// Two passes: the ENIs' addresses first, then the records.
+pub fn aggregate(
+    batches: &(impl Batches + ?Sized),
+    enis: &mut EniAddrs,
+) -> Result<Map<String, HourAgg>, DetectError> {
     let mut out: Map<String, HourAgg> = Map::default();
     // Pass 1: learn ENI addresses.
-    for b in batches {
+    batches.visit(&mut |b| {
         let (eni, src, dst) = (
             s(b, col::INTERFACE_ID),
             s(b, col::SRCADDR),
@@ -150,8 +157,8 @@ pub fn aggregate(batches: &[RecordBatch], enis: &mut EniAddrs) -> Map<String, Ho
                 enis.observe(e, x, y);
             }
         }
-    }
-    for b in batches {
+    })?;
+    batches.visit(&mut |b| {
         let inst = s(b, col::INSTANCE_ID);
         let eni = s(b, col::INTERFACE_ID);
         let src = s(b, col::SRCADDR);
@@ -278,8 +285,8 @@ pub fn aggregate(batches: &[RecordBatch], enis: &mut EniAddrs) -> Map<String, Ho
                 }
             }
         }
-    }
-    out
+    })?;
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -34,13 +34,13 @@ pub mod stats;
 use std::collections::HashMap;
 use std::path::Path;
 
-use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use flowtrail_core::{Entity, EntityKind, Finding, Severity};
 
 use crate::DetectError;
+use crate::keep::Batches;
 use bloom::Bloom;
 use groups::GroupModel;
 use hourly::{EniAddrs, HourAgg, peer_net};
@@ -301,10 +301,15 @@ impl FlowBaselines {
     }
 
     /// Close one hour of flows: judge every entity against its baseline, then learn the hour.
-    pub fn close_hour(&mut self, hour_start_ms: i64, batches: &[RecordBatch]) -> Vec<Finding> {
+    pub fn close_hour(
+        &mut self,
+        hour_start_ms: i64,
+        batches: &(impl Batches + ?Sized),
+    ) -> Result<Vec<Finding>, DetectError> {
         let mut enis = std::mem::take(&mut self.enis);
         let aggs = hourly::aggregate(batches, &mut enis);
         self.enis = enis;
+        let aggs = aggs?;
         let h = hour_of_day(hour_start_ms);
         let mut findings = Vec::new();
         let mut entities: Vec<(&String, &HourAgg)> = aggs.iter().collect();
@@ -316,7 +321,7 @@ impl FlowBaselines {
             self.learn(entity, agg, h);
         }
         self.regroup(hour_start_ms, entities.iter().map(|(e, _)| e.as_str()));
-        findings
+        Ok(findings)
     }
 
     /// Recluster the warm entities once every [`groups::RECLUSTER_MS`] of event time (or

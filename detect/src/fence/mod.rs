@@ -42,6 +42,7 @@ use flowtrail_core::schema::{ACCOUNT_ID, EVENT_TIME, REGION};
 use flowtrail_core::{Entity, EntityKind, Finding};
 
 use crate::DetectError;
+use crate::keep::Batches;
 pub use config::{FenceConfig, LaunchFacts, SubnetFence};
 use launch::{LaunchEvent, LaunchKind, Launched};
 
@@ -148,9 +149,9 @@ impl Fence {
     pub fn close_hour(
         &mut self,
         hour_start_ms: i64,
-        flows: &[RecordBatch],
+        flows: &(impl Batches + ?Sized),
         cloudtrail: &[RecordBatch],
-    ) -> Vec<Finding> {
+    ) -> Result<Vec<Finding>, DetectError> {
         let mut out = Vec::new();
         for l in launch::launches(cloudtrail) {
             for r in &l.resources {
@@ -159,8 +160,8 @@ impl Fence {
                 }
             }
         }
-        out.extend(self.judge_flows(hour_start_ms, flows));
-        out
+        out.extend(self.judge_flows(hour_start_ms, flows)?);
+        Ok(out)
     }
 
     fn judge_launch(&mut self, l: &LaunchEvent, r: &Launched) -> Option<Finding> {
@@ -271,9 +272,12 @@ impl Fence {
             .map(|l| l.subnet.clone())
     }
 
-    fn talks(&mut self, flows: &[RecordBatch]) -> BTreeMap<String, Talk> {
+    fn talks(
+        &mut self,
+        flows: &(impl Batches + ?Sized),
+    ) -> Result<BTreeMap<String, Talk>, DetectError> {
         let mut talks: BTreeMap<String, Talk> = BTreeMap::new();
-        for b in flows {
+        flows.visit(&mut |b| {
             let (eni, sn, inst, src, dst, acct, region) = (
                 s(b, fcol::INTERFACE_ID),
                 s(b, fcol::SUBNET_ID),
@@ -316,14 +320,18 @@ impl Fence {
                 });
                 t.add(i, time, bytes, src_ip, get(dst, i));
             }
-        }
-        talks
+        })?;
+        Ok(talks)
     }
 
-    fn judge_flows(&mut self, hour_start_ms: i64, flows: &[RecordBatch]) -> Vec<Finding> {
+    fn judge_flows(
+        &mut self,
+        hour_start_ms: i64,
+        flows: &(impl Batches + ?Sized),
+    ) -> Result<Vec<Finding>, DetectError> {
         let mut out = Vec::new();
         let warmup_ms = i64::from(self.config.warmup_hours) * HOUR_MS;
-        for (eni, t) in self.talks(flows) {
+        for (eni, t) in self.talks(flows)? {
             let started = *self
                 .state
                 .watch_started
@@ -390,7 +398,7 @@ impl Fence {
                 }),
             });
         }
-        out
+        Ok(out)
     }
 }
 

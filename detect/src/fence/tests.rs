@@ -117,7 +117,9 @@ fn warm_fence() -> Fence {
             talk("eni-b", Some("i-b"), Some("subnet-priv"), t + 120_000),
         ]);
         assert!(
-            f.close_hour(t, &[b], &[]).is_empty(),
+            f.close_hour(t, &[b], &[])
+                .unwrap_or_else(|e| panic!("{e}"))
+                .is_empty(),
             "warm-up hour {h} alerted"
         );
     }
@@ -128,12 +130,24 @@ fn warm_fence() -> Fence {
 fn interfaces_that_talk_during_warmup_are_the_population() {
     let mut f = Fence::new(config());
     let b = flows(&[talk("eni-a", Some("i-a"), Some("subnet-priv"), T0 + 1)]);
-    assert!(f.close_hour(T0, &[b], &[]).is_empty());
+    assert!(
+        f.close_hour(T0, &[b], &[])
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_empty()
+    );
     // A newcomer in the second warm-up hour is learned too, and quiet afterwards.
     let b = flows(&[talk("eni-late", None, Some("subnet-priv"), T0 + H + 1)]);
-    assert!(f.close_hour(T0 + H, &[b], &[]).is_empty());
+    assert!(
+        f.close_hour(T0 + H, &[b], &[])
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_empty()
+    );
     let b = flows(&[talk("eni-late", None, Some("subnet-priv"), T0 + 5 * H + 1)]);
-    assert!(f.close_hour(T0 + 5 * H, &[b], &[]).is_empty());
+    assert!(
+        f.close_hour(T0 + 5 * H, &[b], &[])
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_empty()
+    );
     assert_eq!(f.known_interfaces(), 2);
 }
 
@@ -147,7 +161,9 @@ fn approved_scale_out_is_quiet_even_on_v2_flows() {
         talk("eni-new1", None, None, t + 300_000),
         talk("eni-a", Some("i-a"), Some("subnet-priv"), t + 1),
     ]);
-    let found = f.close_hour(t, &[b], &[launch]);
+    let found = f
+        .close_hour(t, &[b], &[launch])
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(found.is_empty(), "{found:#?}");
     assert_eq!(f.unknown_subnet_rows(), 0);
 }
@@ -158,7 +174,9 @@ fn an_unapproved_launch_is_alerted_once_with_its_reasons() {
     let t = T0 + 3 * H;
     let launch = ct(&[hand_launch(t + 60_000, "i-evil", "eni-evil")]);
     let b = flows(&[talk("eni-evil", None, None, t + 600_000)]);
-    let found = f.close_hour(t, &[b], &[launch]);
+    let found = f
+        .close_hour(t, &[b], &[launch])
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(found.len(), 1, "{found:#?}");
     let a = &found[0];
     assert_eq!(a.detector, "unexpected_resource");
@@ -180,7 +198,11 @@ fn an_unapproved_launch_is_alerted_once_with_its_reasons() {
     assert_eq!(a.evidence["network_interfaces"][0], "eni-evil");
     // Its traffic later is not a second alert.
     let b = flows(&[talk("eni-evil", None, None, t + H + 1)]);
-    assert!(f.close_hour(t + H, &[b], &[]).is_empty());
+    assert!(
+        f.close_hour(t + H, &[b], &[])
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_empty()
+    );
 }
 
 #[test]
@@ -204,7 +226,7 @@ fn a_new_talker_without_a_launch_is_alerted_after_warmup_only_in_watched_subnets
         talk("eni-v2-unknown", None, None, t + 1),
         talk("eni-a", Some("i-a"), Some("subnet-priv"), t + 1),
     ]);
-    let found = f.close_hour(t, &[b], &[]);
+    let found = f.close_hour(t, &[b], &[]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(found.len(), 1, "{found:#?}");
     let a = &found[0];
     assert_eq!(
@@ -225,7 +247,11 @@ fn a_new_talker_without_a_launch_is_alerted_after_warmup_only_in_watched_subnets
         Some("subnet-priv"),
         t + H + 1,
     )]);
-    assert!(f.close_hour(t + H, &[b], &[]).is_empty());
+    assert!(
+        f.close_hour(t + H, &[b], &[])
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_empty()
+    );
 }
 
 #[test]
@@ -257,7 +283,9 @@ fn network_interfaces_by_approved_services_only() {
         talk("eni-fn", None, None, t + 60_000),
         talk("eni-hand", None, None, t + 60_000),
     ]);
-    let found = f.close_hour(t, &[b], &[batch]);
+    let found = f
+        .close_hour(t, &[b], &[batch])
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(
         (found[0].entity.kind, found[0].entity.id.as_str()),
@@ -277,7 +305,7 @@ fn state_survives_a_restart() {
         talk("eni-a", Some("i-a"), Some("subnet-priv"), t + 1),
         talk("eni-c", Some("i-c"), Some("subnet-priv"), t + 1),
     ]);
-    let found = g.close_hour(t, &[b], &[]);
+    let found = g.close_hour(t, &[b], &[]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0].entity.id, "i-c");
 }

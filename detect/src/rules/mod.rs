@@ -17,6 +17,7 @@ pub mod cases;
 pub mod finding;
 pub mod header;
 mod set;
+mod table;
 
 use std::path::PathBuf;
 

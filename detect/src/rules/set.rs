@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use std::collections::BTreeSet;
 
+use super::table::HeldTable;
+use crate::keep::{Part, Rows};
 use arrow::array::{ArrayRef, StringArray, new_null_array};
 use arrow::buffer::{Buffer, OffsetBuffer};
 use arrow::datatypes::{DataType, SchemaRef};
@@ -40,11 +42,11 @@ pub struct RuleSet {
     /// Serializes table registration and execution: one chunk at a time.
     lock: Mutex<()>,
     /// The `flows` and `cloudtrail` tables the cached plans read.
-    tables: Option<(Arc<MemTable>, Arc<MemTable>)>,
+    tables: Option<(Arc<HeldTable>, Arc<HeldTable>)>,
     /// Each rule's optimized logical plan, in `rules` order.
     plans: Vec<LogicalPlan>,
     /// All-null columns lent to batches that hold only some columns ([`crate::keep`]).
-    nulls: NullPool,
+    nulls: Arc<NullPool>,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -136,6 +138,16 @@ impl RuleSet {
         flows: &[RecordBatch],
         cloudtrail: &[RecordBatch],
     ) -> Result<Vec<Finding>, DetectError> {
+        self.run(|_| true, &Rows::from_batches(flows.to_vec()), cloudtrail)
+    }
+
+    /// [`RuleSet::evaluate`] over held `flows` rows, some of which may be spilled: those are
+    /// streamed from disk by each scan.
+    pub fn evaluate_rows(
+        &self,
+        flows: &Rows,
+        cloudtrail: &[RecordBatch],
+    ) -> Result<Vec<Finding>, DetectError> {
         self.run(|_| true, flows, cloudtrail)
     }
 
@@ -146,7 +158,11 @@ impl RuleSet {
         flows: &[RecordBatch],
         cloudtrail: &[RecordBatch],
     ) -> Result<Vec<Finding>, DetectError> {
-        self.run(|r| r.id == id, flows, cloudtrail)
+        self.run(
+            |r| r.id == id,
+            &Rows::from_batches(flows.to_vec()),
+            cloudtrail,
+        )
     }
 
     fn new(rules: Vec<Rule>) -> Result<RuleSet, DetectError> {
@@ -171,7 +187,7 @@ impl RuleSet {
             lock: Mutex::new(()),
             tables: None,
             plans: Vec::new(),
-            nulls: NullPool::default(),
+            nulls: Arc::new(NullPool::default()),
         };
         set.plan_all()?;
         Ok(set)
@@ -189,12 +205,8 @@ impl RuleSet {
             path: rule.path.clone(),
             reason,
         };
-        let flows =
-            Arc::new(MemTable::try_new(flows_schema(), vec![Vec::new()]).map_err(exec("<flows>"))?);
-        let ct = Arc::new(
-            MemTable::try_new(cloudtrail_schema(), vec![Vec::new()])
-                .map_err(exec("<cloudtrail>"))?,
-        );
+        let flows = Arc::new(HeldTable::new(flows_schema(), self.nulls.clone()));
+        let ct = Arc::new(HeldTable::new(cloudtrail_schema(), self.nulls.clone()));
         for (name, t) in [("flows", &flows), ("cloudtrail", &ct)] {
             self.ctx.deregister_table(name).map_err(exec(name))?;
             self.ctx
@@ -227,20 +239,18 @@ impl RuleSet {
     fn run(
         &self,
         select: impl Fn(&Rule) -> bool,
-        flows: &[RecordBatch],
+        flows: &Rows,
         cloudtrail: &[RecordBatch],
     ) -> Result<Vec<Finding>, DetectError> {
-        let (Some(f), Some(c)) = (
-            conform(flows, &flows_schema(), &self.nulls),
+        let (Some(f), Some(c), Some((flows_table, ct_table))) = (
+            conform_parts(flows.parts(), &flows_schema(), &self.nulls),
             conform(cloudtrail, &cloudtrail_schema(), &self.nulls),
+            &self.tables,
         ) else {
             // Rows in a variant of the core schema: plan from the SQL against them.
-            return self.run_planning(select, flows, cloudtrail);
+            return self.run_planning(select, &flows.load()?, cloudtrail);
         };
-        let Some((flows_table, ct_table)) = &self.tables else {
-            return self.run_planning(select, flows, cloudtrail);
-        };
-        let (has_flows, has_ct) = (!f.is_empty(), !c.is_empty());
+        let (has_flows, has_ct) = (!flows.is_empty(), !c.is_empty());
         let mut out = Vec::new();
         if !has_flows && !has_ct {
             return Ok(out);
@@ -256,9 +266,9 @@ impl RuleSet {
             })
             .collect();
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        flows_table.set(f);
+        ct_table.set(c.into_iter().map(Part::Mem).collect());
         let result = self.block_on(async {
-            *flows_table.batches[0].write().await = f;
-            *ct_table.batches[0].write().await = c;
             let state = self.ctx.state();
             let mut results = Vec::new();
             for &i in &chosen {
@@ -274,11 +284,11 @@ impl RuleSet {
                 let r = run.await;
                 results.push((rule, r, started.elapsed()));
             }
-            // Release the chunk's memory now rather than at the next chunk.
-            flows_table.batches[0].write().await.clear();
-            ct_table.batches[0].write().await.clear();
             results
         });
+        // Release the chunk's memory (and spill files) now rather than at the next chunk.
+        flows_table.set(Vec::new());
+        ct_table.set(Vec::new());
         for (rule, batches, took) in result {
             let batches = batches.map_err(|source| DetectError::Execute {
                 id: rule.id.clone(),
@@ -428,38 +438,64 @@ fn conform(
     batches
         .iter()
         .filter(|b| b.num_rows() > 0)
-        .map(|b| {
-            if b.schema() == *core {
-                Some(b.clone())
-            } else if b.num_columns() == core.fields().len() {
-                RecordBatch::try_new(core.clone(), b.columns().to_vec()).ok()
-            } else {
-                let schema = b.schema();
-                let mut cols = Vec::with_capacity(core.fields().len());
-                for f in core.fields() {
-                    match schema.index_of(f.name()) {
-                        Ok(i) if schema.field(i).data_type() == f.data_type() => {
-                            cols.push(b.column(i).clone())
-                        }
-                        Ok(_) => return None,
-                        Err(_) if !f.is_nullable() => {
-                            cols.push(nulls.get_non_null(f.data_type(), b.num_rows())?)
-                        }
-                        Err(_) => cols.push(nulls.get(f.data_type(), b.num_rows())),
-                    }
-                }
-                RecordBatch::try_new(core.clone(), cols).ok()
-            }
+        .map(|b| conform_one(b, core, nulls))
+        .collect()
+}
+
+/// [`conform`] for held parts: the batches in memory now, the spilled ones as they are read
+/// back (they hold a subset of the core columns, which always conforms).
+fn conform_parts(parts: &[Part], core: &SchemaRef, nulls: &NullPool) -> Option<Vec<Part>> {
+    parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Mem(b) if b.num_rows() == 0 => None,
+            Part::Mem(b) => Some(conform_one(b, core, nulls).map(Part::Mem)),
+            Part::Spilled(f) => Some(Some(Part::Spilled(f.clone()))),
         })
         .collect()
+}
+
+/// One batch in the core schema (see [`conform`]).
+pub(crate) fn conform_one(
+    b: &RecordBatch,
+    core: &SchemaRef,
+    nulls: &NullPool,
+) -> Option<RecordBatch> {
+    if b.schema() == *core {
+        Some(b.clone())
+    } else if b.num_columns() == core.fields().len() {
+        RecordBatch::try_new(core.clone(), b.columns().to_vec()).ok()
+    } else {
+        let schema = b.schema();
+        let mut cols = Vec::with_capacity(core.fields().len());
+        for f in core.fields() {
+            match schema.index_of(f.name()) {
+                Ok(i) if schema.field(i).data_type() == f.data_type() => {
+                    cols.push(b.column(i).clone())
+                }
+                Ok(_) => return None,
+                Err(_) if !f.is_nullable() => {
+                    cols.push(nulls.get_non_null(f.data_type(), b.num_rows())?)
+                }
+                Err(_) => cols.push(nulls.get(f.data_type(), b.num_rows())),
+            }
+        }
+        RecordBatch::try_new(core.clone(), cols).ok()
+    }
 }
 
 /// Stand-in columns for the ones a batch does not hold: all-null arrays by type (and empty
 /// strings for a non-nullable string column), grown as needed and lent out as zero-copy slices.
 #[derive(Default)]
-struct NullPool {
+pub(crate) struct NullPool {
     arrays: Mutex<Vec<ArrayRef>>,
     empty_strings: Mutex<Option<ArrayRef>>,
+}
+
+impl std::fmt::Debug for NullPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NullPool")
+    }
 }
 
 impl NullPool {

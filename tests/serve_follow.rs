@@ -171,11 +171,24 @@ fn two_ingest_tasks_and_a_detection_task_following_the_lake_equal_one_task() {
             b"{ truncated".to_vec(),
         )],
     );
-    wait_for("both quarantined", Duration::from_secs(60), || {
+    // And a notification of a commit record that is not in the lake (deleted, or never
+    // written): quarantined at once, not retried until the dead-letter queue.
+    send_raw(
+        &moto,
+        &q_lake,
+        &serde_json::json!({"Records": [{
+            "eventSource": "aws:s3",
+            "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": "lake"},
+                   "object": {"key": "l/_ledger/99999998-0000000000000000.json", "size": 10}}
+        }]})
+        .to_string(),
+    );
+    wait_for("all three quarantined", Duration::from_secs(60), || {
+        let log = std::fs::read_to_string(&d.log).unwrap_or_default();
         metric(d.port, "flowtrail_sqs_messages_total{outcome=\"poison\"}") >= 1.0
-            && std::fs::read_to_string(&d.log)
-                .unwrap_or_default()
-                .contains("commit record quarantined")
+            && log.contains("99999999-0000000000000000.json")
+            && log.contains("99999998-0000000000000000.json")
     });
     // Let late or repeated notifications arrive: none may add anything.
     std::thread::sleep(Duration::from_secs(3));
@@ -224,6 +237,11 @@ fn two_ingest_tasks_and_a_detection_task_following_the_lake_equal_one_task() {
         quarantine.contains("99999999-0000000000000000.json")
             && quarantine.contains("not a commit record"),
         "the bad commit record is in the quarantine, named, with the reason: {quarantine}"
+    );
+    assert!(
+        quarantine.contains("99999998-0000000000000000.json")
+            && quarantine.contains("not in the lake (NoSuchKey)"),
+        "the missing commit record is in the quarantine, named, with the reason: {quarantine}"
     );
     for ((table, w), (_, h)) in want.iter().zip(&have) {
         assert!(duplicates(h).is_empty(), "{table}: rows twice");

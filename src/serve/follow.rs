@@ -261,12 +261,17 @@ impl Service<'_> {
     }
 }
 
-/// Fetch a commit record and its row files. `Err` only for what may work later (S3).
+/// Fetch a commit record and its row files. `Err` only for what may work later (S3 errors);
+/// a missing key is gone for good (S3 is strongly consistent), so it is `Bad`.
 fn fetch_commit(
     mirror: &flowtrail_ingest::lake::mirror::S3Mirror,
     rel: &str,
 ) -> anyhow::Result<Outcome> {
-    let bytes = mirror.read(rel)?;
+    let Some(bytes) = mirror.read_if_exists(rel)? else {
+        return Ok(Outcome::Bad(
+            "the notified commit record is not in the lake (NoSuchKey)".into(),
+        ));
+    };
     let rec: CommitRecord = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
         Err(e) => return Ok(Outcome::Bad(format!("not a commit record: {e}"))),
@@ -285,7 +290,12 @@ fn fetch_commit(
             continue;
         };
         let hour = reader::hour_of(file).unwrap_or(i64::MIN);
-        let batches = match reader::read_bytes(Path::new(file), mirror.read(file)?) {
+        let Some(bytes) = mirror.read_if_exists(file)? else {
+            return Ok(Outcome::Bad(format!(
+                "{file}: named by the commit record, not in the lake (NoSuchKey)"
+            )));
+        };
+        let batches = match reader::read_bytes(Path::new(file), bytes) {
             Ok(b) => b,
             Err(e) => return Ok(Outcome::Bad(format!("{file}: {e}"))),
         };

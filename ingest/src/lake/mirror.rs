@@ -95,23 +95,41 @@ impl S3Mirror {
     }
 
     fn get(&self, key: &str) -> Result<Vec<u8>, IngestError> {
+        self.get_opt(key)?
+            .ok_or_else(|| self.err("GetObject", key, "NoSuchKey: the lake has no such file"))
+    }
+
+    /// `key`'s bytes; `None` when S3 answers that there is no such key (S3 is strongly
+    /// consistent: a key a notification or a commit record named and that is not there now
+    /// is gone, not late).
+    fn get_opt(&self, key: &str) -> Result<Option<Vec<u8>>, IngestError> {
         self.handle.block_on(async {
-            let r = self
+            let r = match self
                 .client
                 .get_object()
                 .bucket(&self.url.bucket)
                 .key(key)
                 .send()
                 .await
-                .map_err(|e| {
-                    self.err("GetObject", key, aws_sdk_s3::error::DisplayErrorContext(e))
-                })?;
+            {
+                Ok(r) => r,
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                    return Ok(None);
+                }
+                Err(e) => {
+                    return Err(self.err(
+                        "GetObject",
+                        key,
+                        aws_sdk_s3::error::DisplayErrorContext(e),
+                    ));
+                }
+            };
             let body = r
                 .body
                 .collect()
                 .await
                 .map_err(|e| self.err("GetObject", key, e))?;
-            Ok(body.into_bytes().to_vec())
+            Ok(Some(body.into_bytes().to_vec()))
         })
     }
 
@@ -255,6 +273,11 @@ impl S3Mirror {
     /// The bytes of the lake file `rel` (a path relative to the lake root).
     pub fn read(&self, rel: &str) -> Result<Vec<u8>, IngestError> {
         self.get(&self.key(rel))
+    }
+
+    /// [`S3Mirror::read`], with `None` when the lake has no such file.
+    pub fn read_if_exists(&self, rel: &str) -> Result<Option<Vec<u8>>, IngestError> {
+        self.get_opt(&self.key(rel))
     }
 
     /// The lake-relative path of `key` in `bucket`, when it is inside this lake.

@@ -31,27 +31,30 @@ WITH cand AS (
     HAVING count(*) >= 20
 ),
 t AS (
-    -- one row per distinct target of a source in a window
+    -- one row per distinct target of a source in a window. The candidates come first in the
+    -- join: the (small) side a hash join builds, with the flows streamed past it, so a window of
+    -- tens of millions of rows is never held whole.
     SELECT
-        date_bin(INTERVAL '10 minutes', event_time) AS w,
-        srcaddr, dstaddr, dstport,
-        min(account_id) AS account_id,
-        min(region) AS region,
-        min(event_time) AS first_seen,
-        max(event_time) AS last_seen,
-        bool_or(action = 'REJECT') AS rejected,
-        bool_or(action = 'REJECT')
-          OR (bool_and(protocol = 6) AND max(packets) <= 3 AND count(DISTINCT srcport) <= 3
+        cand.w,
+        flows.srcaddr, flows.dstaddr, flows.dstport,
+        min(flows.account_id) AS account_id,
+        min(flows.region) AS region,
+        min(flows.event_time) AS first_seen,
+        max(flows.event_time) AS last_seen,
+        bool_or(flows.action = 'REJECT') AS rejected,
+        bool_or(flows.action = 'REJECT')
+          OR (bool_and(flows.protocol = 6) AND max(flows.packets) <= 3
+              AND count(DISTINCT flows.srcport) <= 3
               -- a service port answering an ephemeral port is a reply, not a probe
-              AND (dstport < 32768 OR min(srcport) >= 32768)) AS failed
-    FROM flows
-    WHERE log_status = 'OK'
-      AND protocol IN (6, 17)
-      AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND dstport IS NOT NULL
-      AND EXISTS (SELECT 1 FROM cand
-                  WHERE cand.w = date_bin(INTERVAL '10 minutes', flows.event_time)
-                    AND cand.srcaddr = flows.srcaddr)
-    GROUP BY date_bin(INTERVAL '10 minutes', event_time), srcaddr, dstaddr, dstport
+              AND (flows.dstport < 32768 OR min(flows.srcport) >= 32768)) AS failed
+    FROM cand
+    JOIN flows
+      ON cand.w = date_bin(INTERVAL '10 minutes', flows.event_time)
+     AND cand.srcaddr = flows.srcaddr
+    WHERE flows.log_status = 'OK'
+      AND flows.protocol IN (6, 17)
+      AND flows.dstaddr IS NOT NULL AND flows.dstport IS NOT NULL
+    GROUP BY cand.w, flows.srcaddr, flows.dstaddr, flows.dstport
 ),
 src AS (
     SELECT

@@ -133,6 +133,10 @@ pub struct DetectionConfig {
     /// it they spill to `<state>/spill` on local disk (about 60 bytes a row).
     #[serde(default = "default_hold_memory")]
     pub hold_memory_mb: u64,
+    /// Where held rows spill (scratch, emptied at start; `<state>/spill` when absent). On ECS
+    /// with the state on EFS, point it at the task's ephemeral storage.
+    #[serde(default)]
+    pub spill_dir: Option<PathBuf>,
     /// Which rows are judged: `inline`, the rows this task ingests (one task per queue), or
     /// `lake`, every commit of the S3 lake, announced on this task's queue by the lake
     /// bucket's notifications (ingest tasks scale out with `--no-detect`; see `serve/follow.rs`).
@@ -161,6 +165,7 @@ impl Default for DetectionConfig {
             dedupe_minutes: default_dedupe(),
             grace_minutes: default_grace(),
             hold_memory_mb: default_hold_memory(),
+            spill_dir: None,
             source: DetectionSource::Inline,
         }
     }

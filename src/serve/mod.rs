@@ -165,7 +165,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             service: true,
             fence: config.detection.fence.clone(),
             hold_memory_mb: config.detection.hold_memory_mb,
-            spill_dir: Some(config.state.join("spill")),
+            spill_dir: Some(
+                config
+                    .detection
+                    .spill_dir
+                    .clone()
+                    .unwrap_or_else(|| config.state.join("spill")),
+            ),
         };
         let mut d = Detection::new(&d, sinks)?;
         // Following the lake, the open hours come back with their commits' messages instead.

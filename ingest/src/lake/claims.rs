@@ -208,27 +208,7 @@ impl Claims {
 
     /// The marker at `key` and its ETag; `None` when there is none.
     fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, IngestError> {
-        self.handle.block_on(async {
-            let r = match self
-                .client
-                .get_object()
-                .bucket(&self.url.bucket)
-                .key(key)
-                .send()
-                .await
-            {
-                Ok(r) => r,
-                Err(e) if status(&e) == Some(404) => return Ok(None),
-                Err(e) => return Err(self.err("GetObject", key, DisplayErrorContext(e))),
-            };
-            let etag = r.e_tag().unwrap_or_default().to_string();
-            let body = r
-                .body
-                .collect()
-                .await
-                .map_err(|e| self.err("GetObject", key, e))?;
-            Ok(Some((body.into_bytes().to_vec(), etag)))
-        })
+        self.url.get_if_exists(&self.client, &self.handle, key)
     }
 
     fn hold(&self, id: &SourceId, etag: String) {

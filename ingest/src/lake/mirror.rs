@@ -99,38 +99,12 @@ impl S3Mirror {
             .ok_or_else(|| self.err("GetObject", key, "NoSuchKey: the lake has no such file"))
     }
 
-    /// `key`'s bytes; `None` when S3 answers that there is no such key (S3 is strongly
-    /// consistent: a key a notification or a commit record named and that is not there now
-    /// is gone, not late).
+    /// `key`'s bytes; `None` when S3 answers that there is no such key.
     fn get_opt(&self, key: &str) -> Result<Option<Vec<u8>>, IngestError> {
-        self.handle.block_on(async {
-            let r = match self
-                .client
-                .get_object()
-                .bucket(&self.url.bucket)
-                .key(key)
-                .send()
-                .await
-            {
-                Ok(r) => r,
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
-                    return Ok(None);
-                }
-                Err(e) => {
-                    return Err(self.err(
-                        "GetObject",
-                        key,
-                        aws_sdk_s3::error::DisplayErrorContext(e),
-                    ));
-                }
-            };
-            let body = r
-                .body
-                .collect()
-                .await
-                .map_err(|e| self.err("GetObject", key, e))?;
-            Ok(Some(body.into_bytes().to_vec()))
-        })
+        Ok(self
+            .url
+            .get_if_exists(&self.client, &self.handle, key)?
+            .map(|(bytes, _)| bytes))
     }
 
     /// Keys under `prefix` (relative to the lake), with `delimiter`: (objects, common prefixes).

@@ -88,6 +88,38 @@ impl S3Url {
             reason: e.to_string(),
         }
     }
+
+    /// The object at `key` of this bucket and its ETag; `None` when S3 answers that there is
+    /// none (404: S3 is strongly consistent, so a key that is not there now is gone, not late).
+    pub fn get_if_exists(
+        &self,
+        client: &Client,
+        handle: &Handle,
+        key: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, IngestError> {
+        handle.block_on(async {
+            let r = match client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+            {
+                Ok(r) => r,
+                Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(404) => {
+                    return Ok(None);
+                }
+                Err(e) => return Err(self.error("GetObject", key, DisplayErrorContext(e))),
+            };
+            let etag = r.e_tag().unwrap_or_default().to_string();
+            let body = r
+                .body
+                .collect()
+                .await
+                .map_err(|e| self.error("GetObject", key, e))?;
+            Ok(Some((body.into_bytes().to_vec(), etag)))
+        })
+    }
 }
 
 impl std::fmt::Display for S3Url {

@@ -3,6 +3,8 @@
 //! ```text
 //! flowtrail-gen sample --out DIR
 //! flowtrail-gen bench --out DIR [--flow-records N] [--cloudtrail-events M] [--seed S]
+//!     [--records-per-object N] [--accounts N --regions M] [--format mixed|v2|v5|wide40]
+//!     [--hours H] [--events-per-file N]
 //! flowtrail-gen scenario --out DIR [--days N] [--seed S]
 //! ```
 
@@ -10,6 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use flowtrail_sample::bench::{BenchFleet, BenchFormat};
 use flowtrail_sample::{BenchSpec, ScenarioSpec, write_bench, write_sample, write_scenario};
 
 const USAGE: &str = "usage:
@@ -17,7 +20,19 @@ const USAGE: &str = "usage:
       write the committed sample: DIR/aws/AWSLogs/... and DIR/scenarios/*.json
       (regenerate in place with: flowtrail-gen sample --out sample-data)
   flowtrail-gen bench --out DIR [--flow-records N] [--cloudtrail-events M] [--seed S]
+                      [--records-per-object N] [--accounts N --regions M]
+                      [--format mixed|v2|v5|wide40] [--hours H] [--events-per-file N]
       write a large set (default 5000000 flow records, 200000 CloudTrail events, seed 1)
+      --records-per-object N  flow records per object, on average (default 1000)
+      --accounts N --regions M  a grid fleet: one VPC per account and region (daily folders)
+                              instead of the four VPCs of two accounts
+      --format F              every flow log in one format: v2 (default, 14 fields), v5
+                              (custom, 25 fields), wide40 (40 fields of v2-v8 in a seeded
+                              random order); mixed (default): v2 and v5 flow logs
+      --hours H               spread the objects over H hours (few partitions); default: one
+                              object per flow log every 5 minutes for as long as it takes
+      --events-per-file N     CloudTrail events per document (default: spread over the
+                              5-minute windows of the flow records)
   flowtrail-gen scenario --out DIR [--days N] [--seed S]
       write an unseen evaluation scenario (default 8 days, seed 7): a different fleet and
       attack plan per seed, labels in DIR/scenarios/labels.json";
@@ -40,6 +55,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Cmd, String> {
     let mut out = None;
     let mut spec = BenchSpec::default();
     let mut scen = ScenarioSpec::default();
+    let (mut accounts, mut regions) = (None, None);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--out" => out = Some(PathBuf::from(args.next().ok_or("--out needs a value")?)),
@@ -49,12 +65,30 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Cmd, String> {
                 spec.seed = number(&a, args.next())?;
                 scen.seed = spec.seed;
             }
+            "--records-per-object" => {
+                spec.records_per_object = number(&a, args.next())?.max(1);
+            }
+            "--accounts" => accounts = Some(number(&a, args.next())?.clamp(1, 20) as u32),
+            "--regions" => regions = Some(number(&a, args.next())?.clamp(1, 10) as u32),
+            "--format" => {
+                let v = args.next().ok_or("--format needs a value")?;
+                spec.format = BenchFormat::parse(&v)
+                    .ok_or_else(|| format!("--format: one of mixed, v2, v5, wide40: {v}"))?;
+            }
+            "--hours" => spec.hours = Some(number(&a, args.next())?.max(1)),
+            "--events-per-file" => spec.events_per_file = Some(number(&a, args.next())?.max(1)),
             "--days" => scen.days = number(&a, args.next())?.clamp(3, 366) as i64,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument: {other}")),
         }
     }
     let out = out.ok_or("--out DIR is required")?;
+    if accounts.is_some() || regions.is_some() {
+        spec.fleet = BenchFleet::Grid {
+            accounts: accounts.unwrap_or(1),
+            regions: regions.unwrap_or(1),
+        };
+    }
     match cmd.as_str() {
         "sample" => Ok(Cmd::Sample { out }),
         "bench" => Ok(Cmd::Bench { out, spec }),

@@ -45,6 +45,12 @@ use crate::source::{Location, SourceObject};
 /// Decode workers used at least when some objects are on S3 (fetching is I/O bound).
 pub const S3_WORKERS: usize = 8;
 
+/// Local objects up to this size are read whole; larger ones are streamed.
+const WHOLE_READ_MAX: u64 = 32 << 20;
+
+/// Read buffer of a streamed local object.
+const STREAM_BUFFER: usize = 256 << 10;
+
 /// Replay settings.
 #[derive(Debug, Clone)]
 pub struct ReplayOptions {
@@ -181,6 +187,17 @@ fn decode_one(obj: &SourceObject, opts: &ReplayOptions) -> Outcome {
     let result: Result<bool, IngestError> = (|| match obj.info.kind {
         ObjectKind::FlowLogText => {
             let mut reader = match &obj.location {
+                // Objects as delivered (kilobytes to a few MB) are read whole: one allocation
+                // of the object's size, no read buffer per object. Larger files are streamed.
+                Location::Local(_) if obj.id.size <= WHOLE_READ_MAX => ObjectReader::from_reader(
+                    key,
+                    std::io::Cursor::new(read_all()?),
+                    opts.max_decompressed,
+                )
+                .map_err(|source| IngestError::Read {
+                    key: key.to_string(),
+                    source,
+                })?,
                 Location::Local(path) => {
                     let file = fs::File::open(path).map_err(|source| IngestError::Read {
                         key: key.to_string(),
@@ -188,7 +205,7 @@ fn decode_one(obj: &SourceObject, opts: &ReplayOptions) -> Outcome {
                     })?;
                     ObjectReader::from_reader(
                         key,
-                        std::io::BufReader::with_capacity(1 << 20, file),
+                        std::io::BufReader::with_capacity(STREAM_BUFFER, file),
                         opts.max_decompressed,
                     )
                     .map_err(|source| IngestError::Read {

@@ -1,43 +1,126 @@
 //! [`LakeWriter`]: buffers decoded rows per table and partition and commits them to the lake
 //! with the protocol described in [`crate::lake`], together with the quarantine records and the
 //! identities of the source objects they came from.
+//!
+//! Memory is bounded by bytes, not rows: a commit is due when the buffered batches take
+//! [`WriterOptions::max_buffered_bytes`] (or [`WriterOptions::max_buffered_rows`]). Small
+//! batches (one per small object, often carrying spare capacity) are compacted into one tight
+//! batch per partition as they accumulate, so thousands of small objects cost their rows, not
+//! their count.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use arrow::compute::concat_batches;
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
 use flowtrail_core::layout::QUARANTINE_DIR;
 use flowtrail_core::{PartitionKey, Table};
 
-use super::ledger::{CommitRecord, Ledger, SourceId, sync_dir, temp_path, write_durable};
+use super::encode::{self, EncodeOptions, FileJob};
+use super::ledger::{CommitRecord, Ledger, SourceId, sync_dir, write_durable};
 use super::partition;
 use crate::IngestError;
 use crate::crashpoint;
 use crate::quarantine::QuarantineRecord;
 
+/// Default bound on the bytes of rows buffered between commits.
+pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 256 << 20;
+
+/// Batches of a partition buffered before they are compacted into one.
+const COMPACT_AFTER: usize = 16;
+
+/// Bytes of a partition's recent batches that make them worth compacting sooner.
+const COMPACT_BYTES: usize = 2 << 20;
+
 /// Writer settings.
 #[derive(Debug, Clone)]
 pub struct WriterOptions {
-    /// Commit when this many rows are buffered (bounds memory: ~150 bytes a flow row).
+    /// Commit when this many rows are buffered.
     pub max_buffered_rows: usize,
+    /// Commit when the buffered batches take this many bytes (Arrow memory, capacity included).
+    pub max_buffered_bytes: usize,
     /// Rows per parquet row group, at most.
     pub row_group_rows: usize,
     /// zstd level (1 is fast and still ~8x smaller than the gzip text input on flow logs).
     pub zstd_level: i32,
+    /// Threads encoding a commit's parquet files.
+    pub encode_threads: usize,
 }
 
 impl Default for WriterOptions {
     fn default() -> Self {
         Self {
             max_buffered_rows: 1_000_000,
-            row_group_rows: 1 << 20,
+            max_buffered_bytes: DEFAULT_MAX_BUFFERED_BYTES,
+            row_group_rows: encode::ROW_GROUP_ROWS,
             zstd_level: 1,
+            encode_threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
         }
+    }
+}
+
+/// One partition's buffered rows: compacted batches, then the recent small ones.
+#[derive(Debug, Default)]
+struct PartBuffer {
+    compacted: Vec<RecordBatch>,
+    recent: Vec<RecordBatch>,
+    recent_bytes: usize,
+    bytes: usize,
+}
+
+impl PartBuffer {
+    /// Add `batch`; returns the change in buffered bytes (negative after a compaction frees
+    /// spare capacity).
+    fn push(&mut self, batch: RecordBatch) -> isize {
+        let before = self.bytes as isize;
+        let size = batch.get_array_memory_size();
+        self.bytes += size;
+        self.recent_bytes += size;
+        self.recent.push(batch);
+        if self.recent.len() >= COMPACT_AFTER
+            || (self.recent.len() > 1 && self.recent_bytes >= COMPACT_BYTES)
+        {
+            self.compact();
+        }
+        self.bytes as isize - before
+    }
+
+    fn compact(&mut self) {
+        self.recent_bytes = 0;
+        let Some(first) = self.recent.first() else {
+            return;
+        };
+        // Batches of one table share a schema; if they ever do not, they stay as they are
+        // (the encoder reports the mismatch with the file's name).
+        match concat_batches(&first.schema(), &self.recent) {
+            Ok(one) => {
+                let freed: usize = self.recent.iter().map(|b| b.get_array_memory_size()).sum();
+                self.bytes = self.bytes + one.get_array_memory_size() - freed;
+                self.recent.clear();
+                self.compacted.push(one);
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "buffered batches not compacted");
+                self.compacted.append(&mut self.recent);
+            }
+        }
+    }
+
+    fn into_batches(mut self) -> Vec<RecordBatch> {
+        self.compacted.append(&mut self.recent);
+        self.compacted
+    }
+
+    fn rows(&self) -> u64 {
+        self.compacted
+            .iter()
+            .chain(&self.recent)
+            .map(|b| b.num_rows() as u64)
+            .sum()
     }
 }
 
@@ -60,8 +143,9 @@ pub struct LakeWriter {
     root: PathBuf,
     opts: WriterOptions,
     ledger: Ledger,
-    buffers: BTreeMap<(Table, PartitionKey), Vec<RecordBatch>>,
+    buffers: BTreeMap<(Table, PartitionKey), PartBuffer>,
     buffered_rows: usize,
+    buffered_bytes: usize,
     quarantine: Vec<QuarantineRecord>,
     sources: Vec<SourceId>,
     cursors: BTreeMap<String, String>,
@@ -89,6 +173,7 @@ impl LakeWriter {
             ledger,
             buffers: BTreeMap::new(),
             buffered_rows: 0,
+            buffered_bytes: 0,
             quarantine: Vec::new(),
             sources: Vec::new(),
             cursors: BTreeMap::new(),
@@ -150,14 +235,24 @@ impl LakeWriter {
         self.buffered_rows
     }
 
+    /// Bytes of rows buffered and not yet committed (Arrow memory, capacity included).
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered_bytes
+    }
+
+    fn buffer(&mut self, table: Table, key: PartitionKey, batch: RecordBatch) {
+        self.buffered_rows += batch.num_rows();
+        let delta = self.buffers.entry((table, key)).or_default().push(batch);
+        self.buffered_bytes = self.buffered_bytes.saturating_add_signed(delta);
+    }
+
     /// Buffer a batch of `flows` or `cloudtrail` rows.
     pub fn add(&mut self, table: Table, batch: &RecordBatch) -> Result<(), IngestError> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
         for (key, part) in partition::split(batch)? {
-            self.buffered_rows += part.num_rows();
-            self.buffers.entry((table, key)).or_default().push(part);
+            self.buffer(table, key, part);
         }
         Ok(())
     }
@@ -168,11 +263,7 @@ impl LakeWriter {
             return;
         }
         let key = PartitionKey::at("", "", date_ms);
-        self.buffered_rows += batch.num_rows();
-        self.buffers
-            .entry((Table::Alerts, key))
-            .or_default()
-            .push(batch);
+        self.buffer(Table::Alerts, key, batch);
     }
 
     /// Buffer a quarantine record (written in the same commit as the rows of its object).
@@ -208,6 +299,7 @@ impl LakeWriter {
     /// Whether enough is buffered that a commit is due.
     pub fn should_commit(&self) -> bool {
         self.buffered_rows >= self.opts.max_buffered_rows
+            || self.buffered_bytes >= self.opts.max_buffered_bytes
     }
 
     fn commit_id(&self) -> String {
@@ -224,13 +316,12 @@ impl LakeWriter {
         format!("{:08}-{:016x}", self.ledger.commits() + 1, h.digest())
     }
 
-    fn props(&self) -> WriterProperties {
-        let level = ZstdLevel::try_new(self.opts.zstd_level).unwrap_or_default();
-        WriterProperties::builder()
-            .set_compression(Compression::ZSTD(level))
-            .set_max_row_group_row_count(Some(self.opts.row_group_rows))
-            .set_created_by(format!("flowtrail {}", env!("CARGO_PKG_VERSION")))
-            .build()
+    fn encode_options(&self) -> EncodeOptions {
+        EncodeOptions {
+            zstd_level: self.opts.zstd_level,
+            row_group_rows: self.opts.row_group_rows,
+            threads: self.opts.encode_threads,
+        }
     }
 
     /// Write everything buffered, then make it visible at once with the sources it came from.
@@ -248,6 +339,7 @@ impl LakeWriter {
         let sources = std::mem::take(&mut self.sources);
         let cursors = std::mem::take(&mut self.cursors);
         self.buffered_rows = 0;
+        self.buffered_bytes = 0;
 
         let mut files = Vec::new();
         let mut rows: BTreeMap<String, u64> = BTreeMap::new();
@@ -262,8 +354,8 @@ impl LakeWriter {
         if !quarantine.is_empty() {
             files.push(qfile.clone());
         }
-        for ((table, _), batches) in &buffers {
-            let n: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+        for ((table, _), part) in &buffers {
+            let n = part.rows();
             *rows.entry(table.name().to_string()).or_default() += n;
             *summary.rows.entry(*table).or_default() += n;
         }
@@ -278,24 +370,24 @@ impl LakeWriter {
         let pending = self.ledger.begin(&record)?;
         crashpoint::hit("ledger_pending");
 
-        // Steps 2 and 3: temp files, then renames.
-        let props = self.props();
+        // Steps 2 and 3: temp files, then renames (several files at once).
         let mut dirs = Vec::new();
-        for (rel, ((_, _), batches)) in files.iter().zip(buffers.iter()) {
+        let mut jobs = Vec::with_capacity(buffers.len());
+        for (rel, (_, part)) in files.iter().zip(buffers) {
             let path = self.root.join(rel);
             let dir = path
                 .parent()
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| self.root.clone());
             fs::create_dir_all(&dir).map_err(io(&dir))?;
-            let tmp = temp_path(&path);
-            write_parquet(&tmp, batches, props.clone())?;
-            crashpoint::hit("parquet_written");
-            fs::rename(&tmp, &path).map_err(io(&path))?;
-            crashpoint::hit("parquet_renamed");
             dirs.push(dir);
-            summary.files += 1;
+            jobs.push(FileJob {
+                path,
+                batches: part.into_batches(),
+            });
         }
+        summary.files = jobs.len();
+        encode::write_all(jobs, &self.encode_options())?;
         if !quarantine.is_empty() {
             let path = self.root.join(&qfile);
             if let Some(dir) = path.parent() {
@@ -326,34 +418,6 @@ impl LakeWriter {
         self.sync_mirror();
         Ok(summary)
     }
-}
-
-fn write_parquet(
-    path: &Path,
-    batches: &[RecordBatch],
-    props: WriterProperties,
-) -> Result<(), IngestError> {
-    let pq = |source| IngestError::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
-    let Some(first) = batches.first() else {
-        return Ok(());
-    };
-    let file = fs::File::create(path).map_err(io(path))?;
-    let mut w = ArrowWriter::try_new(file, first.schema(), Some(props)).map_err(pq)?;
-    for (i, b) in batches.iter().enumerate() {
-        w.write(b).map_err(pq)?;
-        if i == 0 && crashpoint::armed("parquet_mid") {
-            // Put a row group on disk so the crash leaves a partial file behind.
-            w.flush().map_err(pq)?;
-            w.inner_mut().sync_all().map_err(io(path))?;
-            crashpoint::hit("parquet_mid");
-        }
-    }
-    let file = w.into_inner().map_err(pq)?;
-    file.sync_all().map_err(io(path))?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -436,6 +500,54 @@ mod tests {
         // Reopen: the source is remembered.
         let w2 = LakeWriter::open(dir.path(), WriterOptions::default())?;
         assert!(w2.ledger().is_done(&id));
+        Ok(())
+    }
+
+    /// A batch of `n` rows whose arrays carry room for 65,536 (as a decoder that preallocates).
+    fn roomy_batch(n: i64) -> Result<RecordBatch, arrow::error::ArrowError> {
+        let b = batch(n)?;
+        let mut bytes = Vec::with_capacity(65_536);
+        bytes.extend(0..n);
+        let mut cols = b.columns().to_vec();
+        cols[3] = Arc::new(Int64Array::new(bytes.into(), None));
+        RecordBatch::try_new(b.schema(), cols)
+    }
+
+    #[test]
+    fn many_small_batches_cost_their_rows_not_their_count() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let mut w = LakeWriter::open(dir.path(), WriterOptions::default())?;
+        let one = roomy_batch(1)?;
+        assert!(one.get_array_memory_size() > 65_536 * 8);
+        for _ in 0..1_000 {
+            w.add(Table::Flows, &one)?;
+        }
+        // Uncompacted, 1,000 such batches would hold 500 MB.
+        assert!(
+            w.buffered_bytes() < 16 * one.get_array_memory_size(),
+            "{} bytes buffered",
+            w.buffered_bytes()
+        );
+        assert_eq!(w.buffered_rows(), 1_000);
+        w.commit()?;
+        assert_eq!(parquet_rows(dir.path())?, 1_000);
+        assert_eq!(w.buffered_bytes(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_commit_is_due_by_bytes() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let opts = WriterOptions {
+            max_buffered_bytes: 64 << 10,
+            ..Default::default()
+        };
+        let mut w = LakeWriter::open(dir.path(), opts)?;
+        w.add(Table::Flows, &batch(10)?)?;
+        assert!(!w.should_commit());
+        w.add(Table::Flows, &batch(10_000)?)?;
+        assert!(w.should_commit(), "{} bytes buffered", w.buffered_bytes());
         Ok(())
     }
 

@@ -1,0 +1,351 @@
+//! Encoding one partition's buffered rows as a parquet file laid out for scans: rows sorted by
+//! event time (declared in the footer as `sorting_columns`, so engines can skip row groups and
+//! merge without sorting), row groups of [`ROW_GROUP_ROWS`], page statistics for pruning, and
+//! dictionary encoding only on the columns where it pays (low-cardinality strings and codes).
+//!
+//! A commit encodes its partitions on several threads at once ([`write_all`]): encoding is most
+//! of a commit's CPU, and during it the decode workers wait, so one encoding thread would leave
+//! the other cores idle.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::{SortOptions, concat_batches, sort_to_indices, take_record_batch};
+use arrow::datatypes::{SchemaRef, TimestampMillisecondType};
+use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::SortingColumn;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+use flowtrail_core::schema::EVENT_TIME;
+
+use super::ledger::temp_path;
+use crate::IngestError;
+use crate::crashpoint;
+
+/// Rows per row group: large enough that a scan reads long runs, small enough that pruning by
+/// time (row-group statistics) skips most of a busy hour's file for a narrow window.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// Columns whose values are mostly distinct within a file: a dictionary costs a hash lookup per
+/// value and is abandoned after its first page anyway.
+const NO_DICTIONARY: &[&str] = &[
+    EVENT_TIME,
+    // flows
+    "srcport",
+    "packets",
+    "bytes",
+    "start",
+    "end",
+    // cloudtrail
+    "event_id",
+    "request_id",
+    "shared_event_id",
+    "request_parameters",
+    "response_elements",
+    "additional_event_data",
+    "resources",
+    "user_identity",
+    "user_identity_access_key_id",
+    "tls_details",
+    "service_event_details",
+];
+
+/// Encoding settings shared by every file of a commit.
+#[derive(Debug, Clone)]
+pub struct EncodeOptions {
+    /// zstd level.
+    pub zstd_level: i32,
+    /// Rows per row group, at most.
+    pub row_group_rows: usize,
+    /// Threads encoding a commit's files.
+    pub threads: usize,
+}
+
+/// One parquet file of a commit: its final path and the rows to write.
+#[derive(Debug)]
+pub struct FileJob {
+    /// Final path (the file is written beside it under a temp name, then renamed).
+    pub path: PathBuf,
+    /// The rows, in arrival order.
+    pub batches: Vec<RecordBatch>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
+    move |source| IngestError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The writer properties for a file of `schema`.
+pub fn properties(schema: &SchemaRef, opts: &EncodeOptions) -> WriterProperties {
+    let level = ZstdLevel::try_new(opts.zstd_level).unwrap_or_default();
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(level))
+        .set_max_row_group_row_count(Some(opts.row_group_rows.max(1)))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_created_by(format!("flowtrail {}", env!("CARGO_PKG_VERSION")));
+    for name in NO_DICTIONARY {
+        if schema.column_with_name(name).is_some() {
+            b = b.set_column_dictionary_enabled(ColumnPath::from(*name), false);
+        }
+    }
+    if let Some(idx) = event_time_leaf(schema) {
+        b = b.set_sorting_columns(Some(vec![SortingColumn {
+            column_idx: idx,
+            descending: false,
+            nulls_first: true,
+        }]));
+    }
+    b.build()
+}
+
+/// The parquet leaf index of `event_time` (leaf, not field: a map column before it has two).
+fn event_time_leaf(schema: &SchemaRef) -> Option<i32> {
+    let desc = ArrowSchemaConverter::new().convert(schema).ok()?;
+    let idx = desc
+        .columns()
+        .iter()
+        .position(|c| c.path().string() == EVENT_TIME)?;
+    i32::try_from(idx).ok()
+}
+
+/// The rows of `batches` as one batch sorted by `event_time` (nulls first; stable, so rows of
+/// the same millisecond keep their arrival order). Rows already in order are not copied twice.
+pub fn sorted(batches: &[RecordBatch]) -> Result<Option<RecordBatch>, IngestError> {
+    let arrow = |source| IngestError::Arrow {
+        context: "sorting a partition by event time".into(),
+        source,
+    };
+    let Some(first) = batches.first() else {
+        return Ok(None);
+    };
+    let all = if batches.len() == 1 {
+        first.clone()
+    } else {
+        concat_batches(&first.schema(), batches).map_err(arrow)?
+    };
+    let Some(time) = all.column_by_name(EVENT_TIME) else {
+        return Ok(Some(all));
+    };
+    if is_sorted(time.as_ref()) {
+        return Ok(Some(all));
+    }
+    let opts = SortOptions {
+        descending: false,
+        nulls_first: true,
+    };
+    let idx = sort_to_indices(time, Some(opts), None).map_err(arrow)?;
+    Ok(Some(take_record_batch(&all, &idx).map_err(arrow)?))
+}
+
+fn is_sorted(col: &dyn Array) -> bool {
+    let Some(t) = col.as_primitive_opt::<TimestampMillisecondType>() else {
+        return true;
+    };
+    let mut prev = i64::MIN;
+    for v in t.iter() {
+        let v = v.unwrap_or(i64::MIN);
+        if v < prev {
+            return false;
+        }
+        prev = v;
+    }
+    true
+}
+
+/// Encode one file: sort, write the temp file, fsync, rename to the final name.
+pub fn write_one(job: &FileJob, opts: &EncodeOptions) -> Result<(), IngestError> {
+    let Some(rows) = sorted(&job.batches)? else {
+        return Ok(());
+    };
+    let tmp = temp_path(&job.path);
+    let props = properties(&rows.schema(), opts);
+    write_parquet(&tmp, &rows, props)?;
+    crashpoint::hit("parquet_written");
+    fs::rename(&tmp, &job.path).map_err(io(&job.path))?;
+    crashpoint::hit("parquet_renamed");
+    Ok(())
+}
+
+fn write_parquet(
+    path: &Path,
+    rows: &RecordBatch,
+    props: WriterProperties,
+) -> Result<(), IngestError> {
+    let pq = |source| IngestError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = fs::File::create(path).map_err(io(path))?;
+    let mut w = ArrowWriter::try_new(file, rows.schema(), Some(props)).map_err(pq)?;
+    if crashpoint::armed("parquet_mid") && rows.num_rows() > 1 {
+        // Put a row group on disk so the crash leaves a partial file behind.
+        w.write(&rows.slice(0, 1)).map_err(pq)?;
+        w.flush().map_err(pq)?;
+        w.inner_mut().sync_all().map_err(io(path))?;
+        crashpoint::hit("parquet_mid");
+        w.write(&rows.slice(1, rows.num_rows() - 1)).map_err(pq)?;
+    } else {
+        w.write(rows).map_err(pq)?;
+    }
+    let file = w.into_inner().map_err(pq)?;
+    file.sync_all().map_err(io(path))?;
+    Ok(())
+}
+
+/// Encode every job, on up to `opts.threads` threads; each job's batches are released as soon
+/// as its file is written. The first error is returned (the commit is then not made, and the
+/// ledger rolls its files back).
+pub fn write_all(jobs: Vec<FileJob>, opts: &EncodeOptions) -> Result<(), IngestError> {
+    let threads = opts.threads.clamp(1, jobs.len().max(1));
+    let jobs: Vec<Mutex<Option<FileJob>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+    let next = AtomicUsize::new(0);
+    let first_error: Mutex<Option<IngestError>> = Mutex::new(None);
+    let work = || {
+        loop {
+            let n = next.fetch_add(1, Ordering::Relaxed);
+            let Some(slot) = jobs.get(n) else { break };
+            let job = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let Some(job) = job else { continue };
+            if let Err(e) = write_one(&job, opts) {
+                first_error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert(e);
+                break;
+            }
+        }
+    };
+    if threads == 1 {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 1..threads {
+                s.spawn(work);
+            }
+            work();
+        });
+    }
+    match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, TimestampMillisecondArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use std::sync::Arc;
+
+    fn batch(times: &[Option<i64>]) -> Result<RecordBatch, arrow::error::ArrowError> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("bytes", DataType::Int64, true),
+            Field::new(EVENT_TIME, flowtrail_core::schema::timestamp_type(), true),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..times.len() as i64)),
+                Arc::new(TimestampMillisecondArray::from(times.to_vec()).with_timezone("UTC")),
+            ],
+        )
+    }
+
+    #[test]
+    fn a_file_is_sorted_by_event_time_and_says_so() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("f.parquet");
+        let jobs = vec![FileJob {
+            path: path.clone(),
+            batches: vec![
+                batch(&[Some(30), None])?,
+                batch(&[Some(10), Some(30), Some(20)])?,
+            ],
+        }];
+        let opts = EncodeOptions {
+            zstd_level: 1,
+            row_group_rows: 2,
+            threads: 2,
+        };
+        write_all(jobs, &opts)?;
+        let b = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&path)?)?;
+        let md = b.metadata().clone();
+        assert_eq!(md.num_row_groups(), 3, "5 rows in groups of 2");
+        let sc = md
+            .row_group(0)
+            .sorting_columns()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(sc.len(), 1);
+        assert_eq!(sc[0].column_idx, 1);
+        let mut times = Vec::new();
+        let mut bytes: Vec<i64> = Vec::new();
+        for rb in b.build()? {
+            let rb = rb?;
+            let t = rb.column(1).as_primitive::<TimestampMillisecondType>();
+            times.extend(t.iter());
+            bytes.extend(
+                rb.column(0)
+                    .as_primitive::<arrow::datatypes::Int64Type>()
+                    .values(),
+            );
+        }
+        assert_eq!(times, vec![None, Some(10), Some(20), Some(30), Some(30)]);
+        // Stable: the earlier 30 (first batch, row 0) stays before the later one.
+        assert_eq!(bytes, vec![1, 0, 2, 0, 1]);
+        Ok(())
+    }
+
+    #[test]
+    fn high_cardinality_columns_have_no_dictionary() -> Result<(), Box<dyn std::error::Error>> {
+        let b = batch(&[Some(1)])?;
+        let props = properties(
+            &b.schema(),
+            &EncodeOptions {
+                zstd_level: 1,
+                row_group_rows: 10,
+                threads: 1,
+            },
+        );
+        assert!(!props.dictionary_enabled(&ColumnPath::from("bytes")));
+        assert!(props.dictionary_enabled(&ColumnPath::from("action")));
+        Ok(())
+    }
+
+    #[test]
+    fn every_job_is_written_or_the_first_error_returned() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let mut jobs = Vec::new();
+        for i in 0..5 {
+            jobs.push(FileJob {
+                path: dir.path().join(format!("{i}.parquet")),
+                batches: vec![batch(&[Some(i)])?],
+            });
+        }
+        jobs.push(FileJob {
+            path: dir.path().join("missing-dir/x.parquet"),
+            batches: vec![batch(&[Some(1)])?],
+        });
+        let opts = EncodeOptions {
+            zstd_level: 1,
+            row_group_rows: 10,
+            threads: 3,
+        };
+        let err = write_all(jobs, &opts).err();
+        assert!(matches!(err, Some(IngestError::Io { .. })), "{err:?}");
+        for i in 0..5 {
+            assert!(dir.path().join(format!("{i}.parquet")).is_file());
+        }
+        Ok(())
+    }
+}

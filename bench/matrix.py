@@ -5,6 +5,7 @@ files to zstd parquet, alternating runs, medians over N runs.
 usage: bench/matrix.py [--data DIR] [--scale F] [--big] [--only SHAPE[,SHAPE]] [--runs N]
                        [--tools flowtrail,polars,duckdb] [--flowtrail-bin PATH]
                        [--gen-bin PATH] [--out FILE.md] [--note TEXT] [--list]
+                       [--generate-only]
 
   --data DIR          where the sets are generated and the outputs written (default
                       /tmp/flowtrail-matrix); a set is reused when its marker file records
@@ -22,6 +23,7 @@ usage: bench/matrix.py [--data DIR] [--scale F] [--big] [--only SHAPE[,SHAPE]] [
   --out FILE          the markdown table (default bench/results/matrix-<date>.md); the raw
                       runs go beside it as .json
   --note TEXT         a line for the results file (e.g. what else ran on the machine)
+  --generate-only     write the sets and stop
 
 Each tool runs under /usr/bin/time -v (wall time, peak RSS) after the set was read once
 (warm page cache for all):
@@ -308,6 +310,7 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--note", default="")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--generate-only", action="store_true")
     a = ap.parse_args()
 
     shapes = SHAPES + ([BIG] if a.big else [])
@@ -326,7 +329,8 @@ def main():
             sys.exit(f"matrix: unknown tool {t}")
     ensure_gnu_time()
     gen = find_bin("flowtrail-gen", a.gen_bin)
-    ft = find_bin("flowtrail", a.flowtrail_bin) if "flowtrail" in tools else None
+    need_ft = "flowtrail" in tools and not a.generate_only
+    ft = find_bin("flowtrail", a.flowtrail_bin) if need_ft else None
     date = dt.date.today().isoformat()
     out_md = a.out or os.path.join(BENCH, "results", f"matrix-{date}.md")
     os.makedirs(os.path.dirname(os.path.abspath(out_md)), exist_ok=True)
@@ -340,6 +344,8 @@ def main():
         src = os.path.join(a.data, name)
         print(f"== {name}: {what}", file=sys.stderr)
         generate(gen, src, opts, flows, events)
+        if a.generate_only:
+            continue
         n_files, in_bytes = files_and_bytes(os.path.join(src, "AWSLogs"))
         warm(src)
         runs = {t: [] for t in tools}
@@ -373,6 +379,8 @@ def main():
         results.append({"shape": name, "what": what, "flow_records": flows,
                         "cloudtrail_events": events, "objects": n_files, "input_bytes": in_bytes,
                         "median": med, "runs": runs})
+    if a.generate_only:
+        return 0
     load_end = os.getloadavg()
     compiles.update(other_compiles())
 

@@ -2,8 +2,8 @@
 //! (`account_id`, `interface_id`) and types them INT_32 / INT_64 / STRING. Each column is
 //! matched to its lake column whether it is spelled with `_` or `-`, cast to the lake type,
 //! and the batch completed like the text decoder's: missing columns null, unknown columns in
-//! `extra_fields` (as strings), `event_time` from `start`, `source_key`, key fallbacks for
-//! `account_id` and `region`.
+//! `extra_fields` (as strings), `start`/`end` in milliseconds read as seconds, `event_time`
+//! from `start`, `source_key`, key fallbacks for `account_id` and `region`.
 
 use std::sync::Arc;
 
@@ -22,6 +22,7 @@ use flowtrail_core::schema::flows::{
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::flow::builders::{extra_map_from_columns, flow_type};
+use super::flow::format::{MAX_EPOCH_SECONDS, is_epoch};
 use super::flow::{FlowDecodeOptions, FlowStats};
 use crate::IngestError;
 use crate::quarantine::DecodeSink;
@@ -151,8 +152,12 @@ fn convert(
             }
             col = Arc::new(s);
         }
-        if f.aws_name == "start" {
-            start = Some(col.as_primitive::<Int64Type>().clone());
+        if is_epoch(f.aws_name) {
+            let raw = col.as_primitive::<Int64Type>().clone();
+            col = Arc::new(epoch_seconds(&raw));
+            if f.aws_name == "start" {
+                start = Some(raw);
+            }
         }
         columns.push(col);
     }
@@ -178,7 +183,7 @@ fn convert(
     let event_time: TimestampMillisecondArray = match &start {
         Some(start) => start
             .iter()
-            .map(|s| s.and_then(|s| s.checked_mul(1000)).or(fallback))
+            .map(|s| s.and_then(epoch_millis).or(fallback))
             .collect(),
         None => std::iter::repeat_n(fallback, rows).collect(),
     };
@@ -196,6 +201,24 @@ fn to_strings(col: &ArrayRef) -> Result<StringArray, ArrowError> {
     Ok((0..col.len())
         .map(|i| col.is_valid(i).then(|| fmt.value(i).to_string()))
         .collect())
+}
+
+/// `start`/`end` as epoch seconds: values above [`MAX_EPOCH_SECONDS`] are milliseconds.
+fn epoch_seconds(raw: &Int64Array) -> Int64Array {
+    if raw.values().iter().any(|&v| v > MAX_EPOCH_SECONDS) {
+        raw.unary(|v| if v > MAX_EPOCH_SECONDS { v / 1000 } else { v })
+    } else {
+        raw.clone()
+    }
+}
+
+/// An epoch `start` (seconds, or milliseconds above [`MAX_EPOCH_SECONDS`]) in milliseconds.
+fn epoch_millis(v: i64) -> Option<i64> {
+    if v > MAX_EPOCH_SECONDS {
+        Some(v)
+    } else {
+        v.checked_mul(1000)
+    }
 }
 
 /// `-` values as nulls.
@@ -293,7 +316,8 @@ mod tests {
             FlowStats {
                 lines: 3,
                 records: 3,
-                quarantined: 0
+                quarantined: 0,
+                ..Default::default()
             }
         );
         let b = &sink.batches[0];
@@ -368,6 +392,52 @@ mod tests {
         let extra = sink.batches[0].column_by_name("extra_fields").unwrap();
         assert_eq!(extra.null_count(), 2);
         assert_eq!(ints(&sink.batches[0], "event_time"), vec![None, None]);
+    }
+
+    #[test]
+    fn millisecond_start_and_end_are_read_as_seconds() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("start", DataType::Int64, true),
+            Field::new("end", DataType::Int64, true),
+        ]));
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![
+                Some(1_512_564_058_000),
+                Some(1_512_564_058),
+                None,
+            ])),
+            Arc::new(Int64Array::from(vec![
+                Some(1_512_564_118_500),
+                Some(1_512_564_118),
+                None,
+            ])),
+        ];
+        let mut out = Vec::new();
+        let mut w = ArrowWriter::try_new(&mut out, schema.clone(), None).unwrap();
+        w.write(&RecordBatch::try_new(schema, cols).unwrap())
+            .unwrap();
+        w.close().unwrap();
+        let mut sink = VecSink::default();
+        decode_flow_parquet(
+            KEY,
+            Bytes::from(out),
+            &FlowDecodeOptions::default(),
+            &mut sink,
+        )
+        .unwrap();
+        let b = &sink.batches[0];
+        assert_eq!(
+            ints(b, "start"),
+            vec![Some(1_512_564_058), Some(1_512_564_058), None]
+        );
+        assert_eq!(
+            ints(b, "end"),
+            vec![Some(1_512_564_118), Some(1_512_564_118), None]
+        );
+        assert_eq!(
+            ints(b, "event_time"),
+            vec![Some(1_512_564_058_000), Some(1_512_564_058_000), None]
+        );
     }
 
     #[test]

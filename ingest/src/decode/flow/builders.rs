@@ -2,6 +2,11 @@
 //! the decoder appends parsed fields to, turned into one [`RecordBatch`] of
 //! [`flows_schema`] every `batch_rows` rows. Columns the format lacks, `source_key` and
 //! fallback-filled `account_id`/`region` are built at batch time, not per row.
+//!
+//! Buffers start at the size the caller expects the batch to be (an object's row count when it
+//! is known, a small default otherwise) and grow as rows arrive; a finished batch holds buffers
+//! trimmed to its rows, so the many small batches of small objects buffered before a lake write
+//! cost what their rows cost, not what a full batch would.
 
 use std::sync::Arc;
 
@@ -10,13 +15,22 @@ use arrow::array::{
     ArrayRef, Int32Array, Int64Array, MapArray, StringArray, StructArray,
     TimestampMillisecondArray, new_null_array,
 };
-use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::DataType;
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use flowtrail_core::schema::flows::{FLOW_FIELDS, FlowType, extra_fields_type, flows_schema};
 
 use super::format::{Plan, Slot};
+
+/// Take the contents of `v` trimmed to its length, leaving an empty vector with room for as
+/// many items (the next batch of the same object is likely about as long).
+fn take_trimmed<T>(v: &mut Vec<T>) -> Vec<T> {
+    let next = Vec::with_capacity(v.len());
+    let mut out = std::mem::replace(v, next);
+    out.shrink_to_fit();
+    out
+}
 
 /// A UTF-8 column under construction. Values are appended as bytes; UTF-8 is checked once for
 /// the whole column when the batch is built (the decoder checks per field only when a chunk is
@@ -39,6 +53,11 @@ impl StrCol {
         }
     }
 
+    /// Values appended since the last [`StrCol::finish`].
+    pub fn count(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
     #[inline]
     pub fn append(&mut self, v: &[u8]) {
         self.values.extend_from_slice(v);
@@ -53,11 +72,9 @@ impl StrCol {
     }
 
     pub fn finish(&mut self) -> Result<StringArray, ArrowError> {
-        let cap = self.offsets.capacity();
-        let offsets = std::mem::replace(&mut self.offsets, Vec::with_capacity(cap));
+        let offsets = take_trimmed(&mut self.offsets);
         self.offsets.push(0);
-        let vcap = self.values.capacity();
-        let values = std::mem::replace(&mut self.values, Vec::with_capacity(vcap));
+        let values = take_trimmed(&mut self.values);
         let nulls = self.nulls.finish();
         StringArray::try_new(
             OffsetBuffer::new(ScalarBuffer::from(offsets)),
@@ -94,14 +111,13 @@ impl<T: Copy + Default> IntCol<T> {
         self.nulls.append_null();
     }
 
-    fn take(&mut self) -> (Vec<T>, Option<arrow::buffer::NullBuffer>) {
-        let cap = self.values.capacity();
-        (
-            std::mem::replace(&mut self.values, Vec::with_capacity(cap)),
-            self.nulls.finish(),
-        )
+    fn take(&mut self) -> (Vec<T>, Option<NullBuffer>) {
+        (take_trimmed(&mut self.values), self.nulls.finish())
     }
 }
+
+/// Guess of string bytes per value, for the first batch of an object.
+const STR_BYTES_GUESS: usize = 16;
 
 /// What the decoder fills per row and how the batch-level columns are made.
 #[derive(Debug)]
@@ -109,28 +125,21 @@ pub(crate) struct FlowBatchBuilder {
     pub strs: Vec<StrCol>,
     pub i32s: Vec<IntCol<i32>>,
     pub i64s: Vec<IntCol<i64>>,
-    /// `extra_fields` entries: keys, values and per-row offsets (empty when the format has no
-    /// unknown fields).
-    pub extra_keys: StrCol,
-    pub extra_values: StrCol,
-    pub extra_offsets: Vec<i32>,
     /// `event_time` per row, when the format has `start`.
     pub event_time: IntCol<i64>,
+    extra: ExtraCol,
     rows: usize,
-    has_extra: bool,
     has_start: bool,
 }
 
 impl FlowBatchBuilder {
+    /// Builders with room for `rows` rows (they grow past it).
     pub fn new(plan: &Plan, rows: usize) -> Self {
-        let extra = plan.extra_names.len();
-        let mut extra_offsets = Vec::with_capacity(if extra > 0 { rows + 1 } else { 1 });
-        extra_offsets.push(0);
         Self {
             strs: plan
                 .str_fields
                 .iter()
-                .map(|_| StrCol::with_capacity(rows, rows * 16))
+                .map(|_| StrCol::with_capacity(rows, rows * STR_BYTES_GUESS))
                 .collect(),
             i32s: plan
                 .i32_fields
@@ -142,12 +151,9 @@ impl FlowBatchBuilder {
                 .iter()
                 .map(|_| IntCol::with_capacity(rows))
                 .collect(),
-            extra_keys: StrCol::with_capacity(rows * extra, rows * extra * 8),
-            extra_values: StrCol::with_capacity(rows * extra, rows * extra * 8),
-            extra_offsets,
             event_time: IntCol::with_capacity(if plan.start_pos.is_some() { rows } else { 0 }),
+            extra: ExtraCol::new(plan.extra_names.len(), rows),
             rows: 0,
-            has_extra: extra > 0,
             has_start: plan.start_pos.is_some(),
         }
     }
@@ -157,14 +163,17 @@ impl FlowBatchBuilder {
         self.rows
     }
 
+    /// Add an `extra_fields` entry to the row being appended.
+    #[inline]
+    pub fn push_extra(&mut self, key: &[u8], value: Option<&[u8]>) {
+        self.extra.push(self.rows, key, value);
+    }
+
     /// Count one fully appended row.
     #[inline]
     pub fn row_done(&mut self) {
         self.rows += 1;
-        if self.has_extra {
-            self.extra_offsets
-                .push(self.extra_values.offsets.len() as i32 - 1);
-        }
+        self.extra.row_done();
     }
 
     /// Build a batch of the rows appended so far and reset.
@@ -186,7 +195,7 @@ impl FlowBatchBuilder {
                     let (v, n) = self.i32s[col].take();
                     Arc::new(Int32Array::new(ScalarBuffer::from(v), n))
                 }
-                Some(Slot::I64 { col, .. }) => {
+                Some(Slot::I64 { col, .. } | Slot::Epoch { col }) => {
                     let (v, n) = self.i64s[col].take();
                     Arc::new(Int64Array::new(ScalarBuffer::from(v), n))
                 }
@@ -204,7 +213,7 @@ impl FlowBatchBuilder {
             };
             columns.push(col);
         }
-        columns.push(self.finish_extra(rows)?);
+        columns.push(self.extra.finish(rows)?);
         let event_time = if self.has_start {
             let (v, n) = self.event_time.take();
             TimestampMillisecondArray::new(ScalarBuffer::from(v), n)
@@ -218,26 +227,85 @@ impl FlowBatchBuilder {
         columns.push(Arc::new(StringArray::new_repeated(key, rows)));
         RecordBatch::try_new(schema, columns)
     }
+}
 
-    fn finish_extra(&mut self, rows: usize) -> Result<ArrayRef, ArrowError> {
-        if !self.has_extra {
+/// The `extra_fields` column under construction: the format's unknown fields on every row, and
+/// values past the end of the format on the rows that have them. A row with no entries is a
+/// null map; while a batch has none at all, nothing is kept per row.
+#[derive(Debug)]
+struct ExtraCol {
+    keys: StrCol,
+    values: StrCol,
+    /// Entry offsets per row, while `active`.
+    offsets: Vec<i32>,
+    nulls: NullBufferBuilder,
+    /// Whether rows of this batch are tracked (from the start when the format has unknown
+    /// fields, else from the first row with values past the end of the format).
+    active: bool,
+    /// Whether the format has unknown fields.
+    every_row: bool,
+}
+
+impl ExtraCol {
+    fn new(fields: usize, rows: usize) -> Self {
+        let entries = fields * rows;
+        let mut offsets = Vec::with_capacity(if fields > 0 { rows + 1 } else { 1 });
+        offsets.push(0);
+        Self {
+            keys: StrCol::with_capacity(entries, entries * 8),
+            values: StrCol::with_capacity(entries, entries * 8),
+            offsets,
+            nulls: NullBufferBuilder::new(0),
+            active: fields > 0,
+            every_row: fields > 0,
+        }
+    }
+
+    /// Add an entry to row `row` (the row being appended; `row` rows are complete).
+    #[inline]
+    fn push(&mut self, row: usize, key: &[u8], value: Option<&[u8]>) {
+        if !self.active {
+            // The first entry of this batch: the rows before it had none.
+            self.offsets.resize(row + 1, 0);
+            self.nulls.append_n_nulls(row);
+            self.active = true;
+        }
+        self.keys.append(key);
+        match value {
+            Some(v) => self.values.append(v),
+            None => self.values.append_null(),
+        }
+    }
+
+    #[inline]
+    fn row_done(&mut self) {
+        if self.active {
+            let end = self.keys.count() as i32;
+            let start = self.offsets.last().copied().unwrap_or(0);
+            self.offsets.push(end);
+            self.nulls.append(end > start);
+        }
+    }
+
+    fn finish(&mut self, rows: usize) -> Result<ArrayRef, ArrowError> {
+        if !self.active {
             return Ok(new_null_array(&extra_fields_type(), rows));
         }
-        let offsets = std::mem::replace(&mut self.extra_offsets, Vec::with_capacity(rows + 1));
-        self.extra_offsets.push(0);
-        extra_map(
-            self.extra_keys.finish()?,
-            self.extra_values.finish()?,
-            offsets,
-        )
+        self.active = self.every_row;
+        let offsets = take_trimmed(&mut self.offsets);
+        self.offsets.push(0);
+        let nulls = self.nulls.finish();
+        extra_map(self.keys.finish()?, self.values.finish()?, offsets, nulls)
     }
 }
 
-/// The `extra_fields` map column from its entries (`keys` non-null) and per-row offsets.
+/// The `extra_fields` map column from its entries (`keys` non-null), per-row offsets and
+/// per-row validity.
 pub(crate) fn extra_map(
     keys: StringArray,
     values: StringArray,
     offsets: Vec<i32>,
+    nulls: Option<NullBuffer>,
 ) -> Result<ArrayRef, ArrowError> {
     let DataType::Map(entries_field, sorted) = extra_fields_type() else {
         return Err(ArrowError::SchemaError("extra_fields is not a map".into()));
@@ -253,7 +321,7 @@ pub(crate) fn extra_map(
         entries_field,
         OffsetBuffer::new(ScalarBuffer::from(offsets)),
         entries,
-        None,
+        nulls,
         sorted,
     )?;
     Ok(Arc::new(map))
@@ -283,7 +351,7 @@ pub(crate) fn extra_map_from_columns(
         }
         offsets.push(((row + 1) * n) as i32);
     }
-    extra_map(keys.finish()?, values.finish()?, offsets)
+    extra_map(keys.finish()?, values.finish()?, offsets, None)
 }
 
 /// The Arrow type of a flow field type.

@@ -145,19 +145,27 @@ pub(crate) enum Slot {
     I32 { col: usize, min: i64, max: i64 },
     /// An int64 column with its valid range.
     I64 { col: usize, min: i64, max: i64 },
+    /// `start` or `end`: an int64 column of epoch seconds; a value above
+    /// [`MAX_EPOCH_SECONDS`] is read as milliseconds.
+    Epoch { col: usize },
     /// An unknown field, kept in `extra_fields` (index into the extra-field names).
     Extra { idx: usize },
 }
 
-/// Largest `start` whose milliseconds fit an i64.
-pub(crate) const MAX_SECONDS: i64 = i64::MAX / 1000;
+/// Largest `start`/`end` read as epoch seconds (the year 5138); a larger value is epoch
+/// milliseconds, as some exporters write them (the rule flowlogs-reader applies too).
+pub(crate) const MAX_EPOCH_SECONDS: i64 = 100_000_000_000;
+
+/// Whether a field is an epoch time (`start`, `end`), seconds or milliseconds.
+pub(crate) fn is_epoch(aws_name: &str) -> bool {
+    matches!(aws_name, "start" | "end")
+}
 
 /// The valid range of an integer field.
 pub(crate) fn int_range(aws_name: &str, ty: FlowType) -> (i64, i64) {
     match aws_name {
         "srcport" | "dstport" => (0, 65_535),
         "protocol" => (0, 255),
-        "start" | "end" => (0, MAX_SECONDS),
         _ if ty == FlowType::I32 => (0, i64::from(i32::MAX)),
         _ => (0, i64::MAX),
     }
@@ -217,6 +225,12 @@ impl Plan {
                                 col: plan.i32_fields.len() - 1,
                                 min,
                                 max,
+                            }
+                        }
+                        FlowType::I64 if is_epoch(f.aws_name) => {
+                            plan.i64_fields.push(fi);
+                            Slot::Epoch {
+                                col: plan.i64_fields.len() - 1,
                             }
                         }
                         FlowType::I64 => {

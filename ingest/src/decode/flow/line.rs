@@ -1,7 +1,7 @@
 //! One flow-log line: splitting it into fields, parsing integers by hand (no `str` round trip)
 //! and checking each field against its slot, with a reason that names the field when it fails.
 
-use super::format::Slot;
+use super::format::{MAX_EPOCH_SECONDS, Slot};
 
 /// Field separators: AWS writes single spaces; runs of spaces and tabs are accepted.
 #[inline]
@@ -129,8 +129,10 @@ pub(crate) fn parse_i64(b: &[u8]) -> Result<i64, IntError> {
 pub(crate) enum Cell {
     /// `-`.
     Null,
-    /// An integer within the field's range.
+    /// An integer within the field's range (for `start`/`end`: epoch seconds).
     Int(i64),
+    /// A `start`/`end` given in epoch milliseconds.
+    Millis(i64),
     /// A string field's byte span in the line.
     Str(u32, u32),
 }
@@ -160,8 +162,10 @@ pub(crate) fn parse_cell(
             return Ok(Cell::Str(span.0, span.1));
         }
         Slot::I32 { min, max, .. } | Slot::I64 { min, max, .. } => (min, max),
+        Slot::Epoch { .. } => (0, i64::MAX),
     };
     match parse_i64(raw) {
+        Ok(v) if matches!(slot, Slot::Epoch { .. }) && v > MAX_EPOCH_SECONDS => Ok(Cell::Millis(v)),
         Ok(v) if v >= min && v <= max => Ok(Cell::Int(v)),
         Ok(_) | Err(IntError::OutOfRange) => Err(format!(
             "{}: {} out of range {min}..={max}",
@@ -279,6 +283,7 @@ mod tests {
             max: i64::MAX,
         };
         let s = Slot::Str { col: 0 };
+        let epoch = Slot::Epoch { col: 0 };
         let cases: &[(Slot, &[u8], Result<Cell, &str>)] = &[
             (port, b"443", Ok(Cell::Int(443))),
             (port, b"-", Ok(Cell::Null)),
@@ -291,6 +296,14 @@ mod tests {
                 Err("f: -5 out of range 0..=9223372036854775807"),
             ),
             (bytes, b"5", Ok(Cell::Int(5))),
+            (epoch, b"1512564058", Ok(Cell::Int(1_512_564_058))),
+            (epoch, b"100000000000", Ok(Cell::Int(100_000_000_000))),
+            (epoch, b"1512564058000", Ok(Cell::Millis(1_512_564_058_000))),
+            (
+                epoch,
+                b"-1",
+                Err("f: -1 out of range 0..=9223372036854775807"),
+            ),
             (s, b"-", Ok(Cell::Null)),
             (s, b"ACCEPT", Ok(Cell::Str(3, 9))),
             (s, b"caf\xc3\xa9", Ok(Cell::Str(3, 9))),

@@ -31,6 +31,9 @@ use crate::IngestError;
 use crate::compress::ObjectReader;
 use crate::quarantine::DecodeSink;
 
+/// Rows the builders are first sized for when the object's size is not known yet (they grow).
+pub(crate) const DEFAULT_ROWS_HINT: usize = 1024;
+
 /// How to decode flow-log text.
 #[derive(Clone, Debug)]
 pub struct FlowDecodeOptions {
@@ -68,13 +71,19 @@ pub struct FlowStats {
     pub records: u64,
     /// Lines quarantined.
     pub quarantined: u64,
+    /// Values past the end of the format on records that had more values than it names (kept
+    /// in `extra_fields` as `_extra_<position>`).
+    pub extra_values: u64,
 }
 
 /// Stream-decode one flow-log object (a header line, then records; or header-less records, see
 /// [`FlowDecodeOptions::format`]) into batches of the `flows` table.
 ///
-/// Memory is bounded: the object is read in 1 MiB chunks and batches go to the sink every
-/// [`FlowDecodeOptions::batch_rows`] rows. Bad lines are quarantined. A bad header (duplicate
+/// Memory is bounded and follows the object: it is read in chunks of at most 1 MiB (a small
+/// object in one small buffer), builders start at the object's row count when it fits in the
+/// first chunk, and batches go to the sink every [`FlowDecodeOptions::batch_rows`] rows.
+/// A UTF-8 byte order mark before the first line is skipped, and CloudWatch Logs export lines
+/// (`{"message": "<record>", ...}`) are unwrapped. Bad lines are quarantined. A bad header (duplicate
 /// fields) or header-less input with no usable format is an [`IngestError::Format`]. If the
 /// reader fails part way (corrupt or truncated gzip, size limit), the records of the complete
 /// lines before the failure are handed to the sink first, then the reader's error is returned.
@@ -96,7 +105,12 @@ pub fn decode_flow_lines<'a>(
     opts: &FlowDecodeOptions,
     sink: &mut dyn DecodeSink,
 ) -> Result<FlowStats, IngestError> {
-    let mut dec = row::RowDecoder::new(key, format.clone(), opts);
+    let lines = lines.into_iter();
+    let rows_hint = match lines.size_hint() {
+        (0, _) => DEFAULT_ROWS_HINT,
+        (n, _) => n,
+    };
+    let mut dec = row::RowDecoder::new(key, format.clone(), opts, rows_hint);
     let mut n = 0;
     for (line_no, line) in lines {
         n += 1;

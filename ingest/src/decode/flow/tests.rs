@@ -131,7 +131,8 @@ fn every_documented_field_maps_in_any_order() {
         FlowStats {
             lines: 2,
             records: 1,
-            quarantined: 0
+            quarantined: 0,
+            ..Default::default()
         }
     );
     assert_eq!(sink.batches[0].schema(), flows_schema());
@@ -410,7 +411,7 @@ fn bad_lines_are_quarantined_with_line_and_reason() {
         "2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 17678667.5 1767866760 ACCEPT OK", // 10
         "2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1767866700 soon ACCEPT OK", // 11
         "2 123456789012 eni-\u{ff} 10.0.0.1 10.0.0.2 443 49152 6 10 840 1767866700 1767866760 ACCEPT OK", // 12 valid UTF-8
-        "2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1767866700 1767866760 ACCEPT OK 9", // 13
+        "2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1767866700 1767866760 ACCEPT OK 9", // 13 good, one extra value
         "2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1767866700 1767866760 REJECT OK", // 14 good
     ]
     .join("\n");
@@ -428,7 +429,6 @@ fn bad_lines_are_quarantined_with_line_and_reason() {
         (9, "packets: -1 out of range 0..=9223372036854775807"),
         (10, "start: invalid integer \"17678667.5\""),
         (11, "end: invalid integer \"soon\""),
-        (13, "expected 14 fields, found 15"),
         (15, "interface-id: invalid UTF-8 \"eni-\u{fffd}\u{fffd}\""),
     ]
     .iter()
@@ -439,8 +439,9 @@ fn bad_lines_are_quarantined_with_line_and_reason() {
         stats,
         FlowStats {
             lines: 15,
-            records: 3,
-            quarantined: 10
+            records: 4,
+            quarantined: 9,
+            extra_values: 1,
         }
     );
     assert_eq!(
@@ -448,6 +449,7 @@ fn bad_lines_are_quarantined_with_line_and_reason() {
         vec![
             Some("eni-1".into()),
             Some("eni-\u{ff}".into()),
+            Some("eni-1".into()),
             Some("eni-1".into())
         ]
     );
@@ -467,7 +469,8 @@ fn crlf_tabs_and_runs_of_spaces() {
         FlowStats {
             lines: 4,
             records: 2,
-            quarantined: 0
+            quarantined: 0,
+            ..Default::default()
         }
     );
     assert_eq!(
@@ -575,7 +578,8 @@ fn lines_across_chunk_boundaries_and_overlong_lines() {
         FlowStats {
             lines: 30_004,
             records: 30_001,
-            quarantined: 2
+            quarantined: 2,
+            ..Default::default()
         }
     );
     let q = reasons(&sink);
@@ -615,7 +619,8 @@ fn cloudwatch_lines_keep_their_own_line_numbers() {
         FlowStats {
             lines: 4,
             records: 2,
-            quarantined: 1
+            quarantined: 1,
+            ..Default::default()
         }
     );
     assert_eq!(
@@ -640,7 +645,11 @@ enum Val {
 
 fn value_strategy(name: &'static str, ty: FlowType) -> BoxedStrategy<Val> {
     let (min, max) = format::int_range(name, ty);
-    let max = max.min(1 << 40);
+    let max = if format::is_epoch(name) {
+        format::MAX_EPOCH_SECONDS
+    } else {
+        max.min(1 << 40)
+    };
     let chars: Vec<char> = "abcXYZ019.:/_-é漢".chars().collect();
     let s = proptest::collection::vec(proptest::sample::select(chars), 1..12)
         .prop_map(|c| c.into_iter().collect::<String>())
@@ -729,4 +738,262 @@ proptest! {
             .collect();
         prop_assert_eq!(ints(&sink, "event_time"), want_time);
     }
+}
+
+// ---- formats seen in public flow-log test vectors ----
+
+#[test]
+fn millisecond_start_and_end_are_stored_as_seconds() {
+    let text = format!(
+        "{V2_HEADER}\n\
+         2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1512564058000 1512564118999 ACCEPT OK\n\
+         2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1512564058 1512564118 ACCEPT OK\n\
+         2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 100000000000 100000000001 ACCEPT OK\n"
+    );
+    let (sink, stats) = decode(&text);
+    assert_eq!(stats.records, 3);
+    assert!(sink.quarantined.is_empty(), "{:?}", reasons(&sink));
+    assert_eq!(
+        ints(&sink, "start"),
+        vec![
+            Some(1_512_564_058),
+            Some(1_512_564_058),
+            Some(100_000_000_000)
+        ]
+    );
+    assert_eq!(
+        ints(&sink, "end"),
+        vec![Some(1_512_564_118), Some(1_512_564_118), Some(100_000_000)]
+    );
+    // event_time keeps the milliseconds given (2017-12-06T12:40:58Z).
+    assert_eq!(
+        ints(&sink, "event_time"),
+        vec![
+            Some(1_512_564_058_000),
+            Some(1_512_564_058_000),
+            Some(100_000_000_000_000)
+        ]
+    );
+}
+
+#[test]
+fn values_past_the_end_of_the_format_are_kept_in_extra_fields() {
+    let text = format!(
+        "{V2_HEADER}\n\
+         2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1767866700 1767866760 ACCEPT OK\n\
+         2 123456789012 eni-2 10.0.0.1 10.0.0.2 443 49152 6 10 840 1767866700 1767866760 REJECT OK vpc-9 -\n\
+         2 123456789012 eni-3 10.0.0.1 10.0.0.2 443 49152 6 10 840 1767866700 1767866760 ACCEPT\n"
+    );
+    let (sink, stats) = decode(&text);
+    assert_eq!(
+        stats,
+        FlowStats {
+            lines: 4,
+            records: 2,
+            quarantined: 1,
+            extra_values: 2,
+        }
+    );
+    assert_eq!(
+        strs(&sink, "interface_id"),
+        vec![Some("eni-1".into()), Some("eni-2".into())]
+    );
+    assert_eq!(
+        strs(&sink, "action"),
+        vec![Some("ACCEPT".into()), Some("REJECT".into())]
+    );
+    assert_eq!(
+        extras(&sink),
+        vec![
+            None,
+            Some(vec![
+                ("_extra_15".into(), Some("vpc-9".into())),
+                ("_extra_16".into(), None)
+            ])
+        ]
+    );
+    assert_eq!(
+        reasons(&sink),
+        vec![(Some(4), "expected 14 fields, found 13".to_string())]
+    );
+}
+
+#[test]
+fn extra_values_join_the_unknown_fields_of_the_format() {
+    let text = "version future-a srcport\n11 x1 443\n11 x2 80 tail\n";
+    let opts = FlowDecodeOptions {
+        batch_rows: 1,
+        ..Default::default()
+    };
+    for opts in [FlowDecodeOptions::default(), opts] {
+        let (sink, r) = decode_with(text.as_bytes(), &opts);
+        assert_eq!(r.unwrap().extra_values, 1);
+        assert_eq!(
+            extras(&sink),
+            vec![
+                Some(vec![("future-a".into(), Some("x1".into()))]),
+                Some(vec![
+                    ("future-a".into(), Some("x2".into())),
+                    ("_extra_4".into(), Some("tail".into()))
+                ]),
+            ]
+        );
+    }
+}
+
+/// Counts WARN events (a minimal subscriber, so the test needs no logging crate).
+#[derive(Default)]
+struct WarnCounter(std::sync::atomic::AtomicUsize);
+
+impl tracing::Subscriber for WarnCounter {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if *event.metadata().level() == tracing::Level::WARN {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn extra_values_warn_once_per_object() {
+    let mut text = format!("{V2_HEADER}\n");
+    for _ in 0..5 {
+        text.push_str(
+            "2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1767866700 1767866760 ACCEPT OK x y\n",
+        );
+    }
+    let counter = std::sync::Arc::new(WarnCounter::default());
+    let stats = tracing::subscriber::with_default(counter.clone(), || {
+        let (_, r) = decode_with(text.as_bytes(), &FlowDecodeOptions::default());
+        r.unwrap()
+    });
+    assert_eq!(stats.records, 5);
+    assert_eq!(stats.extra_values, 10);
+    assert_eq!(counter.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+const V2_LINE: &str =
+    "2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1767866700 1767866760 ACCEPT OK";
+
+#[test]
+fn cloudwatch_export_lines_are_unwrapped() {
+    let text = format!(
+        "{{\"timestamp\": 1767866700000, \"message\": \"{V2_LINE}\", \"ingestionTime\": 1767866760000}}\n\
+         {{\"message\":\"2 123456789012 eni-2\\u0020- - - - - - - 1767866700 1767866760 - NODATA\\n\"}}\n\
+         {{\"timestamp\": 1767866700000}}\n\
+         {{\"message\": \"2 123456789012 eni-3 - - - - - - - x 1767866760 - NODATA\"}}\n\
+         {V2_LINE}\n"
+    );
+    let (sink, stats) = decode(&text);
+    assert_eq!(stats.records, 3, "{:?}", reasons(&sink));
+    assert_eq!(
+        strs(&sink, "interface_id"),
+        vec![
+            Some("eni-1".into()),
+            Some("eni-2".into()),
+            Some("eni-1".into())
+        ]
+    );
+    assert_eq!(
+        strs(&sink, "log_status"),
+        vec![Some("OK".into()), Some("NODATA".into()), Some("OK".into())]
+    );
+    let q = reasons(&sink);
+    assert_eq!(q.len(), 2, "{q:?}");
+    assert_eq!(q[0].0, Some(3));
+    assert!(q[0].1.contains("missing field `message`"), "{q:?}");
+    assert_eq!(q[1], (Some(4), "start: invalid integer \"x\"".to_string()));
+    // The quarantined line is the line as read.
+    assert!(
+        sink.quarantined[1]
+            .raw
+            .as_deref()
+            .is_some_and(|r| r.starts_with("{\"message\""))
+    );
+
+    // After a header, and through the CloudWatch Logs entry point.
+    let wrapped = format!("{{\"message\": \"{V2_LINE}\"}}");
+    let (sink, stats) = decode(&format!("{V2_HEADER}\n{wrapped}\n"));
+    assert_eq!((stats.records, sink.quarantined.len()), (1, 0));
+    let mut sink = VecSink::default();
+    let lines: Vec<(u64, &[u8])> = vec![(1, wrapped.as_bytes())];
+    let stats = decode_flow_lines(
+        KEY,
+        lines,
+        &FlowFormat::default_v2(),
+        &FlowDecodeOptions::default(),
+        &mut sink,
+    )
+    .unwrap();
+    assert_eq!(stats.records, 1);
+    assert_eq!(strs(&sink, "srcaddr"), vec![Some("10.0.0.1".into())]);
+}
+
+#[test]
+fn a_byte_order_mark_before_the_first_line_is_skipped() {
+    let custom = "\u{feff}account-id srcport region\n012345678901 22 eu-west-1\n";
+    let (sink, stats) = decode(custom);
+    assert_eq!(stats.records, 1, "{:?}", reasons(&sink));
+    assert_eq!(strs(&sink, "account_id"), vec![Some("012345678901".into())]);
+    assert_eq!(ints(&sink, "srcport"), vec![Some(22)]);
+
+    let headerless = format!("\u{feff}{V2_LINE}\n{V2_LINE}\n");
+    let (sink, stats) = decode(&headerless);
+    assert_eq!((stats.records, stats.quarantined), (2, 0));
+    assert_eq!(ints(&sink, "version"), vec![Some(2), Some(2)]);
+
+    let gz_headerless = gz(headerless.as_bytes());
+    let opts = FlowDecodeOptions {
+        format: Some(FlowFormat::default_v2()),
+        ..Default::default()
+    };
+    let (sink, r) = decode_with(&gz_headerless, &opts);
+    assert_eq!(r.unwrap().records, 2);
+    assert!(sink.quarantined.is_empty());
+}
+
+#[test]
+fn a_small_object_makes_a_small_batch() {
+    let text = v2_lines(50);
+    for data in [text.clone().into_bytes(), gz(text.as_bytes())] {
+        let (sink, r) = decode_with(&data, &FlowDecodeOptions::default());
+        assert_eq!(r.unwrap().records, 50);
+        assert_eq!(sink.batches.len(), 1);
+        let size = sink.batches[0].get_array_memory_size();
+        assert!(size < 64 << 10, "a 50-row batch holds {size} bytes");
+    }
+}
+
+#[test]
+fn batches_of_a_large_object_hold_about_their_rows() {
+    // Larger than the first chunk and the first row estimate: the builders grow, and every
+    // batch holds buffers trimmed to its rows.
+    let text = v2_lines(30_000);
+    let opts = FlowDecodeOptions {
+        batch_rows: 20_000,
+        ..Default::default()
+    };
+    let (sink, r) = decode_with(gz(text.as_bytes()).as_slice(), &opts);
+    assert_eq!(r.unwrap().records, 30_000);
+    let sizes: Vec<usize> = sink.batches.iter().map(|b| b.num_rows()).collect();
+    assert_eq!(sizes, vec![20_000, 10_000]);
+    let bytes: Vec<usize> = sink
+        .batches
+        .iter()
+        .map(|b| b.get_array_memory_size())
+        .collect();
+    // The second batch has half the rows of the first, and about half its bytes.
+    assert!(bytes[1] * 10 < bytes[0] * 6, "{bytes:?}");
+    assert!(bytes[0] / 20_000 < 1024, "{bytes:?}");
+    let ids = strs(&sink, "interface_id");
+    assert_eq!(ids[29_999].as_deref(), Some("eni-0000752f"));
 }

@@ -1,6 +1,8 @@
 //! Streaming an S3 flow-log object: read the decompressed bytes in fixed chunks, cut them into
 //! physical lines with `memchr`, detect the header on the first non-blank line and feed the
-//! rest to the [`RowDecoder`]. Memory is one chunk plus one batch, whatever the object size.
+//! rest to the [`RowDecoder`]. Memory is one chunk plus one batch, whatever the object size;
+//! the chunk buffer starts small and grows to [`CHUNK`] only for objects that need it, and the
+//! builders are sized from the lines of the first chunk.
 
 use std::io::{self, Read};
 
@@ -8,14 +10,21 @@ use memchr::{memchr, memchr_iter, memrchr};
 
 use super::format::{FlowFormat, looks_like_header};
 use super::line::{split_fields, strip_cr};
-use super::row::RowDecoder;
-use super::{FlowDecodeOptions, FlowStats};
+use super::row::{RowDecoder, is_wrapped, unwrap_message};
+use super::{DEFAULT_ROWS_HINT, FlowDecodeOptions, FlowStats};
 use crate::IngestError;
 use crate::compress::ObjectReader;
 use crate::quarantine::{DecodeSink, QuarantineRecord};
 
 /// Bytes read per chunk; also the longest line kept (longer ones are quarantined).
 pub(crate) const CHUNK: usize = 1 << 20;
+
+/// First size of the chunk buffer: a small object fits whole; a larger one grows it to
+/// [`CHUNK`].
+const FIRST_CHUNK: usize = 64 << 10;
+
+/// The UTF-8 byte order mark some tools write before the first line.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Per-object state while lines stream past.
 struct TextState<'a> {
@@ -28,6 +37,8 @@ struct TextState<'a> {
     /// Inside the tail of an over-long line that was already quarantined.
     skipping: bool,
     spans: Vec<(u32, u32)>,
+    /// Rows to size the builders for when the format becomes known.
+    rows_hint: usize,
 }
 
 impl<'a> TextState<'a> {
@@ -80,15 +91,25 @@ impl<'a> TextState<'a> {
         region: &[u8],
         sink: &mut dyn DecodeSink,
     ) -> Result<(), IngestError> {
-        let line = strip_cr(line);
-        split_fields(line, &mut self.spans);
+        let mut line = strip_cr(line);
+        if self.line_no == 1 {
+            line = line.strip_prefix(BOM).unwrap_or(line);
+        }
+        // A CloudWatch Logs export line: detect the format on the record inside it.
+        let unwrapped = if is_wrapped(line) {
+            unwrap_message(line).ok()
+        } else {
+            None
+        };
+        let inner = unwrapped.as_deref().map_or(line, str::as_bytes);
+        split_fields(inner, &mut self.spans);
         if self.spans.is_empty() {
             return Ok(());
         }
         let toks: Vec<&[u8]> = self
             .spans
             .iter()
-            .map(|&(s, e)| &line[s as usize..e as usize])
+            .map(|&(s, e)| &inner[s as usize..e as usize])
             .collect();
         let format_err = |reason: String| IngestError::Format {
             key: self.key.to_string(),
@@ -110,7 +131,7 @@ impl<'a> TextState<'a> {
             }
         };
         tracing::debug!(key = self.key, header = is_header, format = %format, "flow-log format");
-        let mut dec = RowDecoder::new(self.key, format, self.opts);
+        let mut dec = RowDecoder::new(self.key, format, self.opts, self.rows_hint);
         dec.check_utf8 = !region.is_ascii();
         if !is_header {
             dec.line(self.line_no, line, sink)?;
@@ -143,9 +164,11 @@ pub(crate) fn decode(
         line_no: 0,
         skipping: false,
         spans: Vec::new(),
+        rows_hint: DEFAULT_ROWS_HINT,
     };
-    let mut buf = vec![0u8; CHUNK];
+    let mut buf = vec![0u8; FIRST_CHUNK];
     let mut filled = 0;
+    let mut first_chunk = true;
     loop {
         let mut eof = false;
         let mut read_err = None;
@@ -163,6 +186,11 @@ pub(crate) fn decode(
                 }
             }
         }
+        if filled == buf.len() && buf.len() < CHUNK && !eof && read_err.is_none() {
+            // More than the buffer holds: grow it and read on.
+            buf.resize((buf.len() * 4).min(CHUNK), 0);
+            continue;
+        }
         let data = &buf[..filled];
         // Complete lines end at the last newline; at the end of the object, the rest is a line.
         let end = if eof {
@@ -170,6 +198,11 @@ pub(crate) fn decode(
         } else {
             memrchr(b'\n', data).map_or(0, |i| i + 1)
         };
+        if std::mem::take(&mut first_chunk) {
+            // The whole object's lines when it ended within the chunk, else a lower bound
+            // for a batch (the builders grow past it).
+            st.rows_hint = memchr_iter(b'\n', &data[..end]).count() + 1;
+        }
         st.lines(&data[..end], sink)?;
         if let Some(e) = read_err {
             // Keep what the complete lines gave, then report the object as broken.

@@ -2,7 +2,8 @@
 //! records, and the same count in a 24-field custom (v5) format with a header in another order.
 //!
 //! Two baselines split the v2 figure: inflating the same object alone, and decoding its text
-//! uncompressed.
+//! uncompressed. A third group decodes many small objects (50 records each, as a busy account's
+//! five-minute files are) and first prints the bytes their batches hold while buffered.
 //!
 //! `cargo bench -p flowtrail-ingest --bench flow_decode`
 
@@ -233,5 +234,68 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Records per small object, and small objects per iteration.
+const SMALL_RECORDS: usize = 50;
+const SMALL_OBJECTS: usize = 400;
+
+/// The first `SMALL_OBJECTS * SMALL_RECORDS` v2 records as gzip objects of `SMALL_RECORDS`
+/// records, each with the header line.
+fn small_objects() -> Vec<Vec<u8>> {
+    let text = ObjectReader::new("bench", &v2_object(), u64::MAX)
+        .read_all()
+        .unwrap();
+    let text = String::from_utf8(text).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let records: Vec<&str> = lines.take(SMALL_OBJECTS * SMALL_RECORDS).collect();
+    records
+        .chunks(SMALL_RECORDS)
+        .map(|c| gz(format!("{header}\n{}\n", c.join("\n")).as_bytes()))
+        .collect()
+}
+
+/// Keeps every batch, as the pipeline does until a lake write.
+#[derive(Default)]
+struct KeepSink(Vec<RecordBatch>);
+
+impl DecodeSink for KeepSink {
+    fn batch(&mut self, batch: RecordBatch) -> Result<(), IngestError> {
+        self.0.push(batch);
+        Ok(())
+    }
+    fn quarantine(&mut self, _rec: QuarantineRecord) {}
+}
+
+fn bench_small_objects(c: &mut Criterion) {
+    let objects = small_objects();
+    let opts = FlowDecodeOptions::default();
+    let mut sink = KeepSink::default();
+    for o in &objects {
+        let mut reader = ObjectReader::new("bench", o, u64::MAX);
+        decode_flow_text("bench", &mut reader, &opts, &mut sink).unwrap();
+    }
+    let held: usize = sink.0.iter().map(|b| b.get_array_memory_size()).sum();
+    eprintln!(
+        "{} objects of {SMALL_RECORDS} records: batches hold {} bytes ({} per object)",
+        objects.len(),
+        held,
+        held / objects.len()
+    );
+    let mut g = c.benchmark_group("flow_decode_small_objects");
+    g.throughput(Throughput::Elements((SMALL_OBJECTS * SMALL_RECORDS) as u64));
+    g.sample_size(20);
+    g.bench_function("v2_50_records_gzip", |b| {
+        b.iter(|| {
+            let mut sink = CountSink::default();
+            for o in &objects {
+                let mut reader = ObjectReader::new("bench", black_box(o), u64::MAX);
+                decode_flow_text("bench", &mut reader, &opts, &mut sink).unwrap();
+            }
+            sink.rows
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_small_objects);
 criterion_main!(benches);

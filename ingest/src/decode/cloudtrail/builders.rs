@@ -219,9 +219,8 @@ impl CtBuilders {
         self.next_bytes = Some(next_bytes);
         arrays.push(Arc::new(self.account.finish()));
         arrays.push(Arc::new(self.region.finish()));
-        arrays.push(Arc::new(StringArray::from_iter_values(
-            std::iter::repeat_n(key, self.rows),
-        )));
+        // One value repeated: the bytes and offsets are laid out in one pass each.
+        arrays.push(Arc::new(StringArray::new_repeated(key, self.rows)));
         self.rows = 0;
         RecordBatch::try_new(cloudtrail_schema(), arrays)
             .map(Some)

@@ -26,7 +26,7 @@ const USAGE: &str = "usage:
       --records-per-object N  flow records per object, on average (default 1000)
       --accounts N --regions M  a grid fleet: one VPC per account and region (daily folders)
                               instead of the four VPCs of two accounts
-      --format F              every flow log in one format: v2 (default, 14 fields), v5
+      --format F              every flow log in one format: v2 (AWS's default, 14 fields), v5
                               (custom, 25 fields), wide40 (40 fields of v2-v8 in a seeded
                               random order); mixed (default): v2 and v5 flow logs
       --hours H               spread the objects over H hours (few partitions); default: one
@@ -52,6 +52,9 @@ fn number(flag: &str, v: Option<String>) -> Result<u64, String> {
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Cmd, String> {
     let cmd = args.next().ok_or("missing command")?;
+    if cmd == "-h" || cmd == "--help" {
+        return Err(String::new());
+    }
     let mut out = None;
     let mut spec = BenchSpec::default();
     let mut scen = ScenarioSpec::default();

@@ -5,6 +5,7 @@
 -- dedupe: principal, target_user
 -- window: 10m
 -- table: cloudtrail
+-- attack: TA0003; T1098.001
 -- description: iam:CreateAccessKey for another user (requestParameters.userName present and
 --   not the caller's own user name): a classic persistence step. Creating one's own key is
 --   not alerted. IAM user names are case-insensitive.

@@ -5,6 +5,7 @@
 -- dedupe: principal, trail
 -- window: 10m
 -- table: cloudtrail
+-- attack: TA0005; T1562.008
 -- description: Someone stops, deletes or blinds a trail: StopLogging and DeleteTrail are
 --   critical; UpdateTrail, and event selectors that drop management events
 --   (includeManagementEvents false in every selector, or advanced selectors without the

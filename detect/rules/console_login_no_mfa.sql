@@ -7,7 +7,9 @@
 -- table: cloudtrail
 -- description: A successful console login by an IAM user or root without MFA (high for
 --   root). Federated logins (AssumedRole, SAML) carry MFAUsed=No because MFA happens at the
---   identity provider: they are not alerted.
+--   identity provider: they are not alerted, whatever the identity type, when the event
+--   names a SAML provider (additionalEventData.SamlProviderArn).
+-- attack: TA0001; T1078.004
 SELECT
     min(event_time) AS first_seen,
     max(event_time) AS last_seen,
@@ -26,5 +28,6 @@ WHERE event_name = 'ConsoleLogin'
   AND user_identity_type IN ('IAMUser', 'Root')
   AND json_get_str(response_elements, 'ConsoleLogin') = 'Success'
   AND json_get_str(additional_event_data, 'MFAUsed') = 'No'
+  AND json_get_str(additional_event_data, 'SamlProviderArn') IS NULL
 GROUP BY date_bin(INTERVAL '10 minutes', event_time), account_id, region,
          coalesce(user_identity_arn, user_identity_principal_id), source_ip_address

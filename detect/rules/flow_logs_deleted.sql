@@ -5,6 +5,7 @@
 -- dedupe: principal
 -- window: 10m
 -- table: cloudtrail
+-- attack: TA0005; T1562.008
 -- description: Successful ec2:DeleteFlowLogs. Deleting flow logs blinds network detection.
 SELECT
     min(event_time) AS first_seen,

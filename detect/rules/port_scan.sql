@@ -5,6 +5,7 @@
 -- dedupe: srcaddr
 -- window: 10m
 -- table: flows
+-- attack: TA0007 TA0043; T1046 T1595.001
 -- description: One source probing many distinct (dstaddr, dstport) in 10 minutes, in any of
 --   three shapes: vertical (at least 100 ports on one host), horizontal (at least 25 hosts on
 --   the same port) or block (at least 200 distinct targets over at least 10 hosts and 10

@@ -5,8 +5,13 @@
 -- dedupe: principal
 -- window: 10m
 -- table: cloudtrail
--- description: Any successful call by the root user, except service events and calls AWS
---   services make on root's behalf (invokedBy). Failed console logins are not activity.
+-- attack: TA0004 TA0001; T1078.004
+-- description: Any successful call by the root user, including what root does in the console
+--   (invokedBy signin.amazonaws.com, e.g. CreateAccessKey), except service events and calls
+--   other AWS services make on root's behalf (invokedBy a service). A call is not a success
+--   when it carries an errorCode or an errorMessage, or a response saying Failure
+--   (`{"ConsoleLogin": "Failure"}`, `{"PasswordUpdated": "Failure"}`); failed root logins are
+--   root_login_failed's.
 SELECT
     min(event_time) AS first_seen,
     max(event_time) AS last_seen,
@@ -21,8 +26,10 @@ SELECT
 FROM cloudtrail
 WHERE user_identity_type = 'Root'
   AND error_code IS NULL
-  AND user_identity_invoked_by IS NULL
+  AND error_message IS NULL
+  AND (user_identity_invoked_by IS NULL OR user_identity_invoked_by = 'signin.amazonaws.com')
   AND (event_type IS NULL OR event_type <> 'AwsServiceEvent')
+  AND NOT regexp_like(coalesce(response_elements, ''), '"[A-Za-z]+"\s*:\s*"Failure"')
   AND NOT (event_name = 'ConsoleLogin'
            AND coalesce(json_get_str(response_elements, 'ConsoleLogin'), '') <> 'Success')
 GROUP BY date_bin(INTERVAL '10 minutes', event_time), account_id, region,

@@ -5,14 +5,20 @@
 -- dedupe: group_id, principal
 -- window: 10m
 -- table: cloudtrail
--- description: Successful security-group changes. High when a rule opens 0.0.0.0/0 or ::/0,
---   critical when that rule also covers SSH (22), RDP (3389) or all ports. A failed call
---   (error_code set) is never a change.
+-- attack: TA0005 TA0001; T1562.007
+-- description: Successful security-group changes. High when an ingress rule opens the whole
+--   internet (any `/0`: 0.0.0.0/0, ::/0, also written as 208.236.235.254/0), critical when
+--   that rule also covers SSH (22), RDP (3389) or all ports. Egress rules never raise
+--   exposure (allow-all egress is the AWS default): medium. Changes that raise no exposure
+--   made by IaC (Terraform, CloudFormation, Pulumi, CDK) are routine and not alerted. A failed
+--   call (error_code set) is never a change.
 WITH ev AS (
     SELECT
         event_time, event_id, event_name, account_id, region, source_ip_address,
         coalesce(user_identity_arn, user_identity_principal_id) AS principal,
         request_parameters AS rp,
+        (coalesce(user_identity_invoked_by, '') = 'cloudformation.amazonaws.com'
+         OR regexp_like(coalesce(user_agent, ''), '(?i)terraform|cloudformation|pulumi|aws-cdk|crossplane')) AS automation,
         coalesce(
             json_get_str(request_parameters, 'groupId'),
             json_get_str(request_parameters, 'ModifySecurityGroupRulesRequest', 'GroupId'),
@@ -46,9 +52,10 @@ flags AS (
     SELECT
         event_id,
         p,
-        -- Revoking a world rule closes exposure: only additions (Authorize/Modify) open it.
-        event_name IN ('AuthorizeSecurityGroupIngress', 'AuthorizeSecurityGroupEgress', 'ModifySecurityGroupRules')
-          AND coalesce(regexp_like(p, '"(cidrIp|cidrIpv6|CidrIpv4|CidrIpv6)"\s*:\s*"(0\.0\.0\.0/0|::/0)"'), false) AS world,
+        -- Revoking a world rule closes exposure, and egress opens none: only ingress additions
+        -- (Authorize ingress, Modify) open it. Any address with a /0 prefix is the world.
+        event_name IN ('AuthorizeSecurityGroupIngress', 'ModifySecurityGroupRules')
+          AND coalesce(regexp_like(p, '"(cidrIp|cidrIpv6|CidrIpv4|CidrIpv6)"\s*:\s*"[0-9A-Fa-f:.]*/0"'), false) AS world,
         lower(coalesce(json_get_str(p, 'ipProtocol'), json_get_str(p, 'IpProtocol'),
                        CAST(json_get_int(p, 'ipProtocol') AS VARCHAR), CAST(json_get_int(p, 'IpProtocol') AS VARCHAR))) AS proto,
         coalesce(json_get_int(p, 'fromPort'), json_get_int(p, 'FromPort')) AS from_port,
@@ -67,7 +74,7 @@ perm_sev AS (
                 OR (from_port <= 22 AND to_port >= 22)
                 OR (from_port <= 3389 AND to_port >= 3389)))
         ) AS world_admin,
-        CASE WHEN world THEN regexp_match(p, '"(?:cidrIp|cidrIpv6|CidrIpv4|CidrIpv6)"\s*:\s*"(0\.0\.0\.0/0|::/0)"')[1]
+        CASE WHEN world THEN regexp_match(p, '"(?:cidrIp|cidrIpv6|CidrIpv4|CidrIpv6)"\s*:\s*"([0-9A-Fa-f:.]*/0)"')[1]
              ELSE first_cidr END AS cidr,
         CASE WHEN proto IS NULL THEN NULL
              WHEN proto IN ('-1', 'all') THEN 'all'
@@ -105,4 +112,5 @@ SELECT
     count(*) AS events
 FROM ev
 LEFT JOIN per_event pe ON pe.event_id = ev.event_id
+WHERE NOT ev.automation OR coalesce(pe.world, false)
 GROUP BY date_bin(INTERVAL '10 minutes', ev.event_time), ev.account_id, ev.region, ev.group_id, ev.principal

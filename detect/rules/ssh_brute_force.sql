@@ -6,6 +6,7 @@
 -- threshold: attempts >= 30
 -- window: 10m
 -- table: flows
+-- attack: TA0006; T1110.001
 -- description: At least 30 short TCP flows (20 packets or fewer) to port 22 from one source to
 --   one target in 10 minutes. Attempts are distinct source ports (a flow seen on two ENIs, or
 --   split over two aggregation intervals, counts once); an attempt is accepted when no record

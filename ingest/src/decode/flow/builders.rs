@@ -24,9 +24,10 @@ use flowtrail_core::schema::flows::{FLOW_FIELDS, FlowType, extra_fields_type, fl
 use super::format::{Plan, Slot};
 
 /// Take the contents of `v` trimmed to its length, leaving an empty vector with room for as
-/// many items (the next batch of the same object is likely about as long).
-fn take_trimmed<T>(v: &mut Vec<T>) -> Vec<T> {
-    let next = Vec::with_capacity(v.len());
+/// many items plus `headroom` eighths (the next batch of the same object is likely about as
+/// long: full batches have the same rows, string bytes vary a little).
+fn take_trimmed<T>(v: &mut Vec<T>, headroom: usize) -> Vec<T> {
+    let next = Vec::with_capacity(v.len() + v.len() / 8 * headroom);
     let mut out = std::mem::replace(v, next);
     out.shrink_to_fit();
     out
@@ -72,9 +73,9 @@ impl StrCol {
     }
 
     pub fn finish(&mut self) -> Result<StringArray, ArrowError> {
-        let offsets = take_trimmed(&mut self.offsets);
+        let offsets = take_trimmed(&mut self.offsets, 0);
         self.offsets.push(0);
-        let values = take_trimmed(&mut self.values);
+        let values = take_trimmed(&mut self.values, 1);
         let nulls = self.nulls.finish();
         StringArray::try_new(
             OffsetBuffer::new(ScalarBuffer::from(offsets)),
@@ -112,7 +113,7 @@ impl<T: Copy + Default> IntCol<T> {
     }
 
     fn take(&mut self) -> (Vec<T>, Option<NullBuffer>) {
-        (take_trimmed(&mut self.values), self.nulls.finish())
+        (take_trimmed(&mut self.values, 0), self.nulls.finish())
     }
 }
 
@@ -292,7 +293,7 @@ impl ExtraCol {
             return Ok(new_null_array(&extra_fields_type(), rows));
         }
         self.active = self.every_row;
-        let offsets = take_trimmed(&mut self.offsets);
+        let offsets = take_trimmed(&mut self.offsets, 0);
         self.offsets.push(0);
         let nulls = self.nulls.finish();
         extra_map(self.keys.finish()?, self.values.finish()?, offsets, nulls)

@@ -94,8 +94,7 @@ impl Aws {
 
     /// The SNS sink over the outbox at `outbox`, shared so the caller can flush it at the end.
     pub fn sns_sink(&self, outbox: &Path, router: Router) -> anyhow::Result<Arc<Mutex<SnsSink>>> {
-        let outbox = Outbox::open(outbox)
-            .with_context(|| format!("opening the alert outbox {}", outbox.display()))?;
+        let outbox = Outbox::open(outbox).context("opening the alert outbox")?;
         let policy = RetryPolicy::default();
         let client = sns_client(&self.conf, &policy);
         Ok(Arc::new(Mutex::new(SnsSink::new(

@@ -70,7 +70,7 @@ pub struct ServeArgs {
     /// Append alerts to this JSON lines file.
     #[arg(long)]
     pub alerts_out: Option<PathBuf>,
-    /// Alert outbox directory.
+    /// Alert outbox directory (default: `outbox` in the state directory).
     #[arg(long)]
     pub outbox: Option<PathBuf>,
     /// AWS endpoint override (e.g. moto server); `AWS_ENDPOINT_URL` works too.
@@ -109,7 +109,8 @@ pub struct ReplayArgs {
     /// Lake directory.
     #[arg(long, default_value = "lake")]
     pub lake: PathBuf,
-    /// Where alerts are written as JSON lines.
+    /// JSON lines file the alerts are appended to (an alert already in it is not written
+    /// again).
     #[arg(long, default_value = "alerts.jsonl")]
     pub alerts_out: PathBuf,
     /// Only events at or after this time (`2026-01-07` or RFC 3339).

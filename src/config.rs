@@ -191,16 +191,13 @@ pub struct AlertsConfig {
     /// JSON lines file the alerts are appended to.
     #[serde(default)]
     pub jsonl: Option<PathBuf>,
-    /// The durable outbox in front of SNS.
-    #[serde(default = "default_outbox")]
-    pub outbox: PathBuf,
+    /// The durable outbox in front of SNS; `<state>/outbox` when absent (see
+    /// [`Config::outbox`]).
+    #[serde(default)]
+    pub outbox: Option<PathBuf>,
     /// SNS routing: `default_topic` and `[[alerts.sns.routes]]` (by severity and detector).
     #[serde(default)]
     pub sns: Option<Router>,
-}
-
-fn default_outbox() -> PathBuf {
-    PathBuf::from("outbox")
 }
 
 /// `[snapshot]`.
@@ -237,8 +234,27 @@ impl Config {
         Self::parse("").unwrap_or_else(|_| unreachable!("the empty config parses"))
     }
 
+    /// The alert outbox: `[alerts] outbox`, else `outbox` in the state directory (it belongs
+    /// to one task, like the state).
+    pub fn outbox(&self) -> PathBuf {
+        self.alerts
+            .outbox
+            .clone()
+            .unwrap_or_else(|| self.state.join("outbox"))
+    }
+
     /// Checks that need no AWS: at least one source, valid settings, flow formats, topics.
     pub fn validate(&self) -> anyhow::Result<()> {
+        for (what, p) in [
+            ("lake", Some(&self.lake)),
+            ("state", Some(&self.state)),
+            ("[alerts] outbox", self.alerts.outbox.as_ref()),
+            ("[alerts] jsonl", self.alerts.jsonl.as_ref()),
+        ] {
+            if p.is_some_and(|p| p.as_os_str().is_empty()) {
+                bail!("{what} is an empty path");
+            }
+        }
         if self.sqs.is_none() && self.cloudwatch.as_ref().is_none_or(|c| c.groups.is_empty()) {
             bail!("no source: set [sqs] queue_url (or --sqs-queue-url) or [cloudwatch] groups");
         }
@@ -373,6 +389,24 @@ s3 = "s3://flowtrail-state/task"
         let c = Config::parse(include_str!("../deploy/flowtrail.toml")).unwrap();
         c.validate().unwrap();
         assert!(c.snapshot.is_some() && c.sqs.is_some());
+    }
+
+    #[test]
+    fn the_outbox_defaults_to_the_state_directory() {
+        let c = Config::parse("state = \"/data/state\"\n").unwrap();
+        assert_eq!(c.outbox(), PathBuf::from("/data/state/outbox"));
+        let mut flags = Config::empty();
+        flags.state = PathBuf::from("demo-state");
+        assert_eq!(flags.outbox(), PathBuf::from("demo-state/outbox"));
+        let set = Config::parse("[alerts]\noutbox = \"/efs/outbox\"\n").unwrap();
+        assert_eq!(set.outbox(), PathBuf::from("/efs/outbox"));
+    }
+
+    #[test]
+    fn an_empty_path_is_refused_by_name() {
+        let c = Config::parse("state = \"\"\n[sqs]\nqueue_url = \"u\"\n").unwrap();
+        let e = c.validate().unwrap_err();
+        assert!(e.to_string().contains("state is an empty path"), "{e}");
     }
 
     #[test]

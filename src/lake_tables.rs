@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -15,6 +15,7 @@ use datafusion::datasource::listing::{
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use flowtrail_core::Table;
+use flowtrail_core::layout::LEDGER_DIR;
 use flowtrail_core::schema::{
     alerts::alerts_schema, athena::partition_keys, cloudtrail::cloudtrail_schema,
     flows::flows_schema,
@@ -41,15 +42,45 @@ fn file_schema(t: Table) -> SchemaRef {
     ))
 }
 
+/// Fail unless `lake` is a lake: a folder holding a table folder or the commit ledger. A
+/// query over a missing or mistyped path would otherwise answer with empty tables.
+pub fn check_is_lake(lake: &Path) -> anyhow::Result<()> {
+    let meta = std::fs::metadata(lake).with_context(|| {
+        format!(
+            "cannot open the lake folder \"{}\" (replay into it first, or pass --lake DIR)",
+            lake.display()
+        )
+    })?;
+    if !meta.is_dir() {
+        bail!("{} is not a lake: it is not a folder", lake.display());
+    }
+    let has = |name: &str| lake.join(name).is_dir();
+    if !Table::ALL.iter().any(|t| has(t.name())) && !has(LEDGER_DIR) {
+        bail!(
+            "{} is not a lake: it has no {}, {}, {} or {LEDGER_DIR} folder (replay into it first, or pass --lake DIR)",
+            lake.display(),
+            Table::Flows.name(),
+            Table::Cloudtrail.name(),
+            Table::Alerts.name()
+        );
+    }
+    Ok(())
+}
+
 /// A session with `flows`, `cloudtrail` and `alerts` registered over the lake at `lake`.
 pub async fn session(lake: &Path) -> anyhow::Result<SessionContext> {
-    let config = SessionConfig::new()
+    let mut config = SessionConfig::new()
         .with_information_schema(true)
         .with_target_partitions(
             std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
         );
+    // Files are sorted by event time with page statistics: filters are evaluated while
+    // decoding (skipping pages and rows), cheapest first.
+    let parquet = &mut config.options_mut().execution.parquet;
+    parquet.pushdown_filters = true;
+    parquet.reorder_filters = true;
     let mut ctx = SessionContext::new_with_config(config);
     datafusion_functions_json::register_all(&mut ctx).context("registering JSON functions")?;
     for t in Table::ALL {
@@ -78,4 +109,22 @@ pub async fn session(lake: &Path) -> anyhow::Result<SessionContext> {
         ctx.register_table(t.name(), Arc::new(table))?;
     }
     Ok(ctx)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_or_foreign_folder_is_not_a_lake() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nowhere");
+        let e = check_is_lake(&missing).unwrap_err();
+        assert!(format!("{e:#}").contains("nowhere"), "{e:#}");
+        let e = check_is_lake(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("is not a lake"), "{e}");
+        std::fs::create_dir(dir.path().join("flows")).unwrap();
+        check_is_lake(dir.path()).unwrap();
+    }
 }

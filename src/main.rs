@@ -1,6 +1,7 @@
 //! The `flowtrail` binary: parses the command line and runs one command. The work lives in the
 //! library crates; this crate only wires them together.
 
+mod alerts_file;
 mod aws;
 mod checkpoint;
 mod cli;
@@ -8,6 +9,7 @@ mod commands;
 mod config;
 mod detection;
 mod detection_thread;
+mod error_chain;
 mod lake_tables;
 mod output;
 mod serve;
@@ -25,7 +27,7 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain::one_line(&e));
             ExitCode::from(2)
         }
     }

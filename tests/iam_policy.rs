@@ -7,6 +7,9 @@
 //! sources; each has one `src/operation/<name>/` folder per API call), so a call added later is
 //! caught without updating this test; only its IAM action name may need an entry in
 //! [`iam_action`] when it differs from the operation's name.
+//!
+//! `cargo metadata` runs offline and for the host platform only: the build fetched exactly
+//! those crates, while the other platforms' ones (Android, Windows) are in no fresh cache.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,10 +51,45 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The host's target triple, from the `rustc` of the toolchain that built this test (beside
+/// its `cargo`), else the one on `PATH`.
+fn host_triple() -> String {
+    let beside = Path::new(env!("CARGO")).with_file_name("rustc");
+    let rustc = if beside.is_file() {
+        beside
+    } else {
+        PathBuf::from("rustc")
+    };
+    let out = std::process::Command::new(&rustc)
+        .arg("-vV")
+        .output()
+        .unwrap_or_else(|e| panic!("running {} -vV: {e}", rustc.display()));
+    assert!(out.status.success(), "{} -vV failed", rustc.display());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|| panic!("no host line in rustc -vV: {text}"))
+}
+
+/// `cargo metadata` as the build sees it: offline, this platform's dependencies only.
+fn metadata_args(host: &str) -> Vec<String> {
+    [
+        "metadata",
+        "--format-version",
+        "1",
+        "--offline",
+        "--filter-platform",
+        host,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// SDK crate name → the names of its operations, from its sources.
 fn sdk_operations() -> BTreeMap<String, BTreeSet<String>> {
     let out = std::process::Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(metadata_args(&host_triple()))
         .current_dir(repo())
         .output()
         .unwrap();
@@ -183,4 +221,17 @@ fn the_iam_policy_grants_exactly_the_calls_the_code_makes() {
     );
     let unused: Vec<_> = granted.iter().filter(|a| !used.contains_key(*a)).collect();
     assert!(unused.is_empty(), "granted and never called: {unused:?}");
+}
+
+#[test]
+fn the_sdk_sources_are_found_for_the_host_platform_only() {
+    let host = host_triple();
+    assert!(host.contains('-'), "a target triple: {host}");
+    let args = metadata_args(&host);
+    assert!(
+        args.windows(2)
+            .any(|w| w[0] == "--filter-platform" && w[1] == host),
+        "{args:?}"
+    );
+    assert!(args.iter().any(|a| a == "--offline"), "{args:?}");
 }

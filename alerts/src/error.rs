@@ -14,7 +14,7 @@ pub enum AlertsError {
         reason: String,
     },
     /// Writing alerts failed.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The path.
         path: PathBuf,

@@ -8,10 +8,12 @@
 -- attack: TA0006 TA0005; T1552.005 T1078.004
 -- description: An EC2 instance-profile session (session name `i-…`, delivered by the
 --   instance metadata service) makes calls from a source IP that in the same 10 minutes also
---   made calls as a different, non-instance principal (an IAM user, a console or SSO
---   session): the instance's credentials were taken off the instance and are used by a
---   person. Quiet on routine use: instances calling from their own addresses, and calls
---   through AWS services (source IP a service name), are not alerted.
+--   made calls as a person (an IAM user, root, a federated user, an SSO or console session):
+--   the instance's credentials were taken off the instance and are used next to the person's
+--   own. Quiet on routine use: instances calling from their own addresses, workloads sharing a
+--   NAT gateway with instances (Lambda, ECS, EKS role sessions are not people), calls through
+--   AWS services (source IP a service name). An application on an instance that still uses an
+--   IAM user's keys behind the same NAT as other instances looks the same: allow-list it.
 WITH inst AS (
     SELECT
         event_time, event_id, event_name, account_id, region, source_ip_address,
@@ -32,8 +34,10 @@ others AS (
     FROM cloudtrail
     WHERE source_ip_address IS NOT NULL
       AND source_ip_address NOT LIKE '%amazonaws.com'
-      AND user_identity_type IN ('IAMUser', 'Root', 'AssumedRole', 'FederatedUser')
-      AND NOT regexp_like(coalesce(user_identity_principal_id, ''), ':i-[0-9a-fA-F]{8,17}$')
+      AND (user_identity_type IN ('IAMUser', 'Root', 'FederatedUser')
+           OR (user_identity_type = 'AssumedRole'
+               AND (coalesce(session_credential_from_console, false)
+                    OR regexp_like(coalesce(session_issuer_arn, ''), ':role/(aws-reserved/sso\.amazonaws\.com/.*/)?AWSReservedSSO_'))))
     GROUP BY date_bin(INTERVAL '10 minutes', event_time), source_ip_address
 )
 SELECT

@@ -1,15 +1,15 @@
 -- id: lambda_code_overwritten
 -- title: Code of Lambda {target} replaced by {principal}
--- severity: low
+-- severity: medium
 -- entity: principal:principal
 -- dedupe: principal, target
 -- window: 10m
 -- table: cloudtrail
 -- attack: TA0003 TA0002; T1525 T1648
--- description: UpdateFunctionCode by a person or script outside a deployment tool: medium
---   from an IAM user's long-lived keys or root (pipelines deploy with roles), low from a
---   role session. Quiet on routine change: deployments by IaC and deployment tools
---   (Terraform, CloudFormation, SAM, Serverless, CDK, Pulumi), failed calls.
+-- description: UpdateFunctionCode by a person: with an IAM user's long-lived keys or root
+--   (pipelines deploy with roles), or from a console session (the console's code editor).
+--   Quiet on routine change: role sessions outside the console (CI/CD pipelines), IaC and
+--   deployment tools (Terraform, CloudFormation, SAM, Serverless, CDK, Pulumi), failed calls.
 SELECT
     min(event_time) AS first_seen,
     max(event_time) AS last_seen,
@@ -17,7 +17,7 @@ SELECT
     region,
     coalesce(user_identity_arn, user_identity_principal_id) AS principal,
     coalesce(json_get_str(request_parameters, 'functionName'), 'unknown') AS target,
-    CASE WHEN bool_or(user_identity_type IN ('IAMUser', 'Root')) THEN 'medium' ELSE 'low' END AS severity,
+    bool_or(coalesce(session_credential_from_console, false)) AS from_console,
     array_sort(array_agg(DISTINCT json_get_str(response_elements, 'codeSha256'))) AS code_sha256,
     array_sort(array_agg(DISTINCT json_get_str(request_parameters, 's3Bucket'))) AS s3_buckets,
     array_slice(array_sort(array_agg(DISTINCT event_id)), 1, 20) AS event_ids,
@@ -28,6 +28,7 @@ FROM cloudtrail
 WHERE event_source = 'lambda.amazonaws.com'
   AND event_name LIKE 'UpdateFunctionCode%'
   AND error_code IS NULL
+  AND (user_identity_type IN ('IAMUser', 'Root') OR coalesce(session_credential_from_console, false))
   AND coalesce(user_identity_invoked_by, '') <> 'cloudformation.amazonaws.com'
   AND NOT regexp_like(coalesce(user_agent, ''), '(?i)terraform|cloudformation|pulumi|aws-cdk|serverless|aws-sam|codepipeline|codedeploy')
 GROUP BY date_bin(INTERVAL '10 minutes', event_time), account_id, region,

@@ -14,7 +14,7 @@ pub enum DetectError {
         reason: String,
     },
     /// Running a rule failed.
-    #[error("rule {id}: {source}")]
+    #[error("rule {id}")]
     Execute {
         /// Rule id.
         id: String,
@@ -39,7 +39,7 @@ pub enum DetectError {
         reason: String,
     },
     /// Filesystem error.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The path.
         path: PathBuf,
@@ -48,7 +48,7 @@ pub enum DetectError {
         source: std::io::Error,
     },
     /// Arrow error.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Arrow {
         /// What was being done.
         context: String,

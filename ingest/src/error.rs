@@ -53,7 +53,7 @@ pub enum IngestError {
         reason: String,
     },
     /// An Arrow error while building a batch.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Arrow {
         /// What was being done.
         context: String,
@@ -62,7 +62,7 @@ pub enum IngestError {
         source: arrow::error::ArrowError,
     },
     /// A parquet error while writing or reading a file.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Parquet {
         /// The file.
         path: PathBuf,
@@ -71,7 +71,7 @@ pub enum IngestError {
         source: parquet::errors::ParquetError,
     },
     /// A filesystem error in the lake or a local source.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The path.
         path: PathBuf,

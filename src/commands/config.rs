@@ -74,7 +74,11 @@ fn check(file: &std::path::Path) -> anyhow::Result<ExitCode> {
     } else {
         writeln!(out, "  detection   off")?;
     }
+    if let Some(j) = &c.alerts.jsonl {
+        writeln!(out, "  alerts      {}", j.display())?;
+    }
     if let Some(r) = &c.alerts.sns {
+        writeln!(out, "  outbox      {}", c.outbox().display())?;
         for route in &r.routes {
             let sev = route
                 .min_severity

@@ -14,6 +14,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
             "flowtrail query reads a local lake; query the lake on S3 ({url}) with Athena (deploy/athena.sql: `flowtrail schema --athena --location {url}`), Trino, Spark or DuckDB's httpfs"
         );
     }
+    lake_tables::check_is_lake(&args.lake)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -2,6 +2,7 @@
 //! a terminal and a summary at the end.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -13,13 +14,13 @@ use flowtrail_ingest::decode::flow::FlowFormat;
 use flowtrail_ingest::lake::WriterOptions;
 use flowtrail_ingest::replay::{self, NoObserver, ReplayOptions, ReplayStats};
 use flowtrail_ingest::source::s3::S3Url;
-use flowtrail_ingest::source::{DateRange, local};
+use flowtrail_ingest::source::{DateRange, SourceObject, local};
 
 use flowtrail_alerts::sink::AlertSink;
-use flowtrail_alerts::sink::jsonl::JsonlSink;
 use flowtrail_alerts::sink::sns::Router;
 use flowtrail_core::Severity;
 
+use crate::alerts_file::AlertsFile;
 use crate::checkpoint::Checkpoint;
 use crate::cli::ReplayArgs;
 use crate::detection::{Detection, DetectionArgs};
@@ -37,6 +38,69 @@ fn parse_time(flag: &str, s: &str) -> anyhow::Result<(i64, NaiveDate)> {
         Ok(t) => Ok((t.timestamp_millis(), t.date_naive())),
         Err(e) => bail!("{flag} {s:?}: expected YYYY-MM-DD or an RFC 3339 time ({e})"),
     }
+}
+
+/// What the listings of all sources found.
+#[derive(Default)]
+struct Found {
+    objects: Vec<SourceObject>,
+    ignored: u64,
+    out_of_range: u64,
+    unreadable: u64,
+    loops: u64,
+    s3_keys: u64,
+    s3_requests: u64,
+}
+
+/// List every source (local folders, S3 prefixes); warn about a source with no log object.
+fn list_sources(
+    sources: &[PathBuf],
+    s3_urls: &[Option<S3Url>],
+    aws: Option<&crate::aws::Aws>,
+    range: &DateRange,
+    opts: &mut ReplayOptions,
+) -> anyhow::Result<Found> {
+    let mut found = Found::default();
+    for (src, url) in sources.iter().zip(s3_urls) {
+        if let (Some(url), Some(aws)) = (url, aws) {
+            let fetcher = opts.s3.get_or_insert_with(|| aws.s3_fetcher()).clone();
+            let l = aws.list_s3(&fetcher, url, range)?;
+            found.s3_keys += l.keys_listed;
+            found.s3_requests += l.list_requests;
+            if l.objects.is_empty() {
+                warn_no_objects(src, l.keys_listed, l.ignored, l.out_of_range, "");
+            }
+            found.ignored += l.ignored;
+            found.out_of_range += l.out_of_range;
+            found.objects.extend(l.objects);
+            continue;
+        }
+        let l = local::list(src, range).context("listing a source folder")?;
+        if l.objects.is_empty() {
+            let mut skipped = String::new();
+            if l.unreadable > 0 {
+                skipped += &format!(", {} unreadable", l.unreadable);
+            }
+            if l.loops > 0 {
+                skipped += &format!(", {} symlink loops or repeated links", l.loops);
+            }
+            warn_no_objects(src, l.files_found(), l.ignored, l.out_of_range, &skipped);
+        }
+        found.ignored += l.ignored;
+        found.out_of_range += l.out_of_range;
+        found.unreadable += l.unreadable;
+        found.loops += l.loops;
+        found.objects.extend(l.objects);
+    }
+    Ok(found)
+}
+
+/// A source that yields nothing to read is most often a wrong path or layout: say so.
+fn warn_no_objects(src: &Path, found: u64, ignored: u64, out_of_range: u64, skipped: &str) {
+    tracing::warn!(
+        "no flow-log or CloudTrail objects to read in {}: {found} files found, {ignored} not in the AWS log layout (.../AWSLogs/<account>/vpcflowlogs|CloudTrail/<region>/YYYY/MM/DD/...), {out_of_range} outside --from/--to{skipped}",
+        src.display()
+    );
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -85,25 +149,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let mut s3_listed = (0u64, 0u64); // (keys, requests)
-    let mut objects = Vec::new();
-    let (mut ignored, mut out_of_range) = (0, 0);
-    for (src, url) in args.sources.iter().zip(&s3_urls) {
-        if let (Some(url), Some(aws)) = (url, &aws) {
-            let fetcher = opts.s3.get_or_insert_with(|| aws.s3_fetcher()).clone();
-            let l = aws.list_s3(&fetcher, url, &range)?;
-            s3_listed.0 += l.keys_listed;
-            s3_listed.1 += l.list_requests;
-            ignored += l.ignored;
-            out_of_range += l.out_of_range;
-            objects.extend(l.objects);
-            continue;
-        }
-        let l = local::list(src, &range).with_context(|| format!("listing {}", src.display()))?;
-        ignored += l.ignored;
-        out_of_range += l.out_of_range;
-        objects.extend(l.objects);
-    }
+    let found = list_sources(&args.sources, &s3_urls, aws.as_ref(), &range, &mut opts)?;
+    let objects = &found.objects;
     let writer_opts = WriterOptions {
         max_buffered_rows: args.commit_rows.max(1),
         ..Default::default()
@@ -115,8 +162,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             lake.ledger().rolled_back()
         );
     }
-    // The alerts file holds this run's alerts: it starts empty.
-    let sink = JsonlSink::create(&args.alerts_out)?;
+    // The alerts file keeps earlier runs' alerts: this run appends the ones it does not hold.
+    let sink = AlertsFile::open(&args.alerts_out)?;
     // SNS: alerts go through the outbox; what an earlier run left there is sent first.
     let sns = match (&aws, &args.sns_topic_arn) {
         (Some(aws), Some(arn)) => Some(aws.sns_sink(&args.outbox, Router::single(arn))?),
@@ -181,14 +228,14 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let stats = match detection.take() {
         Some(d) => {
             let mut bg = crate::detection_thread::Background::start(d)?;
-            let stats = replay::run(&objects, &mut lake, &opts, &mut bg, &mut progress);
+            let stats = replay::run(objects, &mut lake, &opts, &mut bg, &mut progress);
             // The detection comes back even when the replay failed (its error wins).
             let d = bg.finish();
             let stats = stats?;
             detection = Some(d?);
             stats
         }
-        None => replay::run(&objects, &mut lake, &opts, &mut NoObserver, &mut progress)?,
+        None => replay::run(objects, &mut lake, &opts, &mut NoObserver, &mut progress)?,
     };
     bar.finish_and_clear();
     let mut by_severity = [0u64; 5];
@@ -242,9 +289,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         stats.objects_already_done,
         stats.objects_skipped,
         stats.objects_quarantined,
-        ignored,
-        out_of_range
+        found.ignored,
+        found.out_of_range
     )?;
+    if found.unreadable + found.loops > 0 {
+        writeln!(
+            err,
+            "  skipped      {} unreadable (broken links, no permission; see the warnings), {} already listed through another link (symlink loops, repeated links)",
+            found.unreadable, found.loops
+        )?;
+    }
     writeln!(
         err,
         "  records      {records} ({} flow, {} cloudtrail), {} duplicate events dropped, {} outside --from/--to",
@@ -329,11 +383,11 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             args.outbox.display()
         )?;
     }
-    if s3_listed.1 > 0 || stats.objects_retry_later > 0 {
+    if found.s3_requests > 0 || stats.objects_retry_later > 0 {
         writeln!(
             err,
             "  s3           {} keys listed in {} requests, {} objects unreadable for now (retried by the next run)",
-            s3_listed.0, s3_listed.1, stats.objects_retry_later
+            found.s3_keys, found.s3_requests, stats.objects_retry_later
         )?;
     }
     writeln!(

@@ -425,7 +425,7 @@ impl Service<'_> {
                 }
                 Err(e) => {
                     self.metrics.error("sns");
-                    tracing::warn!(error = %format!("{e:#}"), "alert outbox flush failed");
+                    tracing::warn!(error = %crate::error_chain::one_line(&e), "alert outbox flush failed");
                 }
             }
         }

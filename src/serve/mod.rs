@@ -98,7 +98,7 @@ pub fn effective_config(args: &ServeArgs) -> anyhow::Result<Config> {
         c.alerts.jsonl = Some(j.clone());
     }
     if let Some(o) = &args.outbox {
-        c.alerts.outbox = o.clone();
+        c.alerts.outbox = Some(o.clone());
     }
     if args.no_detect {
         c.detection.enabled = false;
@@ -141,7 +141,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         WriterOptions::default(),
     )?;
     let sns = match &config.alerts.sns {
-        Some(router) => Some(aws.sns_sink(&config.alerts.outbox, router.clone())?),
+        Some(router) => Some(aws.sns_sink(&config.outbox(), router.clone())?),
         None => None,
     };
     if let Some(s) = &sns {
@@ -266,7 +266,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Err(e) => {
                 failures += 1;
                 let wait = Duration::from_secs(1u64 << failures.min(5));
-                tracing::error!(error = %format!("{e:#}"), retry_in_s = wait.as_secs(), "cycle failed; its messages come back and are retried");
+                tracing::error!(error = %crate::error_chain::one_line(&e), retry_in_s = wait.as_secs(), "cycle failed; its messages come back and are retried");
                 sleep_unless(&shutdown, wait);
             }
         }

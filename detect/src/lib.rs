@@ -16,6 +16,7 @@ pub mod fence;
 pub mod keep;
 pub mod recon;
 pub mod rules;
+pub mod sigma;
 pub mod spill;
 pub mod state;
 

@@ -7,8 +7,8 @@
 -- table: cloudtrail
 -- attack: TA0005 TA0040; T1562.008 T1485
 -- description: PutBucketLifecycle with an Expiration rule on a bucket whose name says it
---   holds logs (cloudtrail, trail, log, audit), or an expiration of a single day on any
---   bucket: old evidence (or data) is deleted by S3 itself. Quiet on routine change:
+--   holds logs (trail, audit, or a `log`/`logs` word: `acme-logs`, not `catalog`), or an
+--   expiration of a single day on any bucket: old evidence (or data) is deleted by S3 itself. Quiet on routine change:
 --   lifecycle rules that only transition storage classes or abort uploads, expirations
 --   longer than a day on other buckets, failed calls.
 WITH ev AS (
@@ -37,5 +37,5 @@ SELECT
     first_value(rp ORDER BY event_time DESC) AS lifecycle,
     count(*) AS events
 FROM ev
-WHERE regexp_like(bucket, '(?i)cloudtrail|trail|log|audit') OR days <= 1
+WHERE regexp_like(bucket, '(?i)trail|audit|(^|[-_.])logs?([-_.]|$)') OR days <= 1
 GROUP BY date_bin(INTERVAL '10 minutes', event_time), account_id, region, principal, bucket

@@ -185,10 +185,14 @@ fn modifiers(list: &[Modifier]) -> Result<Mods, String> {
                 m.flags.push('s');
                 continue;
             }
-            other => return Err(format!("modifier `{other:?}` is not supported")),
+            other => {
+                let name = format!("{other:?}").to_ascii_lowercase();
+                return Err(format!("modifier `{name}` is not supported"));
+            }
         };
         if m.kind != Kind::Equals && m.kind != kind {
-            return Err(format!("modifiers {list:?} do not combine"));
+            let names = format!("{list:?}").to_ascii_lowercase();
+            return Err(format!("modifiers {names} do not combine"));
         }
         m.kind = kind;
     }
@@ -402,7 +406,7 @@ mod tests {
             "{sql}"
         );
         let bad = |d: &str| compile(&rule(d)).err().unwrap_or_default();
-        assert!(bad("  s:\n    eventName|base64: x\n  condition: s\n").contains("Base64"));
+        assert!(bad("  s:\n    eventName|base64: x\n  condition: s\n").contains("`base64`"));
         assert!(bad("  s:\n    eventName|re: '(('\n  condition: s\n").contains("regular"));
         assert!(bad("  s:\n    nosuchField: x\n  condition: s\n").contains("nosuchField"));
         assert!(bad("  s:\n    - x\n  condition: s\n").contains("keyword"));

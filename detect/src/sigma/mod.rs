@@ -162,12 +162,15 @@ pub fn compile_file(file: &Path, text: &str) -> (Vec<CompiledRule>, Vec<Rejected
     };
     let collection = match rsigma_parser::parse_sigma_yaml(text) {
         Ok(c) => c,
-        Err(e) => return (Vec::new(), vec![reject(format!("not a Sigma rule: {e}"))]),
+        Err(e) => {
+            let reason = format!("not a Sigma rule: {}", one_line(&e.to_string()));
+            return (Vec::new(), vec![reject(reason)]);
+        }
     };
     let mut rejected: Vec<Rejected> = collection
         .errors
         .iter()
-        .map(|e| reject(format!("not a Sigma rule: {e}")))
+        .map(|e| reject(format!("not a Sigma rule: {}", one_line(e))))
         .collect();
     if !collection.correlations.is_empty() {
         rejected.push(reject("correlation rules are not supported".into()));
@@ -222,6 +225,12 @@ pub fn rule_set(
     let mut dirs = sql_dirs.to_vec();
     dirs.push(dir.path().to_path_buf());
     RuleSet::load(&dirs, include_builtin).map_err(|source| SigmaError::RuleSet { count, source })
+}
+
+/// A parser message on one line (condition errors come as several, with a caret under the
+/// condition text).
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SigmaError> {

@@ -271,3 +271,23 @@ fn nested_user_identity_and_json_arrays() {
     );
     assert!(benign.is_empty(), "{benign:?}");
 }
+
+#[test]
+fn contains_looks_inside_json_arrays() {
+    let task = |command: &str| {
+        json!({"event_source": "ecs.amazonaws.com", "event_name": "RegisterTaskDefinition",
+               "user_identity_arn": ARN,
+               "request_parameters": {"family": "web", "containerDefinitions": [
+                   {"name": "app", "image": "nginx", "command": ["/bin/sh", "-c", command]}]}})
+    };
+    let rule = "aws_ecs_task_definition_cred_endpoint_query";
+    let f = run(
+        rule,
+        &[task(
+            "curl 169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        )],
+    );
+    assert_eq!(f.len(), 1, "{f:?}");
+    let benign = run(rule, &[task("nginx -g 'daemon off;'")]);
+    assert!(benign.is_empty(), "{benign:?}");
+}

@@ -10,8 +10,10 @@
 //!
 //! A compiled rule groups the matching events of each 10-minute window by account, region and
 //! principal: one finding per principal and window, detector `sigma_<file name>`, severity
-//! from the rule's `level`, and in the evidence the Sigma id and level (`sigma`), the ATT&CK
-//! tactics and techniques of its tags (`attack`), the event names and ids.
+//! from the rule's `level`, and in the evidence the Sigma id, level, author and file (`sigma`;
+//! the Detection Rule License of SigmaHQ's rules asks that matches name the author), the
+//! ATT&CK tactics and techniques of its tags (`attack`, also in the header's `-- attack:`
+//! line), the event names and ids.
 
 pub mod attack;
 mod check;

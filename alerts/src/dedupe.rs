@@ -107,6 +107,7 @@ mod tests {
             last_seen_ms: t + 1000,
             dedupe_key: key.into(),
             evidence: serde_json::json!({}),
+            attack: Default::default(),
         }
     }
 

@@ -273,6 +273,7 @@ mod tests {
             last_seen: t.into(),
             count: 1,
             dedupe_key: "k".into(),
+            attack: flowtrail_core::alert::Attack::new(&["TA0007"], &["T1046"]),
             evidence: serde_json::json!({}),
         }
     }

@@ -99,6 +99,7 @@ mod tests {
             last_seen_ms: t,
             dedupe_key: key.into(),
             evidence: serde_json::json!({}),
+            attack: flowtrail_core::alert::Attack::new(&["TA0007"], &["T1046"]),
         }
     }
 
@@ -119,6 +120,11 @@ mod tests {
         );
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].count, 2);
+        assert_eq!(
+            serde_json::to_value(&out[0]).unwrap_or_default()["attack"],
+            serde_json::json!({"tactics": ["TA0007"], "techniques": ["T1046"]}),
+            "the finding's ATT&CK ids reach the alert"
+        );
         assert_eq!(
             out[0].first_seen, "1970-01-01T00:00:01Z",
             "the earliest finding opens the alert"

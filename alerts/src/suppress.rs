@@ -253,6 +253,7 @@ mod tests {
             last_seen_ms: t,
             dedupe_key: id.into(),
             evidence: serde_json::json!({"principal": "arn:aws:iam::111122223333:role/SecurityScannerProd"}),
+            attack: Default::default(),
         }
     }
 

@@ -87,6 +87,94 @@ pub struct Entity {
     pub id: String,
 }
 
+/// MITRE ATT&CK ids of a finding or alert: tactic ids (`TA0010`) and technique or
+/// sub-technique ids (`T1048`, `T1562.008`), in the order the detector names them. Both lists
+/// may be empty; in the alert JSON the object is always present.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Attack {
+    /// Tactic ids (`TA0010`).
+    #[serde(default)]
+    pub tactics: Vec<String>,
+    /// Technique and sub-technique ids (`T1048`, `T1562.008`).
+    #[serde(default)]
+    pub techniques: Vec<String>,
+}
+
+impl Attack {
+    /// ATT&CK ids from string lists (not checked; see [`is_tactic_id`], [`is_technique_id`]).
+    pub fn new(tactics: &[&str], techniques: &[&str]) -> Self {
+        Attack {
+            tactics: tactics.iter().map(|s| (*s).to_string()).collect(),
+            techniques: techniques.iter().map(|s| (*s).to_string()).collect(),
+        }
+    }
+
+    /// Whether neither a tactic nor a technique is named.
+    pub fn is_empty(&self) -> bool {
+        self.tactics.is_empty() && self.techniques.is_empty()
+    }
+
+    /// Add an id to the list its form belongs to (a repeat is ignored). `Err` names an id that
+    /// is neither a tactic (`TA0000`) nor a technique (`T0000`, `T0000.000`).
+    pub fn push_id(&mut self, id: &str) -> Result<(), String> {
+        let list = if is_tactic_id(id) {
+            &mut self.tactics
+        } else if is_technique_id(id) {
+            &mut self.techniques
+        } else {
+            return Err(format!(
+                "`{id}` is not an ATT&CK tactic id (TA0000) or technique id (T0000 or T0000.000)"
+            ));
+        };
+        if !list.iter().any(|x| x == id) {
+            list.push(id.to_string());
+        }
+        Ok(())
+    }
+}
+
+/// ATT&CK ids fixed at compile time: a built-in detector's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaticAttack {
+    /// Tactic ids (`TA0010`).
+    pub tactics: &'static [&'static str],
+    /// Technique ids (`T1048`).
+    pub techniques: &'static [&'static str],
+}
+
+impl StaticAttack {
+    /// As an owned [`Attack`].
+    pub fn to_attack(self) -> Attack {
+        Attack::new(self.tactics, self.techniques)
+    }
+}
+
+impl From<StaticAttack> for Attack {
+    fn from(a: StaticAttack) -> Self {
+        a.to_attack()
+    }
+}
+
+fn digits(s: &str, n: usize) -> bool {
+    s.len() == n && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `TA` and four digits (`TA0010`).
+pub fn is_tactic_id(id: &str) -> bool {
+    id.strip_prefix("TA").is_some_and(|d| digits(d, 4))
+}
+
+/// `T` and four digits, optionally `.` and three (`T1048`, `T1562.008`).
+pub fn is_technique_id(id: &str) -> bool {
+    let Some(rest) = id.strip_prefix('T') else {
+        return false;
+    };
+    match rest.split_once('.') {
+        Some((main, sub)) => digits(main, 4) && digits(sub, 3),
+        None => digits(rest, 4),
+    }
+}
+
 /// What a detector reports for one window, before dedupe and suppression.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -110,6 +198,17 @@ pub struct Finding {
     pub dedupe_key: String,
     /// Small, useful evidence (top peers, bytes against baseline, event ids).
     pub evidence: serde_json::Value,
+    /// ATT&CK tactics and techniques of the detector.
+    #[serde(default)]
+    pub attack: Attack,
+}
+
+impl Finding {
+    /// The finding with these ATT&CK ids.
+    pub fn with_attack(mut self, attack: impl Into<Attack>) -> Self {
+        self.attack = attack.into();
+        self
+    }
 }
 
 /// An alert as it leaves flowtrail.
@@ -137,6 +236,9 @@ pub struct Alert {
     pub count: u64,
     /// Dedupe key.
     pub dedupe_key: String,
+    /// ATT&CK tactics and techniques (always present, lists maybe empty).
+    #[serde(default)]
+    pub attack: Attack,
     /// Evidence object.
     pub evidence: serde_json::Value,
 }
@@ -174,6 +276,7 @@ impl Alert {
             last_seen: rfc3339(f.last_seen_ms),
             count: 1,
             dedupe_key: f.dedupe_key,
+            attack: f.attack,
             evidence: f.evidence,
         }
     }
@@ -198,6 +301,7 @@ mod tests {
             last_seen_ms: 1_767_867_600_000,
             dedupe_key: "203.0.113.9".into(),
             evidence: serde_json::json!({"ports": 120}),
+            attack: Attack::new(&["TA0007"], &["T1046"]),
         }
     }
 
@@ -212,6 +316,64 @@ mod tests {
         assert_eq!(v["count"], 1);
         assert_eq!(v["account_id"], "012345678901");
         assert_eq!(a.id.len(), 32);
+        assert_eq!(
+            v["attack"],
+            serde_json::json!({"tactics": ["TA0007"], "techniques": ["T1046"]})
+        );
+    }
+
+    #[test]
+    fn attack_is_always_in_the_json_and_optional_when_read() {
+        let mut f = finding();
+        f.attack = Attack::default();
+        let v = serde_json::to_value(Alert::from_finding(f)).unwrap_or_default();
+        assert_eq!(
+            v["attack"],
+            serde_json::json!({"tactics": [], "techniques": []})
+        );
+        // Alerts written before the field existed (an outbox, a JSONL file) still read.
+        let mut old = v.clone();
+        if let Some(o) = old.as_object_mut() {
+            o.remove("attack");
+        }
+        let back: Result<Alert, _> = serde_json::from_value(old);
+        assert_eq!(back.map(|a| a.attack).ok(), Some(Attack::default()));
+    }
+
+    #[test]
+    fn attack_ids_by_form() {
+        for ok in ["TA0001", "TA0112"] {
+            assert!(is_tactic_id(ok), "{ok}");
+            assert!(!is_technique_id(ok), "{ok}");
+        }
+        for ok in ["T1048", "T1562.008"] {
+            assert!(is_technique_id(ok), "{ok}");
+            assert!(!is_tactic_id(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "T",
+            "TA",
+            "TA001",
+            "TA00010",
+            "t1048",
+            "ta0010",
+            "T104",
+            "T1048.",
+            "T1048.01",
+            "T1048.0001",
+            "T1048x",
+            "TA0010;",
+            "T10a8",
+        ] {
+            assert!(!is_tactic_id(bad) && !is_technique_id(bad), "{bad}");
+        }
+        let mut a = Attack::default();
+        for id in ["TA0010", "T1048", "TA0010", "T1048.003"] {
+            assert_eq!(a.push_id(id), Ok(()));
+        }
+        assert_eq!(a, Attack::new(&["TA0010"], &["T1048", "T1048.003"]));
+        assert!(a.push_id("X1").is_err_and(|e| e.contains("X1")));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::TimestampMillisecondType;
 use serde::{Deserialize, Serialize};
 
+use flowtrail_core::alert::StaticAttack;
 use flowtrail_core::schema::cloudtrail::col;
 use flowtrail_core::{Entity, EntityKind, Finding, Severity};
 
@@ -17,6 +18,15 @@ use crate::DetectError;
 use crate::baseline::stats::Ewma;
 
 const WINDOW_MS: i64 = 600_000;
+
+/// The detector id.
+pub const DETECTOR: &str = "api_recon";
+/// Discovery (TA0007): Cloud Infrastructure Discovery (T1580), Cloud Service Discovery
+/// (T1526).
+pub const ATTACK: StaticAttack = StaticAttack {
+    tactics: &["TA0007"],
+    techniques: &["T1580", "T1526"],
+};
 
 /// Thresholds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -177,7 +187,7 @@ impl ReconBaselines {
                 let mut top: Vec<(&String, &u64)> = w.names.iter().collect();
                 top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
                 out.push(Finding {
-                    detector: "api_recon".into(),
+                    detector: DETECTOR.into(),
                     severity: sev,
                     title: format!("{who} probed {} services with {} denied calls in 10 minutes", w.services.len(), w.denied),
                     account_id: w.account.clone(),
@@ -191,6 +201,7 @@ impl ReconBaselines {
                         "top_denied": top.iter().take(5).map(|(n, c)| serde_json::json!({"event_name": n, "count": c})).collect::<Vec<_>>(),
                         "source_ip": w.ip, "usual_denied": (p.denied.mean * 10.0).round() / 10.0, "event_ids": w.event_ids,
                     }),
+                    attack: ATTACK.to_attack(),
                 });
                 // Learn a clipped value: an attack does not become the norm.
                 p.denied.push(usual.min(w.denied as f32));

@@ -66,6 +66,8 @@ pub fn followup(a: &Action<'_>) -> Alert {
         last_seen: rfc3339(a.at_ms),
         count: 1,
         dedupe_key: key,
+        // The response belongs to the source alert's activity.
+        attack: a.source.attack.clone(),
         evidence: json!({
             "source_alert_id": a.source.id,
             "source_detector": a.source.detector,

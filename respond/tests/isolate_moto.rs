@@ -282,6 +282,7 @@ fn alert(detector: &str, severity: Severity, kind: EntityKind, id: &str) -> Aler
         last_seen_ms: 1_767_870_000_000,
         dedupe_key: format!("{detector}|{id}"),
         evidence: json!({"bytes_out": 4_200_000_000u64, "peer": "203.0.113.50"}),
+        attack: Default::default(),
     })
 }
 

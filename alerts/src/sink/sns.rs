@@ -463,6 +463,7 @@ mod tests {
             last_seen: "2026-01-08T10:00:00Z".into(),
             count: 1,
             dedupe_key: "k".into(),
+            attack: Default::default(),
             evidence: serde_json::json!({}),
         }
     }

@@ -1,5 +1,7 @@
 //! The `alerts` table: one row per alert as emitted (after dedupe and suppression), partitioned
-//! by date only. `evidence` is the alert's evidence object as a JSON string.
+//! by date only. `evidence` is the alert's evidence object as a JSON string; `attack_tactics`
+//! and `attack_techniques` are the alert's ATT&CK ids as lists of strings (`array<string>` in
+//! Athena, `VARCHAR[]` in DuckDB), null in files written before they existed.
 
 use std::sync::{Arc, OnceLock};
 
@@ -23,6 +25,13 @@ pub mod col {
     pub const COUNT: &str = "count";
     pub const DEDUPE_KEY: &str = "dedupe_key";
     pub const EVIDENCE: &str = "evidence";
+    pub const ATTACK_TACTICS: &str = "attack_tactics";
+    pub const ATTACK_TECHNIQUES: &str = "attack_techniques";
+}
+
+/// The type of the ATT&CK id columns: a list of strings.
+pub fn attack_ids_type() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
 }
 
 /// The `alerts` table schema.
@@ -44,6 +53,9 @@ pub fn alerts_schema() -> SchemaRef {
                 Field::new(col::COUNT, DataType::Int64, false),
                 Field::new(col::DEDUPE_KEY, DataType::Utf8, false),
                 Field::new(col::EVIDENCE, DataType::Utf8, false),
+                // Nullable: alert files written before these columns read them as null.
+                Field::new(col::ATTACK_TACTICS, attack_ids_type(), true),
+                Field::new(col::ATTACK_TECHNIQUES, attack_ids_type(), true),
             ]))
         })
         .clone()

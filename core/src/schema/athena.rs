@@ -18,6 +18,9 @@ fn hive_type(ty: &DataType) -> String {
         DataType::Boolean => "boolean".into(),
         DataType::Timestamp(_, _) => "timestamp".into(),
         DataType::Map(_, _) => "map<string,string>".into(),
+        DataType::List(f) | DataType::LargeList(f) => {
+            format!("array<{}>", hive_type(f.data_type()))
+        }
         other => format!("string /* {other} */"),
     }
 }
@@ -64,5 +67,16 @@ mod tests {
         assert!(ddl.contains("`extra_fields` map<string,string>"));
         assert!(ddl.contains("LOCATION 's3://b/lake/flows/'"));
         assert_eq!(ddl.matches("`account_id`").count(), 1, "{ddl}");
+    }
+
+    #[test]
+    fn alerts_ddl_has_attack_id_arrays() {
+        let ddl = create_table(
+            Table::Alerts,
+            &crate::schema::alerts::alerts_schema(),
+            "s3://b/lake",
+        );
+        assert!(ddl.contains("`attack_tactics` array<string>"), "{ddl}");
+        assert!(ddl.contains("`attack_techniques` array<string>"), "{ddl}");
     }
 }

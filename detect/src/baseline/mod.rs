@@ -37,6 +37,7 @@ use std::path::Path;
 use chrono::{DateTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
+use flowtrail_core::alert::StaticAttack;
 use flowtrail_core::{Entity, EntityKind, Finding, Severity};
 
 use crate::DetectError;
@@ -113,6 +114,28 @@ pub struct Profile {
 
 /// Remote ports remembered per entity.
 pub const MAX_PORTS: usize = 64;
+
+/// Detector id: bytes out far above the entity's profile.
+pub const VOLUME_SPIKE: &str = "volume_spike";
+/// Detector id: data sent to a network the entity never talked to.
+pub const NEW_PEER: &str = "new_peer";
+/// `volume_spike`: Exfiltration (TA0010), Exfiltration Over Alternative Protocol (T1048) and
+/// Automated Exfiltration (T1020).
+pub const VOLUME_SPIKE_ATTACK: StaticAttack = StaticAttack {
+    tactics: &["TA0010"],
+    techniques: &["T1048", "T1020"],
+};
+/// `new_peer`: Command and Control (TA0011) over an Application Layer Protocol (T1071), and
+/// Exfiltration (TA0010) Over C2 Channel (T1041).
+pub const NEW_PEER_ATTACK: StaticAttack = StaticAttack {
+    tactics: &["TA0011", "TA0010"],
+    techniques: &["T1071", "T1041"],
+};
+/// The detectors of this module with their ATT&CK ids.
+pub const DETECTORS: &[(&str, StaticAttack)] = &[
+    (VOLUME_SPIKE, VOLUME_SPIKE_ATTACK),
+    (NEW_PEER, NEW_PEER_ATTACK),
+];
 
 impl Profile {
     fn new(kind: EntityKind, group: Option<String>, first_ms: i64) -> Self {
@@ -414,6 +437,7 @@ impl FlowBaselines {
                 .map(|e| (e, "peer group")),
         };
         let base = |kind_id: &str,
+                    attack: StaticAttack,
                     sev: Severity,
                     title: String,
                     key: String,
@@ -431,6 +455,7 @@ impl FlowBaselines {
             last_seen_ms: agg.last_ms,
             dedupe_key: key,
             evidence,
+            attack: attack.to_attack(),
         };
         if let Some(((mean, std), source)) = expected {
             let x = ln1p(agg.bytes_out);
@@ -461,7 +486,8 @@ impl FlowBaselines {
                     obj.insert("peer_group".into(), g.into());
                 }
                 out.push(base(
-                    "volume_spike",
+                    VOLUME_SPIKE,
+                    VOLUME_SPIKE_ATTACK,
                     sev,
                     format!(
                         "{entity} sent {} in an hour, {ratio:.0}x its usual",
@@ -494,7 +520,8 @@ impl FlowBaselines {
                 Severity::Medium
             };
             out.push(base(
-                "new_peer",
+                NEW_PEER,
+                NEW_PEER_ATTACK,
                 sev,
                 format!("{entity} sent {} to {remote}:{port}, a network it never talked to", human_bytes(*bytes)),
                 format!("{entity}|{net}"),

@@ -37,6 +37,7 @@ use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{Int64Type, TimestampMillisecondType};
 use serde::{Deserialize, Serialize};
 
+use flowtrail_core::alert::StaticAttack;
 use flowtrail_core::schema::flows::col as fcol;
 use flowtrail_core::schema::{ACCOUNT_ID, EVENT_TIME, REGION};
 use flowtrail_core::{Entity, EntityKind, Finding};
@@ -48,6 +49,12 @@ use launch::{LaunchEvent, LaunchKind, Launched};
 
 /// The detector id.
 pub const DETECTOR: &str = "unexpected_resource";
+/// Defense Evasion (TA0005) and Persistence (TA0003): Modify Cloud Compute Infrastructure
+/// (T1578), Create Cloud Instance (T1578.002).
+pub const ATTACK: StaticAttack = StaticAttack {
+    tactics: &["TA0005", "TA0003"],
+    techniques: &["T1578", "T1578.002"],
+};
 const HOUR_MS: i64 = 3_600_000;
 const STATE_FILE: &str = "fence_state.json";
 
@@ -251,6 +258,7 @@ impl Fence {
                 "network_interfaces": r.enis.iter().map(|(e, _)| e).collect::<Vec<_>>(),
                 "violations": violations,
             }),
+            attack: ATTACK.to_attack(),
         })
     }
 
@@ -396,6 +404,7 @@ impl Fence {
                     "addresses": t.peers.iter().take(5).collect::<Vec<_>>(),
                     "watched_since": flowtrail_core::alert::rfc3339(started),
                 }),
+                attack: ATTACK.to_attack(),
             });
         }
         Ok(out)

@@ -186,6 +186,7 @@ fn an_unapproved_launch_is_alerted_once_with_its_reasons() {
         (EntityKind::Instance, "i-evil")
     );
     assert_eq!(a.dedupe_key, "unexpected_resource|i-evil");
+    assert_eq!(a.attack, ATTACK.to_attack());
     assert!(a.title.contains("private-app (subnet-priv)"), "{}", a.title);
     let why = a.evidence["violations"].as_array().unwrap();
     assert_eq!(why.len(), 2, "{why:?}");

@@ -114,6 +114,7 @@ mod tests {
             last_seen_ms: 0,
             dedupe_key: "r|1.2.3.4".into(),
             evidence: serde_json::json!({}),
+            attack: Default::default(),
         }
     }
 

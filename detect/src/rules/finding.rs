@@ -174,6 +174,7 @@ pub fn findings_from_batch(
             last_seen_ms,
             dedupe_key,
             evidence,
+            attack: rule.attack.clone(),
         });
     }
     Ok(())
@@ -298,6 +299,7 @@ mod tests {
             threshold: threshold.map(|(c, v)| (c.to_string(), v)),
             window_minutes: 10,
             table: RuleTable::Flows,
+            attack: flowtrail_core::alert::Attack::new(&["TA0006"], &["T1110.001"]),
             sql: "SELECT 1".into(),
             path: PathBuf::from("rules/ssh_test.sql"),
         }
@@ -389,6 +391,22 @@ mod tests {
             "the severity column overrides the header"
         );
         assert_eq!(f[1].evidence["ports"], serde_json::json!(["22", "2222"]));
+    }
+
+    #[test]
+    fn findings_carry_the_rule_attack_ids_into_the_alert_json() {
+        let f = run(&rule(None));
+        assert!(
+            f.iter()
+                .all(|f| f.attack.tactics == ["TA0006"] && f.attack.techniques == ["T1110.001"]),
+            "{f:?}"
+        );
+        let alert = flowtrail_core::Alert::from_finding(f[0].clone());
+        let json = serde_json::to_value(&alert).unwrap_or_default();
+        assert_eq!(
+            json["attack"],
+            serde_json::json!({"tactics": ["TA0006"], "techniques": ["T1110.001"]})
+        );
     }
 
     #[test]

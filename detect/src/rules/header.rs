@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use flowtrail_core::alert::{EntityKind, Severity};
+use flowtrail_core::alert::{Attack, EntityKind, Severity};
 
 use super::{Rule, RuleTable};
 
@@ -22,6 +22,7 @@ pub fn parse_rule(path: &Path, text: &str) -> Result<Rule, String> {
     let mut threshold = None;
     let mut window = None;
     let mut table = None;
+    let mut attack = Attack::default();
     let mut sql = String::new();
     let mut in_header = true;
     for (n, line) in text.lines().enumerate() {
@@ -38,6 +39,12 @@ pub fn parse_rule(path: &Path, text: &str) -> Result<Rule, String> {
                 let key = key.trim().to_ascii_lowercase();
                 let value = value.trim();
                 let line_no = n + 1;
+                if key == "attack" {
+                    // May repeat; the ids of every `attack` line add up.
+                    parse_attack(value, &mut attack)
+                        .map_err(|e| format!("line {line_no}: attack: {e}"))?;
+                    continue;
+                }
                 let slot = match key.as_str() {
                     "id" => &mut id,
                     "title" => &mut title,
@@ -109,9 +116,27 @@ pub fn parse_rule(path: &Path, text: &str) -> Result<Rule, String> {
         threshold,
         window_minutes,
         table,
+        attack,
         sql,
         path: PathBuf::from(path),
     })
+}
+
+/// `TA0005; T1562.008`: ATT&CK tactic ids (`TA0000`) and technique ids (`T0000`,
+/// `T0000.000`) separated by spaces, commas or `;` (by convention tactics, `;`, techniques).
+fn parse_attack(v: &str, into: &mut Attack) -> Result<(), String> {
+    let mut any = false;
+    for id in v
+        .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+        .filter(|s| !s.is_empty())
+    {
+        into.push_id(id)?;
+        any = true;
+    }
+    if !any {
+        return Err("no ids (expected e.g. `-- attack: TA0005; T1562.008`)".into());
+    }
+    Ok(())
 }
 
 /// `kind:column`, e.g. `security_group:group_id`.
@@ -206,7 +231,7 @@ mod tests {
 
     const GOOD: &str = "-- id: sg_rule\n-- title: Group {group_id} changed\n-- severity: medium\n\
         -- entity: security_group:group_id\n-- dedupe: group_id, principal\n-- threshold: attempts >= 20\n\
-        -- window: 10m\n-- table: cloudtrail\nSELECT 1\n";
+        -- window: 10m\n-- table: cloudtrail\n-- attack: TA0005 TA0003; T1562.007 T1098\nSELECT 1\n";
 
     fn parse(text: &str) -> Result<Rule, String> {
         parse_rule(Path::new("rules/sg_rule.sql"), text)
@@ -229,6 +254,53 @@ mod tests {
         assert_eq!(r.window_minutes, 10);
         assert_eq!(r.table, RuleTable::Cloudtrail);
         assert_eq!(r.sql.trim(), "SELECT 1");
+        assert_eq!(
+            r.attack,
+            Attack::new(&["TA0005", "TA0003"], &["T1562.007", "T1098"])
+        );
+    }
+
+    #[test]
+    fn attack_lines_add_up_and_are_optional() {
+        let two = parse(&GOOD.replace(
+            "-- attack: TA0005 TA0003; T1562.007 T1098\n",
+            "-- attack: TA0010; T1048\n-- ATTACK: T1048.003, TA0011;\n--attack:TA0010\n",
+        ));
+        assert_eq!(
+            two.map(|r| r.attack),
+            Ok(Attack::new(&["TA0010", "TA0011"], &["T1048", "T1048.003"]))
+        );
+        let none = parse(&GOOD.replace("-- attack: TA0005 TA0003; T1562.007 T1098\n", ""));
+        assert_eq!(none.map(|r| r.attack), Ok(Attack::default()));
+        // A Sigma rule tagged with techniques only.
+        let techniques = parse(&GOOD.replace("TA0005 TA0003; T1562.007", "; T1562.007"));
+        assert_eq!(
+            techniques.map(|r| r.attack),
+            Ok(Attack::new(&[], &["T1562.007", "T1098"]))
+        );
+    }
+
+    #[test]
+    fn malformed_attack_ids_are_rejected_naming_the_id_and_line() {
+        for bad in [
+            "TA005; T1562.007",
+            "TA0005; T1562.07",
+            "ta0005; T1562.007",
+            "TA0005; t1562",
+            "TA0005; T1562.007x",
+            "Defense Evasion; T1562",
+            "TA0005; T15620",
+            "TA0005/T1562",
+        ] {
+            let text = GOOD.replace("TA0005 TA0003; T1562.007 T1098", bad);
+            let e = parse(&text).err().unwrap_or_default();
+            assert!(e.starts_with("line 9: attack: `"), "{bad}: {e}");
+            assert!(e.contains("not an ATT&CK"), "{bad}: {e}");
+        }
+        let empty = parse(&GOOD.replace("TA0005 TA0003; T1562.007 T1098", " ; "))
+            .err()
+            .unwrap_or_default();
+        assert!(empty.contains("no ids"), "{empty}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! SQL rules: detection as code. One rule a file (`rules/<id>.sql`): a header of
-//! `-- key: value` lines (id, title, severity, entity, dedupe, threshold, window, table), then
+//! `-- key: value` lines (id, title, severity, entity, dedupe, threshold, window, table, attack), then
 //! DataFusion SQL over the `flows` and `cloudtrail` tables of one chunk of event time.
 //!
 //! This module owns the rule format and its loading ([`header`]), the built-in rules
@@ -21,7 +21,7 @@ mod table;
 
 use std::path::PathBuf;
 
-use flowtrail_core::alert::{EntityKind, Severity};
+use flowtrail_core::alert::{Attack, EntityKind, Severity};
 
 pub use set::RuleSet;
 
@@ -46,6 +46,8 @@ pub struct Rule {
     pub window_minutes: u32,
     /// The table the rule reads (the rule is skipped when that table has no rows).
     pub table: RuleTable,
+    /// ATT&CK ids from the `-- attack:` header lines (empty without one).
+    pub attack: Attack,
     /// The SQL after the header.
     pub sql: String,
     /// Where the rule came from (`builtin/<id>.sql` for embedded rules).

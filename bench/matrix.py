@@ -399,7 +399,10 @@ def main():
     if a.note:
         lines.append(a.note)
     lines.append("")
-    lines.append("Command: `python3 bench/matrix.py " + " ".join(sys.argv[1:]) + "`. Each tool converts "
+    argv = list(sys.argv[1:])
+    if "--note" in argv:
+        argv[argv.index("--note") + 1] = "..."
+    lines.append("Command: `python3 bench/matrix.py " + " ".join(argv) + "`. Each tool converts "
                  "the same files to zstd parquet: `flowtrail replay DIR --lake L --no-detect` "
                  "(partitioned lake), `bench/polars_convert.py`, `bench/duckdb_convert.py` "
                  "(one file per table). records/s = (flow records + CloudTrail events) / wall "

@@ -126,9 +126,14 @@ pub struct ReplayArgs {
     /// Flow-log format for header-less files (`${version} ${account-id} ...`).
     #[arg(long)]
     pub flow_format: Option<String>,
-    /// Rows buffered before a commit (bounds memory).
+    /// Rows buffered before a commit (a commit is also due at a quarter of `--memory-mb`).
     #[arg(long, default_value_t = 1_000_000)]
     pub commit_rows: usize,
+    /// The process's memory budget, MiB: a quarter buffers rows for the lake, three eighths
+    /// hold the rows detection has not judged yet (past it they spill to disk), the rest is
+    /// decoding in flight and the rules' queries.
+    #[arg(long, default_value_t = crate::budget::DEFAULT_MEMORY_MB)]
+    pub memory_mb: u64,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -142,6 +147,10 @@ pub struct ReplayArgs {
     /// rule with a built-in's id replaces it.
     #[arg(long = "rules")]
     pub rules: Vec<PathBuf>,
+    /// Folder of Sigma rules (`*.yml`, CloudTrail log source) to run with the SQL rules; a
+    /// rule that cannot be compiled is a warning naming it.
+    #[arg(long)]
+    pub sigma: Option<PathBuf>,
     /// Suppression rules (TOML).
     #[arg(long)]
     pub suppress: Option<PathBuf>,
@@ -154,9 +163,10 @@ pub struct ReplayArgs {
     #[arg(long, default_value_t = 6)]
     pub rules_batch_hours: u32,
     /// Memory for the `flows` rows detection holds until it judges them, MiB; above it they
-    /// spill to a temporary folder on local disk and are read back when judged.
-    #[arg(long, default_value_t = 1024)]
-    pub hold_memory_mb: u64,
+    /// spill to a temporary folder on local disk and are read back when judged (default: three
+    /// eighths of `--memory-mb`).
+    #[arg(long)]
+    pub hold_memory_mb: Option<u64>,
     /// Findings of one detector and key within this many minutes make one alert.
     #[arg(long, default_value_t = 60)]
     pub dedupe_minutes: i64,

@@ -137,6 +137,9 @@ pub struct DetectionConfig {
     /// with the state on EFS, point it at the task's ephemeral storage.
     #[serde(default)]
     pub spill_dir: Option<PathBuf>,
+    /// Folder of Sigma rules (CloudTrail log source) run with the SQL rules.
+    #[serde(default)]
+    pub sigma: Option<PathBuf>,
     /// Which rows are judged: `inline`, the rows this task ingests (one task per queue), or
     /// `lake`, every commit of the S3 lake, announced on this task's queue by the lake
     /// bucket's notifications (ingest tasks scale out with `--no-detect`; see `serve/follow.rs`).
@@ -166,6 +169,7 @@ impl Default for DetectionConfig {
             grace_minutes: default_grace(),
             hold_memory_mb: default_hold_memory(),
             spill_dir: None,
+            sigma: None,
             source: DetectionSource::Inline,
         }
     }
@@ -178,7 +182,7 @@ fn default_dedupe() -> i64 {
     60
 }
 fn default_hold_memory() -> u64 {
-    1024
+    crate::budget::Budget::new(crate::budget::DEFAULT_MEMORY_MB).hold_mb()
 }
 fn default_grace() -> i64 {
     30

@@ -39,6 +39,21 @@ pub struct DetectionArgs {
     pub hold_memory_mb: u64,
     /// Folder for spill files (a temporary one when absent).
     pub spill_dir: Option<PathBuf>,
+    /// Folder of Sigma rules (CloudTrail log source) run with the SQL rules.
+    pub sigma: Option<PathBuf>,
+}
+
+/// The SQL rules (built-in and from `rules`) and, with `sigma`, the Sigma rules of that folder
+/// compiled to SQL. A Sigma rule that does not compile is a warning naming its file and why.
+pub fn load_rules(rules: &[PathBuf], sigma: Option<&std::path::Path>) -> anyhow::Result<RuleSet> {
+    let Some(dir) = sigma else {
+        return RuleSet::load(rules, true).context("loading detection rules");
+    };
+    let compiled = flowtrail_detect::sigma::load_dir(dir)
+        .with_context(|| format!("loading Sigma rules from {}", dir.display()))?;
+    compiled.warn_rejected();
+    flowtrail_detect::sigma::rule_set(rules, true, &compiled)
+        .context("loading detection rules with the Sigma rules")
 }
 
 /// Detection for one run.
@@ -64,7 +79,7 @@ impl Detection {
         args: &DetectionArgs,
         sinks: Vec<Box<dyn AlertSink + Send>>,
     ) -> anyhow::Result<Self> {
-        let rules = RuleSet::load(&args.rules, true).context("loading detection rules")?;
+        let rules = load_rules(&args.rules, args.sigma.as_deref())?;
         let suppressions = match &args.suppress {
             Some(p) => Suppressions::load(p)?,
             None => Suppressions::none(),

@@ -3,6 +3,7 @@
 
 mod alerts_file;
 mod aws;
+mod budget;
 mod checkpoint;
 mod cli;
 mod commands;

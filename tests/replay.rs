@@ -310,3 +310,38 @@ fn an_event_delivered_again_in_a_later_run_is_dropped() {
         "event_id\ne-1\ne-2\n"
     );
 }
+
+#[test]
+fn sigma_rules_run_with_the_sql_rules_and_a_rule_not_loaded_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let lake = dir.path().join("lake");
+    let stop = ct_event("e-stop", "StopLogging", "2026-01-08T10:06:00Z")
+        .replace("ec2.amazonaws.com", "cloudtrail.amazonaws.com");
+    put(
+        &src,
+        &ct_key(8, 1),
+        &gz(format!(r#"{{"Records":[{stop}]}}"#).as_bytes()),
+    );
+    let sigma = concat!(env!("CARGO_MANIFEST_DIR"), "/detect/fixtures/sigma");
+    let out = replay(&src, &lake, &["--sigma", sigma]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("aws_delete_saml_provider.yml"),
+        "the rule that does not compile is named: {}",
+        stderr(&out)
+    );
+    let alerts = std::fs::read_to_string(lake.with_extension("alerts.jsonl")).unwrap();
+    let detectors: Vec<String> = alerts
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["detector"].to_string())
+        .collect();
+    assert!(
+        detectors.contains(&"\"sigma_aws_cloudtrail_disable_logging\"".to_string()),
+        "{detectors:?}"
+    );
+    assert!(
+        detectors.contains(&"\"cloudtrail_tampering\"".to_string()),
+        "{detectors:?}"
+    );
+}

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use flowtrail_alerts::suppress::Suppressions;
-use flowtrail_detect::rules::RuleSet;
 
 use crate::cli::{ConfigArgs, ConfigCommand};
 use crate::config::Config;
@@ -23,7 +22,7 @@ fn check(file: &std::path::Path) -> anyhow::Result<ExitCode> {
     let c = Config::load(file)?;
     c.validate()
         .with_context(|| format!("in the config {}", file.display()))?;
-    let rules = RuleSet::load(&c.detection.rules, true).context("loading detection rules")?;
+    let rules = crate::detection::load_rules(&c.detection.rules, c.detection.sigma.as_deref())?;
     if let Some(p) = &c.detection.suppress {
         Suppressions::load(p)?;
     }

@@ -151,8 +151,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     };
     let found = list_sources(&args.sources, &s3_urls, aws.as_ref(), &range, &mut opts)?;
     let objects = &found.objects;
+    let budget = crate::budget::Budget::new(args.memory_mb);
     let writer_opts = WriterOptions {
         max_buffered_rows: args.commit_rows.max(1),
+        max_buffered_bytes: budget.lake_buffer_bytes(),
         ..Default::default()
     };
     let mut lake = crate::aws::open_lake(&args.lake, &args.state, aws.as_ref(), writer_opts)?;
@@ -191,8 +193,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             grace_minutes: None,
             service: false,
             fence: args.fence.clone(),
-            hold_memory_mb: args.hold_memory_mb,
+            hold_memory_mb: args.hold_memory_mb.unwrap_or(budget.hold_mb()),
             spill_dir: None,
+            sigma: args.sigma.clone(),
         };
         let mut sinks: Vec<Box<dyn AlertSink + Send>> = vec![Box::new(sink)];
         if let Some(s) = &sns {

@@ -172,6 +172,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     .clone()
                     .unwrap_or_else(|| config.state.join("spill")),
             ),
+            sigma: config.detection.sigma.clone(),
         };
         let mut d = Detection::new(&d, sinks)?;
         // Following the lake, the open hours come back with their commits' messages instead.

@@ -81,3 +81,22 @@ fn every_builtin_detector_names_tactics_and_techniques() {
     let bad: Vec<String> = detectors.iter().flat_map(|(id, a)| check(id, a)).collect();
     assert!(bad.is_empty(), "{bad:#?}");
 }
+
+#[test]
+fn a_malformed_attack_id_fails_the_load_naming_the_file_and_the_id() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let text = BUILTIN_RULES
+        .iter()
+        .find(|(id, _)| *id == "cloudtrail_tampering")
+        .map(|(_, t)| t.replace("T1562.008", "T1562.8"))
+        .unwrap_or_default();
+    assert!(text.contains("T1562.8"), "edit did not apply");
+    std::fs::write(dir.path().join("cloudtrail_tampering.sql"), text)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let e = flowtrail_detect::rules::RuleSet::from_dir_only(dir.path())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("cloudtrail_tampering.sql"), "{e}");
+    assert!(e.contains("attack: `T1562.8`"), "{e}");
+}

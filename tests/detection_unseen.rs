@@ -103,9 +103,11 @@ fn run(seed: u64) -> Outcome {
         .iter()
         .filter(|l| !alerts.iter().any(|a| matches(a, l, &fleet)))
         .collect();
+    // An attack may raise more than its labelled detector (root creating an admin user is
+    // also privilege escalation): an alert on a labelled attack's entity and time is true.
     let false_alerts: Vec<&Value> = alerts
         .iter()
-        .filter(|a| !labels.iter().any(|l| matches(a, l, &fleet)))
+        .filter(|a| !labels.iter().any(|l| same_entity_and_time(a, l, &fleet)))
         .collect();
     let found = labels.len() - missed.len();
     let true_alerts = alerts.len() - false_alerts.len();

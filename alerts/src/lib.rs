@@ -6,11 +6,13 @@
 //! - [`sink`]: where alerts go (JSON lines file, stdout, SNS) and their Arrow form for the
 //!   lake's `alerts` table.
 //! - [`outbox`]: the durable outbox every SNS alert is written to before it is sent.
+//! - [`ocsf`]: alerts as OCSF Detection Findings (`--alerts-format ocsf`, Security Lake export).
 //! - [`pipeline`]: findings → suppress → dedupe → alerts.
 
 pub mod cidr;
 pub mod dedupe;
 pub mod error;
+pub mod ocsf;
 pub mod outbox;
 pub mod pipeline;
 pub mod sink;

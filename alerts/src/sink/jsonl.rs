@@ -1,4 +1,5 @@
-//! Alerts appended as JSON lines to a file, flushed and fsynced per delivery.
+//! Alerts appended as JSON lines to a file, flushed and fsynced per delivery, in the chosen
+//! [`AlertFormat`] (native by default).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -6,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use flowtrail_core::Alert;
 
-use super::AlertSink;
+use super::{AlertFormat, AlertSink};
 use crate::AlertsError;
 
 /// A JSON lines file of alerts.
@@ -14,6 +15,7 @@ use crate::AlertsError;
 pub struct JsonlSink {
     path: PathBuf,
     file: File,
+    format: AlertFormat,
 }
 
 impl JsonlSink {
@@ -30,7 +32,14 @@ impl JsonlSink {
         Ok(Self {
             path: path.to_path_buf(),
             file,
+            format: AlertFormat::Native,
         })
+    }
+
+    /// Write alerts in `format` from now on.
+    pub fn with_format(mut self, format: AlertFormat) -> Self {
+        self.format = format;
+        self
     }
 
     /// Start `path` empty.
@@ -42,6 +51,7 @@ impl JsonlSink {
         Ok(Self {
             path: path.to_path_buf(),
             file,
+            format: AlertFormat::Native,
         })
     }
 }
@@ -53,10 +63,11 @@ impl AlertSink for JsonlSink {
         }
         let mut buf = Vec::new();
         for a in alerts {
-            serde_json::to_writer(&mut buf, a).map_err(|e| AlertsError::Io {
+            let line = self.format.render(a).map_err(|e| AlertsError::Io {
                 path: self.path.clone(),
                 source: std::io::Error::other(e),
             })?;
+            buf.extend_from_slice(line.as_bytes());
             buf.push(b'\n');
         }
         let io = |source| AlertsError::Io {

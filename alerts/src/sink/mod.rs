@@ -3,12 +3,15 @@
 //! writes the same JSON object per alert.
 
 pub mod batch;
+pub mod format;
 pub mod jsonl;
 pub mod sns;
 
 use flowtrail_core::Alert;
 
 use crate::AlertsError;
+
+pub use format::AlertFormat;
 
 /// Somewhere alerts go.
 pub trait AlertSink {

@@ -7,7 +7,8 @@
 //!
 //! Publishing: alerts are routed to a topic ([`Router`]: the first matching route, else the
 //! default topic), grouped by topic and sent with `PublishBatch`, at most 10 per call. The
-//! message body is the alert JSON (the same object as the JSONL file); the message attributes
+//! message body is the alert JSON in the sink's [`AlertFormat`] (native unless set with
+//! [`SnsSink::set_format`]; the outbox keeps the native form either way); the message attributes
 //! `severity`, `detector` and `account_id` (type `String`) let subscriptions filter. On FIFO
 //! topics (`.fifo`) `MessageGroupId` is the detector and `MessageDeduplicationId` the alert id.
 //! Throttling, 5xx, timeouts and connection failures are retried with exponential backoff and
@@ -32,7 +33,7 @@ use tokio::runtime::Handle;
 
 use flowtrail_core::{Alert, Severity};
 
-use super::AlertSink;
+use super::{AlertFormat, AlertSink};
 use crate::AlertsError;
 use crate::outbox::{Outbox, Pending};
 
@@ -183,6 +184,7 @@ pub struct SnsSink {
     policy: RetryPolicy,
     failed_at: Option<Instant>,
     stats: SnsStats,
+    format: AlertFormat,
 }
 
 enum Attempt {
@@ -222,8 +224,13 @@ fn attr(v: &str) -> Option<MessageAttributeValue> {
         .ok()
 }
 
-fn entry(i: usize, a: &Alert, fifo: bool) -> Result<PublishBatchRequestEntry, String> {
-    let body = serde_json::to_string(a).map_err(|e| e.to_string())?;
+fn entry(
+    i: usize,
+    a: &Alert,
+    fifo: bool,
+    format: AlertFormat,
+) -> Result<PublishBatchRequestEntry, String> {
+    let body = format.render(a).map_err(|e| e.to_string())?;
     let mut b = PublishBatchRequestEntry::builder()
         .id(format!("a{i}"))
         .message(body);
@@ -262,7 +269,13 @@ impl SnsSink {
             policy,
             failed_at: None,
             stats: SnsStats::default(),
+            format: AlertFormat::Native,
         }
+    }
+
+    /// Publish message bodies in `format` from now on.
+    pub fn set_format(&mut self, format: AlertFormat) {
+        self.format = format;
     }
 
     /// Counters so far.
@@ -372,7 +385,7 @@ impl SnsSink {
         let mut permanent = Vec::new();
         let mut sent = Vec::new();
         for &i in todo {
-            match entry(i, &chunk[i].alert, fifo) {
+            match entry(i, &chunk[i].alert, fifo, self.format) {
                 Ok(e) => {
                     req = req.publish_batch_request_entries(e);
                     sent.push(i);
@@ -513,7 +526,7 @@ mod tests {
     fn fifo_entries_carry_group_and_dedupe_ids() -> Result<(), String> {
         let mut a = alert("port_scan", Severity::High);
         a.account_id = Some("012345678901".into());
-        let e = entry(3, &a, true)?;
+        let e = entry(3, &a, true, AlertFormat::Native)?;
         assert_eq!(e.id(), "a3");
         assert_eq!(e.message_group_id(), Some("port_scan"));
         assert_eq!(e.message_deduplication_id(), Some("x"));
@@ -526,7 +539,18 @@ mod tests {
             attrs.get("account_id").and_then(|v| v.string_value()),
             Some("012345678901")
         );
-        let e = entry(0, &alert("port_scan", Severity::High), false)?;
+        let e = entry(
+            0,
+            &alert("port_scan", Severity::High),
+            false,
+            AlertFormat::Ocsf,
+        )?;
+        let body: serde_json::Value =
+            serde_json::from_str(e.message()).map_err(|e| e.to_string())?;
+        assert_eq!(
+            body["class_uid"], 2004,
+            "the ocsf format reaches the message body"
+        );
         assert!(e.message_group_id().is_none());
         assert!(
             e.message_attributes()

@@ -5,7 +5,8 @@
 //! |---|---|
 //! | 1/4 | rows buffered for the next lake commit ([`Budget::lake_buffer_bytes`]) |
 //! | 3/8 | `flows` rows detection holds until their hour is judged; past it they spill to disk ([`Budget::hold_mb`]) |
-//! | 3/8 | objects being decoded (a few per worker), the rules' queries, baselines, the runtime |
+//! | 1/8 | decoded objects waiting for the writer ([`Budget::in_flight_bytes`]) |
+//! | 1/4 | objects being decoded (one per worker), a commit's encoding (a row group per file), the rules' queries, baselines, the runtime |
 
 /// Default budget, MiB.
 pub const DEFAULT_MEMORY_MB: u64 = 1024;
@@ -27,6 +28,11 @@ impl Budget {
         usize::try_from((self.mb << 20) / 4).unwrap_or(usize::MAX)
     }
 
+    /// Bytes of decoded objects that may wait for the writer.
+    pub fn in_flight_bytes(self) -> usize {
+        usize::try_from((self.mb << 20) / 8).unwrap_or(usize::MAX)
+    }
+
     /// MiB of `flows` rows detection holds in memory before spilling.
     pub fn hold_mb(self) -> u64 {
         self.mb * 3 / 8
@@ -42,7 +48,8 @@ mod tests {
         let b = Budget::new(DEFAULT_MEMORY_MB);
         assert_eq!(b.lake_buffer_bytes(), 256 << 20);
         assert_eq!(b.hold_mb(), 384);
-        let used = b.lake_buffer_bytes() as u64 + (b.hold_mb() << 20);
+        assert_eq!(b.in_flight_bytes(), 128 << 20);
+        let used = b.lake_buffer_bytes() as u64 + (b.hold_mb() << 20) + b.in_flight_bytes() as u64;
         assert!(used < DEFAULT_MEMORY_MB << 20);
         assert_eq!(
             Budget::new(1).hold_mb(),

@@ -151,6 +151,14 @@ impl VecSink {
     pub fn rows(&self) -> usize {
         self.batches.iter().map(|b| b.num_rows()).sum()
     }
+
+    /// Memory held by the collected batches (buffers with their capacity).
+    pub fn memory_size(&self) -> usize {
+        self.batches
+            .iter()
+            .map(|b| b.get_array_memory_size())
+            .sum()
+    }
 }
 
 impl DecodeSink for VecSink {

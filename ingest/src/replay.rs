@@ -45,6 +45,9 @@ use crate::source::{Location, SourceObject};
 /// Decode workers used at least when some objects are on S3 (fetching is I/O bound).
 pub const S3_WORKERS: usize = 8;
 
+/// Default bound on decoded objects waiting for the writer.
+pub const DEFAULT_IN_FLIGHT_BYTES: usize = 128 << 20;
+
 /// Local objects up to this size are read whole; larger ones are streamed.
 const WHOLE_READ_MAX: u64 = 32 << 20;
 
@@ -70,6 +73,9 @@ pub struct ReplayOptions {
     pub max_document: u64,
     /// Fetches [`Location::S3`] objects; required when any are listed.
     pub s3: Option<S3Fetcher>,
+    /// Bound on the bytes of decoded objects waiting for the writer: past it, a worker starts
+    /// no object but the next one to absorb (so large objects are not decoded far ahead).
+    pub max_in_flight_bytes: usize,
 }
 
 impl Default for ReplayOptions {
@@ -85,6 +91,7 @@ impl Default for ReplayOptions {
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
             max_document: DEFAULT_MAX_DOCUMENT,
             s3: None,
+            max_in_flight_bytes: DEFAULT_IN_FLIGHT_BYTES,
         }
     }
 }
@@ -146,6 +153,8 @@ struct Outcome {
     index: usize,
     /// Position in this run's work list (absorption order).
     seq: usize,
+    /// Memory of the decoded rows.
+    bytes: usize,
     table: Table,
     sink: VecSink,
     error: Option<IngestError>,
@@ -260,6 +269,7 @@ fn decode_one(obj: &SourceObject, opts: &ReplayOptions) -> Outcome {
         Ok(skipped) => Outcome {
             index: 0,
             seq: 0,
+            bytes: 0,
             table,
             sink,
             error: None,
@@ -268,6 +278,7 @@ fn decode_one(obj: &SourceObject, opts: &ReplayOptions) -> Outcome {
         Err(e) => Outcome {
             index: 0,
             seq: 0,
+            bytes: 0,
             table,
             sink,
             error: Some(e),
@@ -355,8 +366,10 @@ pub fn run_with(
     // run is deterministic (detection sees the same sequence every time). A worker does not
     // start an object more than `window` places ahead of the next one to absorb, which bounds
     // the outcomes held back.
+    // Nor, once `max_in_flight_bytes` of decoded rows wait, any but the next one.
     let window = workers * 4;
     let absorbed = (std::sync::Mutex::new(0usize), std::sync::Condvar::new());
+    let waiting_bytes = AtomicUsize::new(0);
 
     std::thread::scope(|scope| -> Result<(), IngestError> {
         for _ in 0..workers {
@@ -364,19 +377,26 @@ pub fn run_with(
             let next = &next;
             let todo = &todo;
             let absorbed = &absorbed;
+            let waiting_bytes = &waiting_bytes;
             scope.spawn(move || {
                 loop {
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&index) = todo.get(n) else { break };
                     {
                         let mut done = absorbed.0.lock().unwrap_or_else(|p| p.into_inner());
-                        while n >= *done + window {
+                        while n >= *done + window
+                            || (n > *done
+                                && waiting_bytes.load(Ordering::Relaxed)
+                                    >= opts.max_in_flight_bytes)
+                        {
                             done = absorbed.1.wait(done).unwrap_or_else(|p| p.into_inner());
                         }
                     }
                     let mut out = decode_one(&objects[index], opts);
                     out.index = index;
                     out.seq = n;
+                    out.bytes = out.sink.memory_size();
+                    waiting_bytes.fetch_add(out.bytes, Ordering::Relaxed);
                     if tx.send(out).is_err() {
                         break;
                     }
@@ -391,6 +411,7 @@ pub fn run_with(
             held.insert(out.seq, out);
             while let Some(out) = held.remove(&expected) {
                 expected += 1;
+                waiting_bytes.fetch_sub(out.bytes, Ordering::Relaxed);
                 if result.is_ok() {
                     result = absorb(out, objects, lake, opts, observer, dedup, &mut stats);
                     if result.is_ok() && lake.should_commit() {
@@ -550,4 +571,61 @@ pub fn absorb_rows(
         lake.quarantine(q);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lake::WriterOptions;
+    use crate::source::{DateRange, local};
+    use std::io::Write;
+
+    fn flow_object(n: usize, rows: usize) -> Vec<u8> {
+        let mut text = String::from(
+            "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n",
+        );
+        for i in 0..rows {
+            let t = 1_767_866_400 + (n * rows + i) as i64;
+            text.push_str(&format!(
+                "2 123456789012 eni-0a1b 10.0.1.{} 10.0.2.9 {} 443 6 10 {} {t} {} ACCEPT OK\n",
+                i % 250,
+                40000 + i % 1000,
+                1000 + i,
+                t + 60
+            ));
+        }
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let _ = e.write_all(text.as_bytes());
+        e.finish().unwrap_or_default()
+    }
+
+    #[test]
+    fn no_object_waits_forever_under_the_tightest_in_flight_bound()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let src = tempfile::tempdir()?;
+        let lake_dir = tempfile::tempdir()?;
+        let mut expected = 0u64;
+        for n in 0..12 {
+            let rows = 50 + n * 37;
+            expected += rows as u64;
+            let key = format!(
+                "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/01/08/123456789012_vpcflowlogs_us-east-1_fl-0abc_20260108T10{n:02}Z_deadbeef.log.gz"
+            );
+            let path = src.path().join(key);
+            fs::create_dir_all(path.parent().ok_or("no parent")?)?;
+            fs::write(&path, flow_object(n, rows))?;
+        }
+        let listing = local::list(src.path(), &DateRange::default())?;
+        assert_eq!(listing.objects.len(), 12);
+        let mut lake = LakeWriter::open(lake_dir.path(), WriterOptions::default())?;
+        let opts = ReplayOptions {
+            workers: 3,
+            max_in_flight_bytes: 0,
+            ..Default::default()
+        };
+        let stats = run(&listing.objects, &mut lake, &opts, &mut NoObserver, &mut |_| {})?;
+        assert_eq!(stats.objects_done, 12);
+        assert_eq!(stats.flow_records, expected);
+        Ok(())
+    }
 }

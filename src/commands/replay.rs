@@ -152,6 +152,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let found = list_sources(&args.sources, &s3_urls, aws.as_ref(), &range, &mut opts)?;
     let objects = &found.objects;
     let budget = crate::budget::Budget::new(args.memory_mb);
+    opts.max_in_flight_bytes = budget.in_flight_bytes();
     let writer_opts = WriterOptions {
         max_buffered_rows: args.commit_rows.max(1),
         max_buffered_bytes: budget.lake_buffer_bytes(),
@@ -165,13 +166,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         );
     }
     // The alerts file keeps earlier runs' alerts: this run appends the ones it does not hold.
-    let sink = AlertsFile::open(&args.alerts_out)?;
+    let sink = AlertsFile::open(&args.alerts_out, args.alerts_format)?;
     // SNS: alerts go through the outbox; what an earlier run left there is sent first.
     let sns = match (&aws, &args.sns_topic_arn) {
         (Some(aws), Some(arn)) => Some(aws.sns_sink(&args.outbox, Router::single(arn))?),
         _ => None,
     };
     if let Some(s) = &sns {
+        s.lock()
+            .map_err(|e| anyhow::anyhow!("sns sink: {e}"))?
+            .set_format(args.alerts_format);
         crate::aws::flush_sns(s, "at startup")?;
     }
     // Detection resumes from its checkpoint; lake commits it does not cover are judged again.

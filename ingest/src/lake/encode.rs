@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::compute::{SortOptions, concat_batches, sort_to_indices, take_record_batch};
+use arrow::compute::{SortOptions, sort_to_indices};
 use arrow::datatypes::{SchemaRef, TimestampMillisecondType};
 use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use parquet::basic::{Compression, ZstdLevel};
@@ -115,33 +115,44 @@ fn event_time_leaf(schema: &SchemaRef) -> Option<i32> {
     i32::try_from(idx).ok()
 }
 
-/// The rows of `batches` as one batch sorted by `event_time` (nulls first; stable, so rows of
-/// the same millisecond keep their arrival order). Rows already in order are not copied twice.
-pub fn sorted(batches: &[RecordBatch]) -> Result<Option<RecordBatch>, IngestError> {
+/// The order in which a partition's rows are written: `None` when they already are in event
+/// time order, else the (batch, row) of each output row, sorted by `event_time` (nulls first;
+/// stable, so rows of the same millisecond keep their arrival order).
+///
+/// Only the `event_time` columns are gathered to sort (8 bytes a row, plus 4 for the index):
+/// the rows themselves are copied once, a row group at a time, while writing.
+fn sort_order(batches: &[RecordBatch]) -> Result<Option<Vec<u32>>, IngestError> {
     let arrow = |source| IngestError::Arrow {
         context: "sorting a partition by event time".into(),
         source,
     };
-    let Some(first) = batches.first() else {
+    let times: Vec<&dyn Array> = batches
+        .iter()
+        .filter_map(|b| b.column_by_name(EVENT_TIME).map(|c| c.as_ref()))
+        .collect();
+    if times.len() != batches.len() || (times.iter().all(|t| is_sorted(*t)) && in_order(&times)) {
         return Ok(None);
-    };
-    let all = if batches.len() == 1 {
-        first.clone()
-    } else {
-        concat_batches(&first.schema(), batches).map_err(arrow)?
-    };
-    let Some(time) = all.column_by_name(EVENT_TIME) else {
-        return Ok(Some(all));
-    };
-    if is_sorted(time.as_ref()) {
-        return Ok(Some(all));
     }
+    let all = arrow::compute::concat(&times).map_err(arrow)?;
     let opts = SortOptions {
         descending: false,
         nulls_first: true,
     };
-    let idx = sort_to_indices(time, Some(opts), None).map_err(arrow)?;
-    Ok(Some(take_record_batch(&all, &idx).map_err(arrow)?))
+    let idx = sort_to_indices(&all, Some(opts), None).map_err(arrow)?;
+    Ok(Some(idx.values().to_vec()))
+}
+
+/// Whether each batch starts at or after the previous one's last time (each being sorted).
+fn in_order(times: &[&dyn Array]) -> bool {
+    let edge = |a: &dyn Array, first: bool| {
+        let t = a.as_primitive_opt::<TimestampMillisecondType>()?;
+        let i = if first { 0 } else { t.len().checked_sub(1)? };
+        Some(if t.is_null(i) { i64::MIN } else { t.value(i) })
+    };
+    times.windows(2).all(|w| match (edge(w[0], false), edge(w[1], true)) {
+        (Some(last), Some(first)) => first >= last,
+        _ => true,
+    })
 }
 
 fn is_sorted(col: &dyn Array) -> bool {
@@ -159,14 +170,50 @@ fn is_sorted(col: &dyn Array) -> bool {
     true
 }
 
-/// Encode one file: sort, write the temp file, fsync, rename to the final name.
+/// The rows of `batches` in event-time order, `chunk` rows at a time: the batches themselves when
+/// they already are in order, else copies gathered by [`sort_order`].
+fn sorted_chunks<'a>(
+    batches: &'a [RecordBatch],
+    chunk: usize,
+) -> Result<Box<dyn Iterator<Item = Result<RecordBatch, IngestError>> + 'a>, IngestError> {
+    let Some(order) = sort_order(batches)? else {
+        return Ok(Box::new(batches.iter().cloned().map(Ok)));
+    };
+    // where each batch starts in the concatenated order
+    let mut starts = Vec::with_capacity(batches.len());
+    let mut n = 0usize;
+    for b in batches {
+        starts.push(n);
+        n += b.num_rows();
+    }
+    let refs: Vec<&RecordBatch> = batches.iter().collect();
+    let chunks: Vec<Vec<u32>> = order.chunks(chunk.max(1)).map(<[u32]>::to_vec).collect();
+    drop(order);
+    Ok(Box::new(chunks.into_iter().map(move |c| {
+        let at: Vec<(usize, usize)> = c
+            .iter()
+            .map(|&i| {
+                let i = i as usize;
+                let b = starts.partition_point(|&s| s <= i) - 1;
+                (b, i - starts[b])
+            })
+            .collect();
+        arrow::compute::interleave_record_batch(&refs, &at).map_err(|source| IngestError::Arrow {
+            context: "sorting a partition by event time".into(),
+            source,
+        })
+    })))
+}
+
+/// Encode one file: sorted rows to a temp file, fsync, rename to the final name.
 pub fn write_one(job: &FileJob, opts: &EncodeOptions) -> Result<(), IngestError> {
-    let Some(rows) = sorted(&job.batches)? else {
+    let Some(first) = job.batches.first() else {
         return Ok(());
     };
     let tmp = temp_path(&job.path);
-    let props = properties(&rows.schema(), opts);
-    write_parquet(&tmp, &rows, props)?;
+    let props = properties(&first.schema(), opts);
+    let chunks = sorted_chunks(&job.batches, opts.row_group_rows)?;
+    write_parquet(&tmp, first.schema(), chunks, props)?;
     crashpoint::hit("parquet_written");
     fs::rename(&tmp, &job.path).map_err(io(&job.path))?;
     crashpoint::hit("parquet_renamed");
@@ -175,7 +222,8 @@ pub fn write_one(job: &FileJob, opts: &EncodeOptions) -> Result<(), IngestError>
 
 fn write_parquet(
     path: &Path,
-    rows: &RecordBatch,
+    schema: SchemaRef,
+    chunks: impl Iterator<Item = Result<RecordBatch, IngestError>>,
     props: WriterProperties,
 ) -> Result<(), IngestError> {
     let pq = |source| IngestError::Parquet {
@@ -183,16 +231,21 @@ fn write_parquet(
         source,
     };
     let file = fs::File::create(path).map_err(io(path))?;
-    let mut w = ArrowWriter::try_new(file, rows.schema(), Some(props)).map_err(pq)?;
-    if crashpoint::armed("parquet_mid") && rows.num_rows() > 1 {
-        // Put a row group on disk so the crash leaves a partial file behind.
-        w.write(&rows.slice(0, 1)).map_err(pq)?;
-        w.flush().map_err(pq)?;
-        w.inner_mut().sync_all().map_err(io(path))?;
-        crashpoint::hit("parquet_mid");
-        w.write(&rows.slice(1, rows.num_rows() - 1)).map_err(pq)?;
-    } else {
-        w.write(rows).map_err(pq)?;
+    let mut w = ArrowWriter::try_new(file, schema, Some(props)).map_err(pq)?;
+    let mut mid = crashpoint::armed("parquet_mid");
+    for rows in chunks {
+        let rows = rows?;
+        if mid && rows.num_rows() > 1 {
+            // Put a row group on disk so the crash leaves a partial file behind.
+            w.write(&rows.slice(0, 1)).map_err(pq)?;
+            w.flush().map_err(pq)?;
+            w.inner_mut().sync_all().map_err(io(path))?;
+            crashpoint::hit("parquet_mid");
+            w.write(&rows.slice(1, rows.num_rows() - 1)).map_err(pq)?;
+            mid = false;
+        } else {
+            w.write(&rows).map_err(pq)?;
+        }
     }
     let file = w.into_inner().map_err(pq)?;
     file.sync_all().map_err(io(path))?;
@@ -302,6 +355,29 @@ mod tests {
         assert_eq!(times, vec![None, Some(10), Some(20), Some(30), Some(30)]);
         // Stable: the earlier 30 (first batch, row 0) stays before the later one.
         assert_eq!(bytes, vec![1, 0, 2, 0, 1]);
+        Ok(())
+    }
+
+    #[test]
+    fn sorted_batches_that_overlap_are_merged() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("f.parquet");
+        let jobs = vec![FileJob {
+            path: path.clone(),
+            // each batch in order, but the second starts before the first ends
+            batches: vec![batch(&[Some(10), Some(20)])?, batch(&[Some(15), Some(30)])?],
+        }];
+        let opts = EncodeOptions {
+            zstd_level: 1,
+            row_group_rows: 3,
+            threads: 1,
+        };
+        write_all(jobs, &opts)?;
+        let mut times = Vec::new();
+        for rb in ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&path)?)?.build()? {
+            times.extend(rb?.column(1).as_primitive::<TimestampMillisecondType>().iter());
+        }
+        assert_eq!(times, vec![Some(10), Some(15), Some(20), Some(30)]);
         Ok(())
     }
 

@@ -623,7 +623,13 @@ mod tests {
             max_in_flight_bytes: 0,
             ..Default::default()
         };
-        let stats = run(&listing.objects, &mut lake, &opts, &mut NoObserver, &mut |_| {})?;
+        let stats = run(
+            &listing.objects,
+            &mut lake,
+            &opts,
+            &mut NoObserver,
+            &mut |_| {},
+        )?;
         assert_eq!(stats.objects_done, 12);
         assert_eq!(stats.flow_records, expected);
         Ok(())

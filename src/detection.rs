@@ -117,7 +117,12 @@ impl Detection {
         if findings.is_empty() {
             return Ok(());
         }
-        let alerts = self.pipeline.process(findings, self.engine.watermark());
+        let mut alerts = self.pipeline.process(findings, self.engine.watermark());
+        // Alerts that complete a known attack path raise one more, linking them.
+        let sequences = self.engine.correlate(&alerts);
+        if !sequences.is_empty() {
+            alerts.extend(self.pipeline.process(sequences, self.engine.watermark()));
+        }
         for s in &mut self.sinks {
             s.send(&alerts)?;
         }

@@ -6,16 +6,21 @@
 -- window: 10m
 -- table: cloudtrail
 -- attack: TA0005 TA0001; T1562.007
--- description: Successful security-group changes. High when an ingress rule opens the whole
---   internet (any `/0`: 0.0.0.0/0, ::/0, also written as 208.236.235.254/0), critical when
---   that rule also covers SSH (22), RDP (3389) or all ports. Egress rules never raise
---   exposure (allow-all egress is the AWS default): medium. Changes that raise no exposure
---   made by IaC (Terraform, CloudFormation, Pulumi, CDK) are routine and not alerted. A failed
+-- description: Successful security-group changes, with the exposure each raises. Critical when
+--   an ingress rule opens the whole internet (any `/0`: 0.0.0.0/0, ::/0, also written as
+--   208.236.235.254/0) to SSH (22), RDP (3389), a database port (1433, 1521, 3306, 5432, 6379,
+--   9200, 27017) or all ports; high when it opens other ports to the world. Egress rules never
+--   raise exposure (allow-all egress is the AWS default). Changes that raise no exposure are
+--   low when made by IaC (Terraform, CloudFormation, Pulumi, CDK), else medium; the engine's
+--   routine-change filter (`detect/src/routine/`) then drops those its learned actors make
+--   routinely (columns `exposure`, `automation`, `actor`, `user_agent`, `source_ips`). A failed
 --   call (error_code set) is never a change.
 WITH ev AS (
     SELECT
         event_time, event_id, event_name, account_id, region, source_ip_address,
         coalesce(user_identity_arn, user_identity_principal_id) AS principal,
+        coalesce(session_issuer_arn, user_identity_arn, user_identity_principal_id) AS actor,
+        user_agent,
         request_parameters AS rp,
         (coalesce(user_identity_invoked_by, '') = 'cloudformation.amazonaws.com'
          OR regexp_like(coalesce(user_agent, ''), '(?i)terraform|cloudformation|pulumi|aws-cdk|crossplane')) AS automation,
@@ -72,7 +77,14 @@ perm_sev AS (
             OR (proto IN ('tcp', '6', 'udp', '17') AND (
                 from_port = -1 OR to_port = -1
                 OR (from_port <= 22 AND to_port >= 22)
-                OR (from_port <= 3389 AND to_port >= 3389)))
+                OR (from_port <= 3389 AND to_port >= 3389)
+                OR (from_port <= 1433 AND to_port >= 1433)
+                OR (from_port <= 1521 AND to_port >= 1521)
+                OR (from_port <= 3306 AND to_port >= 3306)
+                OR (from_port <= 5432 AND to_port >= 5432)
+                OR (from_port <= 6379 AND to_port >= 6379)
+                OR (from_port <= 9200 AND to_port >= 9200)
+                OR (from_port <= 27017 AND to_port >= 27017)))
         ) AS world_admin,
         CASE WHEN world THEN regexp_match(p, '"(?:cidrIp|cidrIpv6|CidrIpv4|CidrIpv6)"\s*:\s*"([0-9A-Fa-f:.]*/0)"')[1]
              ELSE first_cidr END AS cidr,
@@ -102,8 +114,17 @@ SELECT
     CASE
         WHEN bool_or(pe.world_admin) THEN 'critical'
         WHEN bool_or(pe.world) THEN 'high'
+        WHEN bool_and(ev.automation) THEN 'low'
         ELSE 'medium'
     END AS severity,
+    CASE
+        WHEN bool_or(pe.world_admin) THEN 'world_admin'
+        WHEN bool_or(pe.world) THEN 'world'
+        ELSE 'none'
+    END AS exposure,
+    bool_and(ev.automation) AS automation,
+    min(ev.actor) AS actor,
+    min(ev.user_agent) AS user_agent,
     array_to_string(array_sort(array_agg(DISTINCT ev.event_name)), ', ') AS event_names,
     array_slice(array_sort(array_agg(DISTINCT ev.event_id)), 1, 20) AS event_ids,
     array_sort(array_agg(DISTINCT ev.source_ip_address)) AS source_ips,
@@ -112,5 +133,4 @@ SELECT
     count(*) AS events
 FROM ev
 LEFT JOIN per_event pe ON pe.event_id = ev.event_id
-WHERE NOT ev.automation OR coalesce(pe.world, false)
 GROUP BY date_bin(INTERVAL '10 minutes', ev.event_time), ev.account_id, ev.region, ev.group_id, ev.principal

@@ -25,7 +25,9 @@ use crate::baseline::{BaselineOptions, FlowBaselines};
 use crate::fence::{Fence, FenceConfig};
 use crate::keep::{DETECTOR_FLOW_COLUMNS, Held, Projection, Rows, spill_rows};
 use crate::recon::{ReconBaselines, ReconOptions};
+use crate::routine::{RoutineChanges, RoutineOptions};
 use crate::rules::{RuleSet, RuleTable};
+use crate::sequence::Sequences;
 use crate::spill::SpillDir;
 use flowtrail_core::schema::cloudtrail::cloudtrail_schema;
 use flowtrail_core::schema::flows::flows_schema;
@@ -141,6 +143,10 @@ pub struct Engine {
     closed_until: i64,
     flow: FlowBaselines,
     recon: ReconBaselines,
+    /// Learned change actors: drops routine, non-exposing changes ([`crate::routine`]).
+    routine: RoutineChanges,
+    /// Alerts on one entity forming a known path ([`crate::sequence`]).
+    sequences: Sequences,
     fence: Option<Fence>,
     stats: EngineStats,
     state_dir: Option<PathBuf>,
@@ -207,6 +213,16 @@ impl Engine {
                 ReconBaselines::new(opts.recon.clone()),
             ),
         };
+        let (routine, sequences) = match state_dir {
+            Some(d) => (
+                RoutineChanges::load(d, RoutineOptions::default())?,
+                Sequences::load(d)?,
+            ),
+            None => (
+                RoutineChanges::new(RoutineOptions::default()),
+                Sequences::default(),
+            ),
+        };
         let pos = match (state_dir, opts.resume_watermark) {
             (Some(d), true) => {
                 crate::state::load_json::<Position>(d, POSITION_FILE)?.unwrap_or_default()
@@ -251,6 +267,8 @@ impl Engine {
             closed_until: pos.closed_until.unwrap_or(i64::MIN),
             flow,
             recon,
+            routine,
+            sequences,
             fence,
             stats: EngineStats::default(),
             state_dir: state_dir.map(Path::to_path_buf),
@@ -416,6 +434,7 @@ impl Engine {
         }
         if !cloudtrail.is_empty() {
             let t = std::time::Instant::now();
+            self.sequences.learn(&cloudtrail);
             findings.extend(self.recon.close_chunk(&cloudtrail));
             self.stats.recon_us += t.elapsed().as_micros() as u64;
         }
@@ -441,7 +460,13 @@ impl Engine {
             .rules
             .evaluate_rows(&pending.flows, &pending.cloudtrail);
         self.stats.rules_us += t.elapsed().as_micros() as u64;
-        r
+        r.map(|f| self.routine.filter(f))
+    }
+
+    /// File new alerts for `attack_sequence` ([`crate::sequence`]): the findings of the
+    /// sequences they complete, to go through the alert pipeline like any other.
+    pub fn correlate(&mut self, alerts: &[flowtrail_core::Alert]) -> Vec<Finding> {
+        self.sequences.observe(alerts)
     }
 
     /// Close every open hour (end of a replay) and return their findings.
@@ -457,6 +482,8 @@ impl Engine {
     pub fn save_to(&self, dir: &Path) -> Result<(), DetectError> {
         self.flow.save(dir)?;
         self.recon.save(dir)?;
+        self.routine.save(dir)?;
+        self.sequences.save(dir)?;
         if let Some(f) = &self.fence {
             f.save(dir)?;
         }

@@ -5,6 +5,8 @@
 //! - [`rules`]: SQL rules (`rules/*.sql`, one rule a file, a header then DataFusion SQL).
 //! - [`baseline`]: per-instance traffic profiles, `volume_spike` and `new_peer`.
 //! - [`recon`]: `api_recon`, per-principal.
+//! - [`routine`]: routine change is not an attack (learned change actors).
+//! - [`sequence`]: `attack_sequence`, alerts on one entity that form a known attack path.
 //! - [`fence`]: `unexpected_resource`, what should not be in a watched subnet.
 //! - [`keep`]: the columns and batches the engine holds of an open hour.
 //! - [`spill`]: held rows on local disk when they outgrow the memory budget.
@@ -15,7 +17,9 @@ pub mod error;
 pub mod fence;
 pub mod keep;
 pub mod recon;
+pub mod routine;
 pub mod rules;
+pub mod sequence;
 pub mod sigma;
 pub mod spill;
 pub mod state;

@@ -2,7 +2,8 @@
 //! across runs. A run appends only the alerts the file does not hold yet (by alert id, which
 //! is stable: detector, dedupe key and first-seen time), so re-running a replay leaves the
 //! earlier alerts in place, and an interrupted run that judges an hour again does not write
-//! its alerts twice.
+//! its alerts twice. The lines are in the run's `--alerts-format` (native or OCSF); an alert's
+//! id is read from either (`id`, or the finding's `finding_info.uid`), so a file may mix them.
 
 use std::collections::HashSet;
 use std::fs::OpenOptions;
@@ -12,8 +13,8 @@ use std::path::Path;
 use anyhow::Context;
 
 use flowtrail_alerts::AlertsError;
-use flowtrail_alerts::sink::AlertSink;
 use flowtrail_alerts::sink::jsonl::JsonlSink;
+use flowtrail_alerts::sink::{AlertFormat, AlertSink};
 use flowtrail_core::Alert;
 
 /// Appends alerts the file does not already hold.
@@ -23,11 +24,14 @@ pub struct AlertsFile {
 }
 
 impl AlertsFile {
-    /// Open `path` (created if missing) and learn the ids of the alerts already in it.
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
+    /// Open `path` (created if missing) and learn the ids of the alerts already in it; new
+    /// alerts are written in `format`.
+    pub fn open(path: &Path, format: AlertFormat) -> anyhow::Result<Self> {
         let known = read_ids(path)
             .with_context(|| format!("reading the alerts file {}", path.display()))?;
-        let sink = JsonlSink::append(path).context("opening the alerts file")?;
+        let sink = JsonlSink::append(path)
+            .context("opening the alerts file")?
+            .with_format(format);
         Ok(Self { sink, known })
     }
 }
@@ -64,7 +68,12 @@ fn read_ids(path: &Path) -> std::io::Result<HashSet<String>> {
     Ok(text
         .split(|b| *b == b'\n')
         .filter_map(|line| serde_json::from_slice::<serde_json::Value>(line).ok())
-        .filter_map(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_string))
+        .filter_map(|v| {
+            v.get("id")
+                .or_else(|| v.pointer("/finding_info/uid"))
+                .and_then(|id| id.as_str())
+                .map(str::to_string)
+        })
         .collect())
 }
 
@@ -99,10 +108,10 @@ mod tests {
     fn a_second_run_keeps_the_first_runs_alerts_and_adds_only_new_ones() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("alerts.jsonl");
-        let mut first = AlertsFile::open(&path).unwrap();
+        let mut first = AlertsFile::open(&path, AlertFormat::Native).unwrap();
         first.send(&[alert("a"), alert("b")]).unwrap();
         drop(first);
-        let mut second = AlertsFile::open(&path).unwrap();
+        let mut second = AlertsFile::open(&path, AlertFormat::Native).unwrap();
         assert_eq!(second.known.len(), 2);
         second.send(&[]).unwrap();
         second.send(&[alert("b"), alert("c")]).unwrap();
@@ -111,12 +120,27 @@ mod tests {
     }
 
     #[test]
+    fn ocsf_lines_are_known_by_their_finding_uid() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alerts.jsonl");
+        let mut first = AlertsFile::open(&path, AlertFormat::Ocsf).unwrap();
+        first.send(&[alert("a")]).unwrap();
+        drop(first);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(v["class_uid"], 2004);
+        let mut second = AlertsFile::open(&path, AlertFormat::Ocsf).unwrap();
+        second.send(&[alert("a"), alert("b")]).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+    }
+
+    #[test]
     fn a_line_cut_short_does_not_swallow_the_next_alert() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("alerts.jsonl");
         let whole = serde_json::to_string(&alert("a")).unwrap();
         std::fs::write(&path, format!("{whole}\n{{\"id\":\"b\",\"dete")).unwrap();
-        let mut f = AlertsFile::open(&path).unwrap();
+        let mut f = AlertsFile::open(&path, AlertFormat::Native).unwrap();
         assert_eq!(f.known.len(), 1);
         f.send(&[alert("b")]).unwrap();
         assert_eq!(ids_in(&path), ["a", "b"]);

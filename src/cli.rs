@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use flowtrail_alerts::sink::AlertFormat;
 
 /// flowtrail: VPC Flow Logs and CloudTrail into a parquet lake, with detection.
 #[derive(Debug, Parser)]
@@ -44,6 +45,8 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// The service's configuration file.
     Config(ConfigArgs),
+    /// Export the lake's data for other tools (OCSF for Amazon Security Lake).
+    Export(ExportArgs),
 }
 
 /// `flowtrail serve`. Flags override the configuration file.
@@ -70,6 +73,10 @@ pub struct ServeArgs {
     /// Append alerts to this JSON lines file.
     #[arg(long)]
     pub alerts_out: Option<PathBuf>,
+    /// Form of the alerts in the JSON lines file and SNS messages: `native` (flowtrail's alert
+    /// JSON) or `ocsf` (OCSF Detection Finding); overrides `[alerts] format`.
+    #[arg(long)]
+    pub alerts_format: Option<AlertFormat>,
     /// Alert outbox directory (default: `outbox` in the state directory).
     #[arg(long)]
     pub outbox: Option<PathBuf>,
@@ -113,6 +120,10 @@ pub struct ReplayArgs {
     /// again).
     #[arg(long, default_value = "alerts.jsonl")]
     pub alerts_out: PathBuf,
+    /// Form of the alerts in `--alerts-out` and SNS messages: `native` (flowtrail's alert
+    /// JSON) or `ocsf` (OCSF Detection Finding, class 2004).
+    #[arg(long, default_value = "native")]
+    pub alerts_format: AlertFormat,
     /// Only events at or after this time (`2026-01-07` or RFC 3339).
     #[arg(long)]
     pub from: Option<String>,
@@ -244,5 +255,31 @@ pub enum RulesCommand {
         /// Leave out the built-in rules.
         #[arg(long)]
         no_builtin: bool,
+    },
+}
+
+/// `flowtrail export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub command: ExportCommand,
+}
+
+/// `flowtrail export` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// The lake's alerts as OCSF Detection Findings in the layout of an Amazon Security Lake
+    /// custom source: `OUT/ext/<source>/region=<region>/accountId=<account>/eventDay=<YYYYMMDD>/`,
+    /// one zstd parquet file per partition.
+    Ocsf {
+        /// Lake directory.
+        #[arg(long, default_value = "lake")]
+        lake: PathBuf,
+        /// Output folder (the Security Lake bucket's root, or a local copy of it).
+        #[arg(long)]
+        to: PathBuf,
+        /// Custom source name (the folder under `ext/`).
+        #[arg(long, default_value = "flowtrail")]
+        source: String,
     },
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+use flowtrail_alerts::sink::AlertFormat;
 use flowtrail_alerts::sink::sns::Router;
 use flowtrail_ingest::source::cloudwatch::{LogGroup, LogKind};
 
@@ -202,6 +203,10 @@ pub struct AlertsConfig {
     /// SNS routing: `default_topic` and `[[alerts.sns.routes]]` (by severity and detector).
     #[serde(default)]
     pub sns: Option<Router>,
+    /// Form of the alerts in the JSON lines file and SNS messages: `native` (default) or
+    /// `ocsf` (OCSF Detection Finding).
+    #[serde(default)]
+    pub format: AlertFormat,
 }
 
 /// `[snapshot]`.
@@ -386,6 +391,10 @@ s3 = "s3://flowtrail-state/task"
         assert_eq!(c.alerts.sns.as_ref().unwrap().routes.len(), 1);
         assert_eq!(c.sqs.as_ref().unwrap().wait_seconds, 5);
         assert_eq!(c.detection.grace_minutes, 30);
+        assert_eq!(c.alerts.format, AlertFormat::Native);
+        let ocsf = Config::parse("[alerts]\nformat = \"ocsf\"\n").unwrap();
+        assert_eq!(ocsf.alerts.format, AlertFormat::Ocsf);
+        assert!(Config::parse("[alerts]\nformat = \"cef\"\n").is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One module per command; each validates its flags and runs.
 
 mod config;
+mod export;
 mod query;
 mod replay;
 mod rules;
@@ -19,5 +20,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Rules(a) => rules::run(a),
         Command::Serve(a) => crate::serve::run(*a),
         Command::Config(a) => config::run(a),
+        Command::Export(a) => export::run(a),
     }
 }

@@ -100,6 +100,9 @@ pub fn effective_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if let Some(o) = &args.outbox {
         c.alerts.outbox = Some(o.clone());
     }
+    if let Some(f) = args.alerts_format {
+        c.alerts.format = f;
+    }
     if args.no_detect {
         c.detection.enabled = false;
     }
@@ -145,12 +148,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     if let Some(s) = &sns {
+        s.lock()
+            .map_err(|e| anyhow::anyhow!("sns sink: {e}"))?
+            .set_format(config.alerts.format);
         crate::aws::flush_sns(s, "at startup")?;
     }
     let mut detection = if config.detection.enabled {
         let mut sinks: Vec<Box<dyn AlertSink + Send>> = Vec::new();
         if let Some(p) = &config.alerts.jsonl {
-            sinks.push(Box::new(JsonlSink::append(p)?));
+            sinks.push(Box::new(
+                JsonlSink::append(p)?.with_format(config.alerts.format),
+            ));
         }
         if let Some(s) = &sns {
             sinks.push(Box::new(s.clone()));

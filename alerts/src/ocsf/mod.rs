@@ -33,9 +33,12 @@
 
 pub mod anomaly;
 pub mod attack;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod check;
 pub mod evidence;
 pub mod finding;
 pub mod resource;
+pub mod table;
 pub mod unmapped;
 
 pub use finding::detection_finding;

@@ -1,14 +1,21 @@
-//! Alerts as an Arrow batch of the lake's `alerts` schema.
+//! Alerts as an Arrow batch of the lake's `alerts` schema, and back ([`from_batch`], for
+//! readers of the lake such as `flowtrail export`).
 
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Int64Array, ListBuilder, StringArray, StringBuilder, TimestampMillisecondArray,
+    Array, ArrayRef, AsArray, Int64Array, ListBuilder, StringArray, StringBuilder,
+    TimestampMillisecondArray,
 };
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Int64Type};
+use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 
 use flowtrail_core::Alert;
-use flowtrail_core::schema::alerts::alerts_schema;
+use flowtrail_core::alert::{Attack, rfc3339};
+use flowtrail_core::schema::alerts::{alerts_schema, attack_ids_type, col};
+use flowtrail_core::schema::timestamp_type;
 
 use crate::AlertsError;
 
@@ -72,6 +79,99 @@ pub fn to_batch(alerts: &[Alert]) -> Result<RecordBatch, AlertsError> {
     Ok(RecordBatch::try_new(alerts_schema(), cols)?)
 }
 
+/// A column of `batch` cast to `to` (lake files may hold string views or other time units).
+fn column(batch: &RecordBatch, name: &str, to: &DataType) -> Result<ArrayRef, ArrowError> {
+    let c = batch
+        .column_by_name(name)
+        .ok_or_else(|| ArrowError::SchemaError(format!("alerts: no column {name}")))?;
+    cast(c, to)
+}
+
+fn bad(row: usize, what: String) -> AlertsError {
+    AlertsError::Arrow(ArrowError::ParseError(format!("alerts row {row}: {what}")))
+}
+
+/// The alerts of a batch read from the lake's `alerts` table (extra columns, such as the
+/// `date` partition, are ignored; ATT&CK lists missing or null read as empty).
+pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Alert>, AlertsError> {
+    let text = |name: &str| column(batch, name, &DataType::Utf8);
+    let (id, detector, severity, title) = (
+        text(col::ID)?,
+        text(col::DETECTOR)?,
+        text(col::SEVERITY)?,
+        text(col::TITLE)?,
+    );
+    let (account, region, kind, entity) = (
+        text(col::ACCOUNT_ID)?,
+        text(col::REGION)?,
+        text(col::ENTITY_KIND)?,
+        text(col::ENTITY_ID)?,
+    );
+    let (dedupe, evidence) = (text(col::DEDUPE_KEY)?, text(col::EVIDENCE)?);
+    let ms = |name: &str| -> Result<ArrayRef, ArrowError> {
+        cast(&column(batch, name, &timestamp_type())?, &DataType::Int64)
+    };
+    let (first, last) = (ms(col::FIRST_SEEN)?, ms(col::LAST_SEEN)?);
+    let count = column(batch, col::COUNT, &DataType::Int64)?;
+    let ids = |name: &str| -> Result<Option<ArrayRef>, ArrowError> {
+        match batch.column_by_name(name) {
+            Some(c) => cast(c, &attack_ids_type()).map(Some),
+            None => Ok(None),
+        }
+    };
+    let (tactics, techniques) = (ids(col::ATTACK_TACTICS)?, ids(col::ATTACK_TECHNIQUES)?);
+    let s = |a: &ArrayRef, row: usize| -> Option<String> {
+        let a = a.as_string::<i32>();
+        (!a.is_null(row)).then(|| a.value(row).to_string())
+    };
+    let list = |a: &Option<ArrayRef>, row: usize| -> Vec<String> {
+        let Some(a) = a else { return Vec::new() };
+        let l = a.as_list::<i32>();
+        if l.is_null(row) {
+            return Vec::new();
+        }
+        let v = l.value(row);
+        v.as_string::<i32>()
+            .iter()
+            .flatten()
+            .map(str::to_string)
+            .collect()
+    };
+    let int = |a: &ArrayRef, row: usize| a.as_primitive::<Int64Type>().value(row);
+    (0..batch.num_rows())
+        .map(|row| {
+            let req = |a: &ArrayRef, name: &str| {
+                s(a, row).ok_or_else(|| bad(row, format!("{name} is null")))
+            };
+            let kind = req(&kind, col::ENTITY_KIND)?;
+            let sev = req(&severity, col::SEVERITY)?;
+            Ok(Alert {
+                id: req(&id, col::ID)?,
+                detector: req(&detector, col::DETECTOR)?,
+                severity: sev.parse().map_err(|e| bad(row, format!("{e}")))?,
+                title: req(&title, col::TITLE)?,
+                account_id: s(&account, row),
+                region: s(&region, row),
+                entity: flowtrail_core::Entity {
+                    kind: serde_json::from_value(serde_json::Value::String(kind.clone()))
+                        .map_err(|_| bad(row, format!("unknown entity kind {kind:?}")))?,
+                    id: req(&entity, col::ENTITY_ID)?,
+                },
+                first_seen: rfc3339(int(&first, row)),
+                last_seen: rfc3339(int(&last, row)),
+                count: u64::try_from(int(&count, row)).unwrap_or(0),
+                dedupe_key: req(&dedupe, col::DEDUPE_KEY)?,
+                attack: Attack {
+                    tactics: list(&tactics, row),
+                    techniques: list(&techniques, row),
+                },
+                evidence: serde_json::from_str(&req(&evidence, col::EVIDENCE)?)
+                    .map_err(|e| bad(row, format!("evidence is not JSON: {e}")))?,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use arrow::array::{Array, AsArray};
@@ -129,5 +229,20 @@ mod tests {
         );
         assert!(list(&b, col::ATTACK_TACTICS, 1).is_empty());
         assert!(list(&b, col::ATTACK_TECHNIQUES, 1).is_empty());
+    }
+
+    #[test]
+    fn alerts_read_back_as_written() {
+        let mut a = alert("i-1", Attack::new(&["TA0010"], &["T1048"]));
+        a.account_id = Some("012345678901".into());
+        a.evidence = serde_json::json!({"bytes_out": 5});
+        let alerts = [a, alert("i-2", Attack::default())];
+        let back = to_batch(&alerts).and_then(|b| from_batch(&b));
+        assert_eq!(back.ok().as_deref(), Some(&alerts[..]));
+        // Files written before the ATT&CK columns: empty lists.
+        let Ok(b) = to_batch(&alerts) else { return };
+        let old = b.project(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        let back = old.map_err(AlertsError::from).and_then(|b| from_batch(&b));
+        assert!(back.is_ok_and(|v| v[0].attack.is_empty()));
     }
 }

@@ -22,6 +22,7 @@ use flowtrail_core::{Finding, Table};
 
 use crate::DetectError;
 use crate::baseline::{BaselineOptions, FlowBaselines};
+use crate::behaviour::{Behaviour, BehaviourOptions};
 use crate::fence::{Fence, FenceConfig};
 use crate::keep::{DETECTOR_FLOW_COLUMNS, Held, Projection, Rows, spill_rows};
 use crate::recon::{ReconBaselines, ReconOptions};
@@ -62,6 +63,8 @@ pub struct EngineOptions {
     /// Folder for spill files (emptied at start); a folder of its own under the system's
     /// temporary folder when absent.
     pub spill_dir: Option<PathBuf>,
+    /// Network-behaviour detectors: tiers, allowed tier flows, resolvers, thresholds.
+    pub network: BehaviourOptions,
 }
 
 /// The engine's own position, saved beside the baselines.
@@ -89,6 +92,7 @@ impl Default for EngineOptions {
             fence: None,
             hold_memory_mb: 1024,
             spill_dir: None,
+            network: BehaviourOptions::default(),
         }
     }
 }
@@ -148,6 +152,7 @@ pub struct Engine {
     /// Alerts on one entity forming a known path ([`crate::sequence`]).
     sequences: Sequences,
     fence: Option<Fence>,
+    behaviour: Behaviour,
     stats: EngineStats,
     state_dir: Option<PathBuf>,
     rules_batch_hours: u32,
@@ -223,6 +228,10 @@ impl Engine {
                 Sequences::default(),
             ),
         };
+        let behaviour = match state_dir {
+            Some(d) => Behaviour::load(d, opts.network.clone())?,
+            None => Behaviour::new(opts.network.clone())?,
+        };
         let pos = match (state_dir, opts.resume_watermark) {
             (Some(d), true) => {
                 crate::state::load_json::<Position>(d, POSITION_FILE)?.unwrap_or_default()
@@ -270,6 +279,7 @@ impl Engine {
             routine,
             sequences,
             fence,
+            behaviour,
             stats: EngineStats::default(),
             state_dir: state_dir.map(Path::to_path_buf),
             rules_batch_hours: opts.rules_batch_hours.max(1),
@@ -430,11 +440,13 @@ impl Engine {
         if !flows.is_empty() {
             let t = std::time::Instant::now();
             findings.extend(self.flow.close_hour(start, &flows)?);
+            findings.extend(self.behaviour.close_hour(start, &flows)?);
             self.stats.baseline_us += t.elapsed().as_micros() as u64;
         }
         if !cloudtrail.is_empty() {
             let t = std::time::Instant::now();
             self.sequences.learn(&cloudtrail);
+            self.routine.learn(&cloudtrail);
             findings.extend(self.recon.close_chunk(&cloudtrail));
             self.stats.recon_us += t.elapsed().as_micros() as u64;
         }

@@ -50,6 +50,10 @@ pub const DETECTOR_FLOW_COLUMNS: &[&str] = &[
     col::FLOW_DIRECTION,
     col::BYTES,
     col::PACKETS,
+    // the behaviour detectors: protocol and connection times
+    col::PROTOCOL,
+    col::START,
+    col::END,
 ];
 
 /// The columns of one table that are kept.

@@ -8,10 +8,13 @@
 //! - [`routine`]: routine change is not an attack (learned change actors).
 //! - [`sequence`]: `attack_sequence`, alerts on one entity that form a known attack path.
 //! - [`fence`]: `unexpected_resource`, what should not be in a watched subnet.
+//! - [`behaviour`]: network behaviour over flows: lateral movement, tier policy, beaconing,
+//!   mining, rogue DNS resolvers.
 //! - [`keep`]: the columns and batches the engine holds of an open hour.
 //! - [`spill`]: held rows on local disk when they outgrow the memory budget.
 //! - [`state`]: baselines on disk.
 pub mod baseline;
+pub mod behaviour;
 pub mod engine;
 pub mod error;
 pub mod fence;

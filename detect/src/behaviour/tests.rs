@@ -1,0 +1,561 @@
+//! The behaviour detectors on hours of synthetic flows: each attack shape, and the benign
+//! look-alikes that must stay quiet (a new instance in a known tier, an app calling its
+//! database, a monitoring agent polling a long-known endpoint, a backup job, a declared
+//! corporate resolver, short flows on a pool port).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use arrow::array::RecordBatch;
+
+use super::*;
+use crate::testutil::{Flow, flows};
+
+/// 2026-01-01T00:00Z.
+const T0: i64 = 1_767_225_600_000;
+const H: i64 = 3_600_000;
+
+fn flow(
+    eni: &'static str,
+    inst: &'static str,
+    src: &str,
+    dst: &str,
+    ports: (i32, i32),
+    bytes: i64,
+    t_ms: i64,
+) -> Flow {
+    Flow {
+        eni,
+        instance: Some(inst),
+        subnet: None,
+        src: src.into(),
+        dst: dst.into(),
+        sport: ports.0,
+        dport: ports.1,
+        bytes,
+        action: "ACCEPT",
+        t_ms,
+    }
+}
+
+/// A record to a second peer, so the interface's own address is learned.
+fn anchor(eni: &'static str, inst: &'static str, src: &str, t_ms: i64) -> Flow {
+    flow(eni, inst, src, "129.6.15.28", (40999, 123), 76, t_ms)
+}
+
+fn run(b: &mut Behaviour, hour: i64, rows: &[Flow]) -> Vec<Finding> {
+    let batch: Vec<RecordBatch> = if rows.is_empty() {
+        vec![]
+    } else {
+        vec![flows(rows)]
+    };
+    b.close_hour(T0 + hour * H, &batch)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn ids(f: &[Finding]) -> Vec<&str> {
+    f.iter().map(|f| f.detector.as_str()).collect()
+}
+
+/// The app tier calling the database, the web tier calling the app tier, in hour `hr`.
+fn routine(hr: i64) -> Vec<Flow> {
+    let t = T0 + hr * H + 60_000;
+    vec![
+        flow(
+            "eni-app1",
+            "i-app1",
+            "10.0.11.5",
+            "10.0.21.7",
+            (41000, 5432),
+            5_000,
+            t,
+        ),
+        anchor("eni-app1", "i-app1", "10.0.11.5", t),
+        flow(
+            "eni-web1",
+            "i-web1",
+            "10.0.1.9",
+            "10.0.11.5",
+            (52000, 8080),
+            9_000,
+            t,
+        ),
+        anchor("eni-web1", "i-web1", "10.0.1.9", t),
+        // database replication inside its tier
+        flow(
+            "eni-db1",
+            "i-db1",
+            "10.0.21.7",
+            "10.0.21.8",
+            (43000, 5433),
+            90_000,
+            t,
+        ),
+        anchor("eni-db1", "i-db1", "10.0.21.7", t),
+    ]
+}
+
+fn learned(opts: BehaviourOptions) -> Behaviour {
+    let mut b = Behaviour::new(opts).unwrap_or_else(|e| panic!("{e}"));
+    for hr in 0..26 {
+        let f = run(&mut b, hr, &routine(hr));
+        assert!(f.is_empty(), "hour {hr}: {:?}", ids(&f));
+    }
+    b
+}
+
+#[test]
+fn a_new_port_between_tiers_is_lateral_movement_but_routine_and_new_instances_are_not() {
+    let mut b = learned(BehaviourOptions::default());
+    assert!(b.known_edges() >= 2);
+    let t = T0 + 30 * H + 60_000;
+    let mut rows = routine(30);
+    // A new instance of the app tier calls the database on the usual port.
+    rows.push(flow(
+        "eni-app9",
+        "i-app9",
+        "10.0.11.50",
+        "10.0.21.7",
+        (41500, 5432),
+        4_000,
+        t,
+    ));
+    rows.push(anchor("eni-app9", "i-app9", "10.0.11.50", t));
+    // The database replicates on a new port inside its own tier.
+    rows.push(flow(
+        "eni-db1",
+        "i-db1",
+        "10.0.21.7",
+        "10.0.21.8",
+        (43001, 7000),
+        10,
+        t,
+    ));
+    let f = run(&mut b, 30, &rows);
+    assert!(f.is_empty(), "{:?}", ids(&f));
+    // The app instance opens SSH to the database tier.
+    let mut rows = routine(31);
+    let t = T0 + 31 * H + 120_000;
+    rows.push(flow(
+        "eni-app1",
+        "i-app1",
+        "10.0.11.5",
+        "10.0.21.7",
+        (41777, 22),
+        3_000,
+        t,
+    ));
+    rows.push(flow(
+        "eni-app1",
+        "i-app1",
+        "10.0.21.7",
+        "10.0.11.5",
+        (22, 41777),
+        3_000,
+        t,
+    ));
+    // And RDP to the web tier: one alert for the client's hour, naming both tiers.
+    rows.push(flow(
+        "eni-app1",
+        "i-app1",
+        "10.0.11.5",
+        "10.0.1.9",
+        (41779, 3389),
+        3_000,
+        t,
+    ));
+    let f = run(&mut b, 31, &rows);
+    assert_eq!(ids(&f), [lateral::LATERAL]);
+    assert_eq!(
+        f[0].severity,
+        Severity::High,
+        "SSH is remote administration"
+    );
+    assert_eq!(f[0].entity.id, "i-app1");
+    assert!(
+        f[0].title.contains("port 22, 3389") && f[0].title.contains("2 tiers"),
+        "{}",
+        f[0].title
+    );
+    assert_eq!(f[0].attack.tactics, ["TA0008"]);
+    // Learned once alerted: the next hour is quiet.
+    let mut rows = routine(32);
+    rows.push(flow(
+        "eni-app1",
+        "i-app1",
+        "10.0.11.5",
+        "10.0.21.7",
+        (41778, 22),
+        3_000,
+        T0 + 32 * H,
+    ));
+    assert!(run(&mut b, 32, &rows).is_empty());
+}
+
+#[test]
+fn a_new_subnet_learns_its_own_edges_before_it_is_judged() {
+    let mut b = learned(BehaviourOptions::default());
+    let mut alerts = Vec::new();
+    for hr in 30..60 {
+        let t = T0 + hr * H + 60_000;
+        let mut rows = routine(hr);
+        rows.push(flow(
+            "eni-new",
+            "i-new",
+            "10.0.12.4",
+            "10.0.21.7",
+            (41000, 5432),
+            100,
+            t,
+        ));
+        rows.push(anchor("eni-new", "i-new", "10.0.12.4", t));
+        if hr == 58 {
+            rows.push(flow(
+                "eni-new",
+                "i-new",
+                "10.0.12.4",
+                "10.0.21.7",
+                (41001, 3389),
+                100,
+                t,
+            ));
+        }
+        alerts.extend(run(&mut b, hr, &rows).into_iter().map(|f| (hr, f.detector)));
+    }
+    assert_eq!(alerts, [(58, lateral::LATERAL.to_string())]);
+}
+
+fn policy() -> BehaviourOptions {
+    toml::from_str(
+        r#"
+        [[tiers]]
+        name = "app"
+        cidrs = ["10.0.11.0/24"]
+        [[tiers]]
+        name = "db"
+        cidrs = ["10.0.21.0/24"]
+        [[allow]]
+        from = "app"
+        to = "db"
+        ports = [5432]
+        "#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_flow_outside_the_declared_tier_policy_alerts_from_the_first_hour() {
+    let mut b = Behaviour::new(policy()).unwrap_or_else(|e| panic!("{e}"));
+    let t = T0 + 60_000;
+    let mut rows = routine(0);
+    assert!(
+        run(&mut b, 0, &rows).is_empty(),
+        "app -> db:5432 is allowed"
+    );
+    rows.push(flow(
+        "eni-app1",
+        "i-app1",
+        "10.0.11.5",
+        "10.0.21.7",
+        (41900, 6379),
+        10,
+        t,
+    ));
+    // Rejected traffic is not a flow that happened.
+    rows.push(Flow {
+        action: "REJECT",
+        ..flow(
+            "eni-app1",
+            "i-app1",
+            "10.0.11.5",
+            "10.0.21.7",
+            (41901, 11211),
+            10,
+            t,
+        )
+    });
+    let f = run(&mut b, 1, &rows);
+    assert_eq!(ids(&f), [lateral::DISALLOWED]);
+    assert_eq!(f[0].severity, Severity::High);
+    assert!(
+        f[0].title.contains("tier app") && f[0].title.contains("6379"),
+        "{}",
+        f[0].title
+    );
+}
+
+fn regular(
+    dst: &str,
+    port: i32,
+    every_s: i64,
+    bytes: i64,
+    hr: i64,
+    jitter: impl Fn(i64) -> i64,
+) -> Vec<Flow> {
+    (0..(3600 / every_s))
+        .map(|i| {
+            let t = T0 + hr * H + (i * every_s + every_s / 2 + jitter(i)) * 1000;
+            let sport = 30000 + ((hr * 3600 / every_s + i) % 30000) as i32;
+            flow(
+                "eni-app1",
+                "i-app1",
+                "10.0.11.5",
+                dst,
+                (sport, port),
+                bytes,
+                t,
+            )
+        })
+        .collect()
+}
+
+/// Deterministic jitter of up to ±`pct`% of `every_s`.
+fn jitter(every_s: i64, pct: i64) -> impl Fn(i64) -> i64 {
+    move |i| ((i * 7919) % 21 - 10) * every_s * pct / 1000
+}
+
+#[test]
+fn regular_small_connections_to_a_new_address_are_beaconing_and_a_known_agent_is_not() {
+    let mut b = Behaviour::new(BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut found = Vec::new();
+    for hr in 0..40 {
+        // A monitoring agent polls its SaaS endpoint every 60 s from the first hour.
+        let mut rows = regular("52.94.8.1", 443, 60, 2_000, hr, jitter(60, 5));
+        rows.push(anchor("eni-app1", "i-app1", "10.0.11.5", T0 + hr * H));
+        if hr >= 28 {
+            // An implant checks in every 60 s (±10%) with a few hundred bytes.
+            rows.extend(regular("185.220.101.47", 443, 60, 600, hr, jitter(60, 10)));
+            // Irregular browsing of a new site: not periodic.
+            rows.extend((0..40).map(|i| {
+                let t = T0 + hr * H + ((i * i * 37) % 3500) * 1000;
+                flow(
+                    "eni-app1",
+                    "i-app1",
+                    "10.0.11.5",
+                    "93.184.216.34",
+                    (50000 + i as i32, 443),
+                    900,
+                    t,
+                )
+            }));
+            // A nightly-style bulk copy every 10 minutes to a new bucket: large, not a beacon.
+            rows.extend(regular("54.231.0.9", 443, 600, 200_000_000, hr, |_| 0));
+        }
+        for f in run(&mut b, hr, &rows) {
+            found.push((hr, f));
+        }
+    }
+    let got: Vec<(i64, &str)> = found
+        .iter()
+        .map(|(h, f)| (*h, f.detector.as_str()))
+        .collect();
+    assert_eq!(got, [(33, beacon::DETECTOR)], "one alert, after six hours");
+    let f = &found[0].1;
+    assert!(f.title.contains("185.220.101.47:443"), "{}", f.title);
+    assert_eq!(f.severity, Severity::Medium, "a web port");
+    let state = serde_json::to_vec(b.beacons("i-app1").unwrap()).unwrap_or_default();
+    assert!(state.len() <= 4096, "{} bytes", state.len());
+}
+
+#[test]
+fn beaconing_state_survives_a_restart_and_stays_small() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut b = Behaviour::new(BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut alerts = Vec::new();
+    for hr in 0..40 {
+        if hr == 30 {
+            b.save(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+            b = Behaviour::load(dir.path(), BehaviourOptions::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let mut rows = vec![anchor("eni-app1", "i-app1", "10.0.11.5", T0 + hr * H)];
+        if hr >= 26 {
+            rows.extend(regular("45.9.20.11", 8081, 120, 300, hr, jitter(120, 5)));
+            // Many other new destinations, a few connections each: the pairs stay capped.
+            rows.extend((0..40).flat_map(|d| {
+                (0..4).map(move |i| {
+                    let t = T0 + hr * H + (d * 80 + i * 600) * 1000;
+                    let dst = format!("{}.{}.7.1", 60 + d, hr);
+                    flow(
+                        "eni-app1",
+                        "i-app1",
+                        "10.0.11.5",
+                        &dst,
+                        (20000 + (d * 4 + i) as i32, 443),
+                        100,
+                        t,
+                    )
+                })
+            }));
+        }
+        alerts.extend(
+            run(&mut b, hr, &rows)
+                .into_iter()
+                .map(|f| (hr, f.detector, f.severity)),
+        );
+    }
+    assert!(
+        alerts.contains(&(31, beacon::DETECTOR.to_string(), Severity::High)),
+        "{alerts:?} {:?}",
+        b.beacons("i-app1")
+    );
+    let st = b.beacons("i-app1").unwrap();
+    assert!(st.pairs.len() <= beacon::MAX_PAIRS);
+    let size = serde_json::to_vec(st).unwrap_or_default().len();
+    assert!(size <= 4096, "{size} bytes");
+}
+
+#[test]
+fn a_long_connection_to_a_pool_port_is_mining_and_short_or_internal_ones_are_not() {
+    let mut b = Behaviour::new(BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let hr = 3;
+    let mut rows = vec![anchor("eni-app1", "i-app1", "10.0.11.5", T0 + hr * H)];
+    // One stratum session, a record a minute for 45 minutes.
+    rows.extend((0..45).map(|m| {
+        flow(
+            "eni-app1",
+            "i-app1",
+            "10.0.11.5",
+            "51.15.58.224",
+            (38000, 3333),
+            400,
+            T0 + hr * H + m * 60_000,
+        )
+    }));
+    // A 3-minute test on 4444, and a long session with an internal service on 5555.
+    rows.extend((0..3).map(|m| {
+        flow(
+            "eni-app1",
+            "i-app1",
+            "10.0.11.5",
+            "198.51.100.4",
+            (38001, 4444),
+            400,
+            T0 + hr * H + m * 60_000,
+        )
+    }));
+    rows.extend((0..50).map(|m| {
+        flow(
+            "eni-app1",
+            "i-app1",
+            "10.0.11.5",
+            "10.0.30.4",
+            (38002, 5555),
+            400,
+            T0 + hr * H + m * 60_000,
+        )
+    }));
+    let f = run(&mut b, hr, &rows);
+    assert_eq!(ids(&f), [mining::DETECTOR]);
+    assert_eq!(f[0].severity, Severity::High);
+    assert!(f[0].title.contains("51.15.58.224:3333"), "{}", f[0].title);
+    assert_eq!(f[0].attack.techniques, ["T1496", "T1496.001"]);
+}
+
+fn dns_rows(hr: i64) -> Vec<Flow> {
+    let t = T0 + hr * H + 1_000;
+    vec![
+        anchor("eni-app1", "i-app1", "10.0.11.5", t),
+        flow(
+            "eni-app1",
+            "i-app1",
+            "10.0.11.5",
+            "10.200.0.2",
+            (50001, 53),
+            80,
+            t,
+        ),
+        flow(
+            "eni-app1",
+            "i-app1",
+            "10.200.0.2",
+            "10.0.11.5",
+            (53, 50001),
+            200,
+            t,
+        ),
+    ]
+}
+
+#[test]
+fn dns_to_a_public_resolver_is_rogue_and_a_declared_corporate_one_is_not() {
+    let mut b = Behaviour::new(BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let t = T0 + 1_000;
+    assert!(
+        run(&mut b, 0, &dns_rows(0)).is_empty(),
+        "private, nothing declared"
+    );
+    let mut rows = dns_rows(1);
+    rows.push(flow(
+        "eni-app1",
+        "i-app1",
+        "10.0.11.5",
+        "8.8.8.8",
+        (50002, 53),
+        80,
+        t,
+    ));
+    rows.push(flow(
+        "eni-app1",
+        "i-app1",
+        "8.8.8.8",
+        "10.0.11.5",
+        (53, 50002),
+        200,
+        t,
+    ));
+    let f = run(&mut b, 1, &rows);
+    assert_eq!(ids(&f), [dns::DETECTOR]);
+    assert!(
+        f[0].title.contains("8.8.8.8") && f[0].title.contains("public"),
+        "{}",
+        f[0].title
+    );
+
+    let declared: BehaviourOptions =
+        toml::from_str("dns_resolvers = [\"10.200.0.2\"]").unwrap_or_else(|e| panic!("{e}"));
+    let mut b = Behaviour::new(declared).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        run(&mut b, 0, &dns_rows(0)).is_empty(),
+        "the declared resolver"
+    );
+    let mut rows = dns_rows(1);
+    rows.push(flow(
+        "eni-app1",
+        "i-app1",
+        "10.0.11.5",
+        "10.9.9.9",
+        (50003, 53),
+        80,
+        t,
+    ));
+    let f = run(&mut b, 1, &rows);
+    assert_eq!(ids(&f), [dns::DETECTOR]);
+    assert!(f[0].title.contains("10.9.9.9"), "{}", f[0].title);
+}
+
+#[test]
+fn learned_edges_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let b = learned(BehaviourOptions::default());
+    b.save(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let mut b =
+        Behaviour::load(dir.path(), BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(run(&mut b, 40, &routine(40)).is_empty());
+    let mut rows = routine(41);
+    rows.push(flow(
+        "eni-web1",
+        "i-web1",
+        "10.0.1.9",
+        "10.0.21.7",
+        (52001, 5432),
+        10,
+        T0 + 41 * H,
+    ));
+    assert_eq!(ids(&run(&mut b, 41, &rows)), [lateral::LATERAL]);
+}
+
+#[test]
+fn every_detector_names_its_attack_ids() {
+    for (id, a) in DETECTORS {
+        assert!(!a.tactics.is_empty() && !a.techniques.is_empty(), "{id}");
+    }
+}

@@ -154,10 +154,7 @@ impl VecSink {
 
     /// Memory held by the collected batches (buffers with their capacity).
     pub fn memory_size(&self) -> usize {
-        self.batches
-            .iter()
-            .map(|b| b.get_array_memory_size())
-            .sum()
+        self.batches.iter().map(|b| b.get_array_memory_size()).sum()
     }
 }
 

@@ -149,10 +149,12 @@ fn in_order(times: &[&dyn Array]) -> bool {
         let i = if first { 0 } else { t.len().checked_sub(1)? };
         Some(if t.is_null(i) { i64::MIN } else { t.value(i) })
     };
-    times.windows(2).all(|w| match (edge(w[0], false), edge(w[1], true)) {
-        (Some(last), Some(first)) => first >= last,
-        _ => true,
-    })
+    times
+        .windows(2)
+        .all(|w| match (edge(w[0], false), edge(w[1], true)) {
+            (Some(last), Some(first)) => first >= last,
+            _ => true,
+        })
 }
 
 fn is_sorted(col: &dyn Array) -> bool {
@@ -375,7 +377,11 @@ mod tests {
         write_all(jobs, &opts)?;
         let mut times = Vec::new();
         for rb in ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&path)?)?.build()? {
-            times.extend(rb?.column(1).as_primitive::<TimestampMillisecondType>().iter());
+            times.extend(
+                rb?.column(1)
+                    .as_primitive::<TimestampMillisecondType>()
+                    .iter(),
+            );
         }
         assert_eq!(times, vec![Some(10), Some(15), Some(20), Some(30)]);
         Ok(())

@@ -447,6 +447,7 @@ impl Engine {
             let t = std::time::Instant::now();
             self.sequences.learn(&cloudtrail);
             self.routine.learn(&cloudtrail);
+            self.routine.learn(&cloudtrail);
             findings.extend(self.recon.close_chunk(&cloudtrail));
             self.stats.recon_us += t.elapsed().as_micros() as u64;
         }

@@ -13,11 +13,15 @@
 //!   an IaC actor never seen: the cold-start prior that pipelines change groups);
 //! - otherwise it passes as medium, with why in the evidence (`routine`).
 //!
+//! An onboarding's console password (`login_profile_for_other_user`) is judged by
+//! [`onboarding`].
+//!
 //! The hours are learned and reported, not judged: CI runs at any hour. State is bounded
 //! ([`RoutineOptions::max_actors`], least recently active forgotten first; networks and days
 //! per actor capped) and saved with the engine's state.
 
 pub mod actor;
+pub mod onboarding;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,7 +31,10 @@ use serde_json::json;
 
 use flowtrail_core::{Finding, Severity};
 
+use arrow::array::RecordBatch;
+
 use crate::DetectError;
+use onboarding::Onboarding;
 
 /// The detectors whose findings the filter judges.
 pub const DETECTORS: &[&str] = &["security_group_change"];
@@ -78,6 +85,8 @@ pub struct RoutineChanges {
     #[serde(skip)]
     opts: RoutineOptions,
     actors: HashMap<String, Profile>,
+    #[serde(default)]
+    onboarding: Onboarding,
     /// Findings dropped as routine (this run).
     #[serde(skip)]
     dropped: u64,
@@ -103,12 +112,20 @@ impl RoutineChanges {
         self.dropped
     }
 
+    /// Learn from one hour's CloudTrail rows (the users created, for [`onboarding`]).
+    pub fn learn(&mut self, cloudtrail: &[RecordBatch]) {
+        self.onboarding.learn(cloudtrail);
+    }
+
     /// Judge and learn the changes among `findings` (others pass untouched), in event-time
     /// order so that what is learned is what came before.
     pub fn filter(&mut self, findings: Vec<Finding>) -> Vec<Finding> {
         let (mut changes, mut out): (Vec<Finding>, Vec<Finding>) = findings
             .into_iter()
             .partition(|f| DETECTORS.contains(&f.detector.as_str()));
+        let before = out.len();
+        out.retain(|f| f.detector != onboarding::DETECTOR || !self.onboarding.is_onboarding(f));
+        self.dropped += (before - out.len()) as u64;
         changes.sort_by(|a, b| {
             (a.first_seen_ms, &a.dedupe_key).cmp(&(b.first_seen_ms, &b.dedupe_key))
         });
@@ -157,11 +174,11 @@ impl RoutineChanges {
             "earlier_days": earlier, "known_network": known_net, "automation": iac,
             "usual_hours": p.map(|p| p.hours).unwrap_or(0), "why": why,
         });
-        self.learn(key, day, nets, f.first_seen_ms);
+        self.learn_actor(key, day, nets, f.first_seen_ms);
         Verdict { routine, evidence }
     }
 
-    fn learn(&mut self, key: String, day: i64, nets: Vec<String>, t: i64) {
+    fn learn_actor(&mut self, key: String, day: i64, nets: Vec<String>, t: i64) {
         if !self.actors.contains_key(&key) && self.actors.len() >= self.opts.max_actors {
             let oldest = self
                 .actors

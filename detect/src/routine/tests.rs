@@ -181,3 +181,80 @@ fn state_is_bounded_and_survives_a_restart() -> Result<(), DetectError> {
     assert!(out.is_empty(), "alice's two days were restored");
     Ok(())
 }
+
+fn login_profile(t: i64, by: &str, user: &str, reset: bool) -> Finding {
+    let mut f = change(t, by, CLI, "198.51.100.1", "none", Severity::High);
+    f.detector = onboarding::DETECTOR.into();
+    f.entity = Entity {
+        kind: EntityKind::Principal,
+        id: by.into(),
+    };
+    f.evidence =
+        json!({"event_names": "CreateLoginProfile", "target_user": user, "reset_required": reset});
+    f
+}
+
+#[test]
+fn an_onboarding_password_is_routine_and_a_backdoor_password_is_not() {
+    use crate::sequence::tests::trail;
+    let mut r = RoutineChanges::new(RoutineOptions::default());
+    // The helper's rows carry no identity: the creator ARN and account come from these columns.
+    let mut b = trail(&[("CreateUser", None, r#"{"userName": "New.Hire"}"#, "{}")]);
+    let schema = b.schema();
+    let cols: Vec<arrow::array::ArrayRef> = schema
+        .fields()
+        .iter()
+        .zip(b.columns())
+        .map(|(f, c)| -> arrow::array::ArrayRef {
+            match f.name().as_str() {
+                "user_identity_arn" => {
+                    std::sync::Arc::new(arrow::array::StringArray::from(vec![ALICE]))
+                }
+                "account_id" => {
+                    std::sync::Arc::new(arrow::array::StringArray::from(vec!["123456789012"]))
+                }
+                "user_identity_type" => {
+                    std::sync::Arc::new(arrow::array::StringArray::from(vec!["IAMUser"]))
+                }
+                _ => c.clone(),
+            }
+        })
+        .collect();
+    b = RecordBatch::try_new(schema, cols).unwrap_or_else(|e| panic!("{e}"));
+    r.learn(&[b]);
+    let created = crate::sequence::tests::T0;
+    let at = created + 5 * 60_000;
+    assert!(
+        r.filter(vec![login_profile(at, ALICE, "new.hire", true)])
+            .is_empty(),
+        "onboarding"
+    );
+    assert_eq!(
+        r.filter(vec![login_profile(at, ALICE, "new.hire", false)])
+            .len(),
+        1,
+        "no reset"
+    );
+    assert_eq!(
+        r.filter(vec![login_profile(at, ALICE, "bob", true)]).len(),
+        1,
+        "an existing user"
+    );
+    assert_eq!(
+        r.filter(vec![login_profile(at, CI, "new.hire", true)])
+            .len(),
+        1,
+        "another creator"
+    );
+    assert_eq!(
+        r.filter(vec![login_profile(
+            created + 2 * DAY,
+            ALICE,
+            "new.hire",
+            true
+        )])
+        .len(),
+        1,
+        "days later"
+    );
+}

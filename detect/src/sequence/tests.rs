@@ -8,7 +8,7 @@ use flowtrail_core::schema::cloudtrail::cloudtrail_schema;
 use super::*;
 
 const MIN: i64 = 60_000;
-const T0: i64 = 1_767_600_000_000;
+pub(crate) const T0: i64 = 1_767_600_000_000;
 
 /// A CloudTrail row: `(event_name, error_code, request_parameters, response_elements)`.
 pub(crate) type Row<'a> = (&'a str, Option<&'a str>, &'a str, &'a str);

@@ -4,13 +4,17 @@
 //! Modules, one concern each: [`world`] (accounts, regions, VPCs, instances, principals),
 //! [`formats`] (custom flow-log formats), [`plan`] (when, where and how hard each of the 11
 //! attack kinds happens), [`net`] (flow-log attacks and benign network look-alikes),
-//! [`trail`] (CloudTrail attacks and benign look-alikes), [`labels`] (the label files);
+//! [`trail`] (CloudTrail attacks and benign look-alikes), [`chain`] (an attack sequence over
+//! both: a group opened, SSH brute-forced and broken into), [`routine`] (routine change that
+//! must stay quiet: Terraform applies, an onboarding), [`labels`] (the label files);
 //! this file writes the objects. Flow-log objects cover 10 minutes each.
 
+pub mod chain;
 pub mod formats;
 pub mod labels;
 pub mod net;
 pub mod plan;
+pub mod routine;
 pub mod trail;
 pub mod world;
 

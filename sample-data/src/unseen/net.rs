@@ -32,7 +32,7 @@ const COMMON_PORTS: &[u16] = &[
     3389, 5432, 5900, 6379, 8000, 8080, 8443, 9000, 9200, 11211, 27017,
 ];
 
-fn ephemeral(rng: &mut Rng) -> u16 {
+pub(super) fn ephemeral(rng: &mut Rng) -> u16 {
     rng.range(32_768, 61_000) as u16
 }
 
@@ -64,7 +64,7 @@ fn open_port(role: Role, port: u16) -> bool {
 }
 
 impl NetStory {
-    fn push(&mut self, fl: usize, c: Conn) {
+    pub(super) fn push(&mut self, fl: usize, c: Conn) {
         self.conns.push((fl, c));
     }
 
@@ -437,6 +437,12 @@ pub fn story(w: &World, plan: &Plan) -> (NetStory, u32) {
     s.backup(w, r);
     s.weekly(w, r);
     s.scanners(w, r);
+    super::chain::net(
+        &mut s,
+        w,
+        &mut Rng::derive(w.seed, "unseen/chain/net"),
+        plan,
+    );
     s.conns.sort_by_key(|(_, c)| c.start);
     (s, dst)
 }

@@ -62,6 +62,9 @@ pub struct Plan {
     pub delete_fl: (usize, i64),
     /// Root activity: account, start, calls.
     pub root: (usize, i64, usize),
+    /// Attack sequence: a public instance whose security group is opened to SSH from the
+    /// world, then brute-forced and broken into: interface, time the group is opened.
+    pub chain: (usize, i64),
 }
 
 fn pick_iface(rng: &mut Rng, w: &World, ok: impl Fn(usize) -> bool) -> usize {
@@ -194,6 +197,19 @@ pub fn draw(w: &World) -> Plan {
             break;
         }
     }
+    // Drawn last, so the other attacks stay where they were for a seed.
+    let chain_if = pick_iface(r, w, |i| {
+        live(i) && !special(i) && i != target && f.ifaces[i].role.public()
+    });
+    let chain_acct = acct_of_fl(f.ifaces[chain_if].flow_log);
+    let mut chain = (chain_if, when(r, w));
+    for _ in 0..200 {
+        let (a, t0, _, gap) = tamper;
+        if chain_acct != a || chain.1 + 7_200 < t0 - 1_800 || chain.1 > t0 + gap + 1_800 {
+            break;
+        }
+        chain.1 = when(r, w);
+    }
     Plan {
         scan,
         brute,
@@ -206,6 +222,7 @@ pub fn draw(w: &World) -> Plan {
         tamper,
         delete_fl,
         root,
+        chain,
     }
 }
 

@@ -27,9 +27,9 @@ pub struct TrailStory {
     pub gap: (usize, i64, i64),
 }
 
-const CLI_UA: &str =
+pub(super) const CLI_UA: &str =
     "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0-1016-aws exe/x86_64.ubuntu.22 prompt/off";
-const CONSOLE_UA: &str = "AWS Internal";
+pub(super) const CONSOLE_UA: &str = "AWS Internal";
 
 /// Read-only calls by service, and the error code a denial carries there.
 const READS: &[(&str, &[&str], &str)] = &[
@@ -116,7 +116,7 @@ const READS: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
-fn sg_request(sg: &str, proto: &str, from: i64, to: i64, cidr: &str) -> J {
+pub(super) fn sg_request(sg: &str, proto: &str, from: i64, to: i64, cidr: &str) -> J {
     J::obj([
         ("groupId", J::s(sg)),
         (
@@ -153,11 +153,11 @@ fn key_created(rng: &mut Rng, e: Event, user: &str, t: i64) -> Event {
 }
 
 impl TrailStory {
-    fn push(&mut self, w: &World, account: usize, region: &str, e: Event) {
+    pub(super) fn push(&mut self, w: &World, account: usize, region: &str, e: Event) {
         self.events.push((w.stream(account, region), e));
     }
 
-    fn home(w: &World, account: usize) -> String {
+    pub(super) fn home(w: &World, account: usize) -> String {
         w.streams
             .iter()
             .find(|s| s.account == account)
@@ -832,5 +832,14 @@ pub fn story(w: &World, plan: &Plan) -> TrailStory {
     s.delete_fl(w, r, plan);
     s.root(w, r, plan);
     s.benign(w, r);
+    super::chain::trail(
+        &mut s,
+        w,
+        &mut Rng::derive(w.seed, "unseen/chain/trail"),
+        plan,
+    );
+    let mut routine = Rng::derive(w.seed, "unseen/routine");
+    super::routine::terraform(&mut s, w, &mut routine);
+    super::routine::onboarding(&mut s, w, &mut routine);
     s
 }

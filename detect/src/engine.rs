@@ -447,7 +447,6 @@ impl Engine {
             let t = std::time::Instant::now();
             self.sequences.learn(&cloudtrail);
             self.routine.learn(&cloudtrail);
-            self.routine.learn(&cloudtrail);
             findings.extend(self.recon.close_chunk(&cloudtrail));
             self.stats.recon_us += t.elapsed().as_micros() as u64;
         }
@@ -497,6 +496,7 @@ impl Engine {
         self.recon.save(dir)?;
         self.routine.save(dir)?;
         self.sequences.save(dir)?;
+        self.behaviour.save(dir)?;
         if let Some(f) = &self.fence {
             f.save(dir)?;
         }

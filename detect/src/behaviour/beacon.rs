@@ -43,7 +43,7 @@ pub const ATTACK: StaticAttack = StaticAttack {
 /// Known networks per instance.
 pub const MAX_KNOWN: usize = 64;
 /// Pairs followed per instance.
-pub const MAX_PAIRS: usize = 12;
+pub const MAX_PAIRS: usize = 10;
 /// Instances reaching one network in an hour that make it a fleet-wide agent's.
 pub const POPULAR: usize = 3;
 /// Instances unseen this long are forgotten.

@@ -55,6 +55,37 @@ pub struct BehaviourOptions {
     pub mining_min_minutes: u32,
     /// `c2_beaconing` thresholds.
     pub beacon: BeaconOptions,
+    /// `dns_tunnel` and `slow_exfiltration` thresholds.
+    pub volume: VolumeOptions,
+}
+
+/// `dns_tunnel` and `slow_exfiltration` thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VolumeOptions {
+    /// `dns_tunnel`: least bytes sent to port 53 in an hour.
+    pub dns_min_bytes: u64,
+    /// `slow_exfiltration`: least ratio of an hour's bytes to the new network over the
+    /// instance's usual hourly bytes to the internet.
+    pub exfil_ratio: f32,
+    /// `slow_exfiltration`: least bytes to the new network in each hour.
+    pub exfil_min_hour_bytes: u64,
+    /// `slow_exfiltration`: least hours in a row.
+    pub exfil_min_hours: u32,
+    /// `slow_exfiltration`: least bytes over those hours.
+    pub exfil_min_bytes: u64,
+}
+
+impl Default for VolumeOptions {
+    fn default() -> Self {
+        Self {
+            dns_min_bytes: 5_000_000,
+            exfil_ratio: 3.0,
+            exfil_min_hour_bytes: 1_000_000,
+            exfil_min_hours: 4,
+            exfil_min_bytes: 20_000_000,
+        }
+    }
 }
 
 /// `c2_beaconing` thresholds.
@@ -97,6 +128,7 @@ impl Default for BehaviourOptions {
             mining_pools: Vec::new(),
             mining_min_minutes: 20,
             beacon: BeaconOptions::default(),
+            volume: VolumeOptions::default(),
         }
     }
 }

@@ -58,6 +58,8 @@ pub struct Conn {
 pub struct Contact {
     /// Bytes either way.
     pub bytes: u64,
+    /// Bytes the client sent.
+    pub bytes_out: u64,
     /// Records.
     pub records: u64,
     /// First event time, ms.
@@ -284,6 +286,9 @@ fn scan_batch(h: &mut Hour, enis: &EniAddr, b: &RecordBatch) {
         }
         c.records += 1;
         c.bytes += n;
+        if x == client {
+            c.bytes_out += n;
+        }
         c.first_ms = c.first_ms.min(t);
         c.last_ms = c.last_ms.max(t);
         // A record of a public server is logged on the client's side (a NAT gateway's

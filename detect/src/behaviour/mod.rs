@@ -7,6 +7,8 @@
 //! | `c2_beaconing` | regular small connections to one new external address for hours ([`beacon`]) | ≤ ~3 KiB per instance |
 //! | `crypto_mining` | a long connection to a mining-pool port or address ([`mining`]) | none |
 //! | `rogue_dns_resolver` | DNS to a resolver other than the VPC's or a declared one ([`dns`]) | none |
+//! | `dns_tunnel` | DNS bytes far above the instance's norm ([`volume`]) | < 1 KiB per instance |
+//! | `slow_exfiltration` | hours in a row of a few times the usual bytes to one new network | (same) |
 //!
 //! The hour's rows are read once ([`hour::scan`]: accepted TCP/UDP records, oriented client →
 //! server and grouped per contact); each detector judges the grouped hour, then the stateful
@@ -26,6 +28,7 @@ pub mod mining;
 pub mod net;
 #[cfg(test)]
 mod tests;
+pub mod volume;
 
 use std::path::Path;
 
@@ -49,6 +52,8 @@ pub const DETECTORS: &[(&str, StaticAttack)] = &[
     (beacon::DETECTOR, beacon::ATTACK),
     (mining::DETECTOR, mining::ATTACK),
     (dns::DETECTOR, dns::ATTACK),
+    (volume::DNS_TUNNEL, volume::DNS_TUNNEL_ATTACK),
+    (volume::SLOW_EXFIL, volume::SLOW_EXFIL_ATTACK),
 ];
 
 /// What the detectors learned, persisted.
@@ -58,6 +63,8 @@ struct Saved {
     lateral: lateral::TierPairs,
     #[serde(default)]
     beacons: beacon::BeaconState,
+    #[serde(default)]
+    volume: volume::VolumeState,
 }
 
 /// The network-behaviour detectors and their state.
@@ -102,6 +109,11 @@ impl Behaviour {
         self.state.beacons.get(entity)
     }
 
+    /// One instance's volume profile (for inspection and tests).
+    pub fn volume(&self, entity: &str) -> Option<&volume::Volume> {
+        self.state.volume.get(entity)
+    }
+
     /// Judge one closed hour of flows, then learn it.
     pub fn close_hour(
         &mut self,
@@ -119,6 +131,12 @@ impl Behaviour {
         );
         out.extend(mining::close_hour(&h, c, self.opts.mining_min_minutes));
         out.extend(dns::close_hour(&h, c));
+        out.extend(self.state.volume.close_hour(
+            hour_start_ms,
+            &h,
+            &self.opts.volume,
+            self.opts.warmup_hours,
+        ));
         Ok(out)
     }
 }

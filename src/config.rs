@@ -31,6 +31,9 @@ pub struct Config {
     /// Decode threads (default: the number of cores).
     #[serde(default)]
     pub workers: Option<usize>,
+    /// The process's memory budget, MiB (see `src/budget.rs` for how it is shared).
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u64,
     /// SQS queue of S3 notifications.
     #[serde(default)]
     pub sqs: Option<SqsConfig>,
@@ -130,10 +133,11 @@ pub struct DetectionConfig {
     /// Grace period for late data, minutes.
     #[serde(default = "default_grace")]
     pub grace_minutes: i64,
-    /// Memory for the `flows` rows detection holds until their hour is judged, MiB; above
-    /// it they spill to `<state>/spill` on local disk (about 60 bytes a row).
-    #[serde(default = "default_hold_memory")]
-    pub hold_memory_mb: u64,
+    /// Memory for the `flows` rows detection holds until their hour is judged, MiB (default:
+    /// 3/8 of `memory_mb`); above it they spill to `<state>/spill` on local disk (about 60
+    /// bytes a row).
+    #[serde(default)]
+    pub hold_memory_mb: Option<u64>,
     /// Where held rows spill (scratch, emptied at start; `<state>/spill` when absent). On ECS
     /// with the state on EFS, point it at the task's ephemeral storage.
     #[serde(default)]
@@ -141,6 +145,10 @@ pub struct DetectionConfig {
     /// Folder of Sigma rules (CloudTrail log source) run with the SQL rules.
     #[serde(default)]
     pub sigma: Option<PathBuf>,
+    /// Network-behaviour detectors (`[detection.network]`): tiers and the tier-to-tier flows
+    /// allowed, DNS resolvers besides the VPC's, mining pools, thresholds (docs/detection.md).
+    #[serde(default)]
+    pub network: flowtrail_detect::behaviour::BehaviourOptions,
     /// Which rows are judged: `inline`, the rows this task ingests (one task per queue), or
     /// `lake`, every commit of the S3 lake, announced on this task's queue by the lake
     /// bucket's notifications (ingest tasks scale out with `--no-detect`; see `serve/follow.rs`).
@@ -168,9 +176,10 @@ impl Default for DetectionConfig {
             fence: None,
             dedupe_minutes: default_dedupe(),
             grace_minutes: default_grace(),
-            hold_memory_mb: default_hold_memory(),
+            hold_memory_mb: None,
             spill_dir: None,
             sigma: None,
+            network: Default::default(),
             source: DetectionSource::Inline,
         }
     }
@@ -182,8 +191,8 @@ fn yes() -> bool {
 fn default_dedupe() -> i64 {
     60
 }
-fn default_hold_memory() -> u64 {
-    crate::budget::Budget::new(crate::budget::DEFAULT_MEMORY_MB).hold_mb()
+fn default_memory_mb() -> u64 {
+    crate::budget::DEFAULT_MEMORY_MB
 }
 fn default_grace() -> i64 {
     30
@@ -243,6 +252,19 @@ impl Config {
         Self::parse("").unwrap_or_else(|_| unreachable!("the empty config parses"))
     }
 
+    /// The memory budget (`memory_mb`).
+    pub fn budget(&self) -> crate::budget::Budget {
+        crate::budget::Budget::new(self.memory_mb)
+    }
+
+    /// MiB of rows detection holds before spilling: `[detection] hold_memory_mb`, else the
+    /// budget's share.
+    pub fn hold_memory_mb(&self) -> u64 {
+        self.detection
+            .hold_memory_mb
+            .unwrap_or(self.budget().hold_mb())
+    }
+
     /// The alert outbox: `[alerts] outbox`, else `outbox` in the state directory (it belongs
     /// to one task, like the state).
     pub fn outbox(&self) -> PathBuf {
@@ -278,6 +300,10 @@ impl Config {
                 bail!("[sqs] visibility_seconds must be at least 10");
             }
         }
+        self.detection
+            .network
+            .compile()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         if self.detection.source == DetectionSource::Lake {
             if !self.detection.enabled {
                 bail!("[detection] source = \"lake\" needs detection on");
@@ -347,6 +373,31 @@ impl Config {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn network_tiers_and_allowed_flows_are_read_and_checked() {
+        let base = "[sqs]\nqueue_url = \"u\"\n[detection.network]\ndns_resolvers = [\"10.200.0.2\"]\n\
+                    [[detection.network.tiers]]\nname = \"app\"\ncidrs = [\"10.0.11.0/24\"]\n\
+                    [[detection.network.tiers]]\nname = \"db\"\ncidrs = [\"10.0.21.0/24\"]\n\
+                    [[detection.network.allow]]\nfrom = \"app\"\nto = \"db\"\nports = [5432]\n";
+        let c = Config::parse(base).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.detection.network.tiers.len(), 2);
+        assert_eq!(c.detection.network.dns_resolvers, ["10.200.0.2"]);
+        let typo = base.replace("to = \"db\"", "to = \"dbs\"");
+        let e = Config::parse(&typo).unwrap().validate().unwrap_err();
+        assert!(e.to_string().contains("dbs"), "{e}");
+    }
+
+    #[test]
+    fn one_memory_budget_sets_the_shares_and_hold_memory_overrides_its_share() {
+        let c = Config::parse("memory_mb = 2048").unwrap();
+        assert_eq!(c.budget().lake_buffer_bytes(), 512 << 20);
+        assert_eq!(c.hold_memory_mb(), 768);
+        let c = Config::parse("memory_mb = 2048\n[detection]\nhold_memory_mb = 100").unwrap();
+        assert_eq!(c.hold_memory_mb(), 100);
+        assert_eq!(Config::empty().hold_memory_mb(), 384);
+    }
 
     const FULL: &str = r#"
 lake = "/data/lake"

@@ -137,12 +137,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tracing::info!(files = restored, from = %s.s3, "state restored from the S3 snapshot");
         }
     }
-    let mut lake = crate::aws::open_lake(
-        &config.lake,
-        &config.state,
-        Some(&aws),
-        WriterOptions::default(),
-    )?;
+    let budget = config.budget();
+    let writer_opts = WriterOptions {
+        max_buffered_bytes: budget.lake_buffer_bytes(),
+        ..Default::default()
+    };
+    let mut lake = crate::aws::open_lake(&config.lake, &config.state, Some(&aws), writer_opts)?;
     let sns = match &config.alerts.sns {
         Some(router) => Some(aws.sns_sink(&config.outbox(), router.clone())?),
         None => None,
@@ -172,7 +172,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             grace_minutes: Some(config.detection.grace_minutes),
             service: true,
             fence: config.detection.fence.clone(),
-            hold_memory_mb: config.detection.hold_memory_mb,
+            hold_memory_mb: config.hold_memory_mb(),
             spill_dir: Some(
                 config
                     .detection
@@ -181,6 +181,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     .unwrap_or_else(|| config.state.join("spill")),
             ),
             sigma: config.detection.sigma.clone(),
+            network: config.detection.network.clone(),
         };
         let mut d = Detection::new(&d, sinks)?;
         // Following the lake, the open hours come back with their commits' messages instead.
@@ -226,7 +227,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
-    let mut opts = ReplayOptions::default();
+    let mut opts = ReplayOptions {
+        max_in_flight_bytes: budget.in_flight_bytes(),
+        ..Default::default()
+    };
     if let Some(w) = config.workers {
         opts.workers = w.max(1);
     }

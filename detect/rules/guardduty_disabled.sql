@@ -17,7 +17,7 @@
 WITH ev AS (
     SELECT
         event_time, event_id, event_name, account_id, region, source_ip_address,
-        coalesce(user_identity_arn, user_identity_principal_id) AS principal,
+        coalesce(user_identity_arn, user_identity_principal_id, user_identity_invoked_by, 'unknown') AS principal,
         coalesce(json_get_str(request_parameters, 'detectorId'), 'unknown') AS detector_id
     FROM cloudtrail
     WHERE event_source = 'guardduty.amazonaws.com'

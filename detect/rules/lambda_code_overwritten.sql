@@ -7,8 +7,10 @@
 -- table: cloudtrail
 -- attack: TA0003 TA0002; T1525 T1648
 -- description: UpdateFunctionCode by a person: with an IAM user's long-lived keys or root
---   (pipelines deploy with roles), or from a console session (the console's code editor).
---   Quiet on routine change: role sessions outside the console (CI/CD pipelines), IaC and
+--   (pipelines deploy with roles), a federated user, an IAM Identity Center (SSO) session
+--   (`assumed-role/AWSReservedSSO_...`, a person's CLI), or from a console session (the
+--   console's code editor). Quiet on routine change: other role sessions outside the console
+--   (CI/CD pipelines), IaC and
 --   deployment tools (Terraform, CloudFormation, SAM, Serverless, CDK, Pulumi), failed calls.
 SELECT
     min(event_time) AS first_seen,
@@ -28,7 +30,9 @@ FROM cloudtrail
 WHERE event_source = 'lambda.amazonaws.com'
   AND event_name LIKE 'UpdateFunctionCode%'
   AND error_code IS NULL
-  AND (user_identity_type IN ('IAMUser', 'Root') OR coalesce(session_credential_from_console, false))
+  AND (user_identity_type IN ('IAMUser', 'Root', 'FederatedUser')
+       OR coalesce(session_credential_from_console, false)
+       OR regexp_like(coalesce(user_identity_arn, ''), ':assumed-role/AWSReservedSSO_'))
   AND coalesce(user_identity_invoked_by, '') <> 'cloudformation.amazonaws.com'
   AND NOT regexp_like(coalesce(user_agent, ''), '(?i)terraform|cloudformation|pulumi|aws-cdk|serverless|aws-sam|codepipeline|codedeploy')
 GROUP BY date_bin(INTERVAL '10 minutes', event_time), account_id, region,

@@ -192,6 +192,46 @@ pub const BUILTIN_RULES: &[(&str, &str)] = &[
         "bedrock_model_access_enabled",
         include_str!("../../rules/bedrock_model_access_enabled.sql"),
     ),
+    (
+        "rds_data_destruction",
+        include_str!("../../rules/rds_data_destruction.sql"),
+    ),
+    (
+        "rds_made_public",
+        include_str!("../../rules/rds_made_public.sql"),
+    ),
+    (
+        "rds_snapshot_exported",
+        include_str!("../../rules/rds_snapshot_exported.sql"),
+    ),
+    (
+        "rds_activity_stream_stopped",
+        include_str!("../../rules/rds_activity_stream_stopped.sql"),
+    ),
+    (
+        "waf_protection_removed",
+        include_str!("../../rules/waf_protection_removed.sql"),
+    ),
+    (
+        "codebuild_project_made_public",
+        include_str!("../../rules/codebuild_project_made_public.sql"),
+    ),
+    (
+        "access_key_quarantined_by_aws",
+        include_str!("../../rules/access_key_quarantined_by_aws.sql"),
+    ),
+    (
+        "s3_bucket_protection_disabled",
+        include_str!("../../rules/s3_bucket_protection_disabled.sql"),
+    ),
+    (
+        "s3_object_encrypted_with_foreign_key",
+        include_str!("../../rules/s3_object_encrypted_with_foreign_key.sql"),
+    ),
+    (
+        "securityhub_findings_suppressed",
+        include_str!("../../rules/securityhub_findings_suppressed.sql"),
+    ),
 ];
 
 /// The ids of the built-in rules.

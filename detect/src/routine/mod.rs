@@ -14,7 +14,7 @@
 //! - otherwise it passes as medium, with why in the evidence (`routine`).
 //!
 //! An onboarding's console password (`login_profile_for_other_user`) is judged by
-//! [`onboarding`].
+//! [`onboarding`], a known weekly scanner's `port_scan` by [`scanners`].
 //!
 //! The hours are learned and reported, not judged: CI runs at any hour. State is bounded
 //! ([`RoutineOptions::max_actors`], least recently active forgotten first; networks and days
@@ -22,6 +22,7 @@
 
 pub mod actor;
 pub mod onboarding;
+pub mod scanners;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -35,6 +36,7 @@ use arrow::array::RecordBatch;
 
 use crate::DetectError;
 use onboarding::Onboarding;
+use scanners::Scanners;
 
 /// The detectors whose findings the filter judges.
 pub const DETECTORS: &[&str] = &["security_group_change"];
@@ -87,6 +89,8 @@ pub struct RoutineChanges {
     actors: HashMap<String, Profile>,
     #[serde(default)]
     onboarding: Onboarding,
+    #[serde(default)]
+    scanners: Scanners,
     /// Findings dropped as routine (this run).
     #[serde(skip)]
     dropped: u64,
@@ -124,7 +128,12 @@ impl RoutineChanges {
             .into_iter()
             .partition(|f| DETECTORS.contains(&f.detector.as_str()));
         let before = out.len();
-        out.retain(|f| f.detector != onboarding::DETECTOR || !self.onboarding.is_onboarding(f));
+        out.sort_by_key(|f| f.first_seen_ms);
+        out.retain(|f| match f.detector.as_str() {
+            onboarding::DETECTOR => !self.onboarding.is_onboarding(f),
+            scanners::DETECTOR => !self.scanners.judge_and_learn(f),
+            _ => true,
+        });
         self.dropped += (before - out.len()) as u64;
         changes.sort_by(|a, b| {
             (a.first_seen_ms, &a.dedupe_key).cmp(&(b.first_seen_ms, &b.dedupe_key))

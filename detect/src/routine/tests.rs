@@ -258,3 +258,38 @@ fn an_onboarding_password_is_routine_and_a_backdoor_password_is_not() {
         "days later"
     );
 }
+
+fn scan(t: i64, src: &str) -> Finding {
+    let mut f = change(t, CI, CLI, "198.51.100.1", "none", Severity::Medium);
+    f.detector = scanners::DETECTOR.into();
+    f.entity = Entity {
+        kind: EntityKind::Ip,
+        id: src.into(),
+    };
+    f.evidence = json!({});
+    f
+}
+
+#[test]
+fn a_scanner_in_the_same_weekly_slot_for_two_weeks_is_routine() {
+    let mut r = RoutineChanges::new(RoutineOptions::default());
+    let week = 7 * DAY;
+    let t = 3 * DAY + 2 * 3_600_000;
+    assert_eq!(r.filter(vec![scan(t, "10.0.5.9")]).len(), 1, "first week");
+    assert_eq!(
+        r.filter(vec![scan(t + week + 600_000, "10.0.5.9")]).len(),
+        1,
+        "second week"
+    );
+    // Third week, ten minutes before the usual hour: learned.
+    assert!(
+        r.filter(vec![scan(t + 2 * week - 600_000, "10.0.5.9")])
+            .is_empty()
+    );
+    // Another source, or the same one on another day, alerts.
+    assert_eq!(r.filter(vec![scan(t + 2 * week, "10.0.7.7")]).len(), 1);
+    assert_eq!(
+        r.filter(vec![scan(t + 2 * week + DAY, "10.0.5.9")]).len(),
+        1
+    );
+}

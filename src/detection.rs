@@ -41,6 +41,8 @@ pub struct DetectionArgs {
     pub spill_dir: Option<PathBuf>,
     /// Folder of Sigma rules (CloudTrail log source) run with the SQL rules.
     pub sigma: Option<PathBuf>,
+    /// Network-behaviour detectors: tiers, allowed tier flows, resolvers, thresholds.
+    pub network: flowtrail_detect::behaviour::BehaviourOptions,
 }
 
 /// The SQL rules (built-in and from `rules`) and, with `sigma`, the Sigma rules of that folder
@@ -98,6 +100,7 @@ impl Detection {
                 fence,
                 hold_memory_mb: args.hold_memory_mb,
                 spill_dir: args.spill_dir.clone(),
+                network: args.network.clone(),
                 ..Default::default()
             },
             rules,

@@ -200,6 +200,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             hold_memory_mb: args.hold_memory_mb.unwrap_or(budget.hold_mb()),
             spill_dir: None,
             sigma: args.sigma.clone(),
+            network: Default::default(),
         };
         let mut sinks: Vec<Box<dyn AlertSink + Send>> = vec![Box::new(sink)];
         if let Some(s) = &sns {

@@ -9,13 +9,14 @@
 -- description: A database, its backups or its deletion protection removed: DeleteDBInstance,
 --   DeleteDBCluster, deleted automated backups (DeleteDBInstanceAutomatedBackup,
 --   DeleteDBClusterAutomatedBackup), deleted snapshots, and ModifyDBInstance/ModifyDBCluster
---   with deletionProtection false (the step before a deletion). Critical when recovery is
---   gone: automated backups deleted, or a deletion that skips the final snapshot or deletes
---   the automated backups. High for a deletion with a final snapshot, protection turned off,
+--   with deletionProtection false (the step before a deletion) or backupRetentionPeriod 0
+--   (automated backups off, and the existing ones deleted). Critical when recovery is gone:
+--   automated backups deleted or turned off, or a deletion that skips the final snapshot or
+--   deletes the automated backups. High for a deletion with a final snapshot, protection turned off,
 --   or 3+ snapshots deleted in the window (ransomware clearing restore points). Medium for one
 --   or two snapshots (routine rotation by a person). Low for an IaC teardown (Terraform,
 --   CloudFormation, Pulumi, CDK). Quiet on routine change: failed calls, modifications that
---   keep or turn on deletion protection, snapshots created or copied.
+--   keep or turn on deletion protection or keep backups, snapshots created or copied.
 WITH ev AS (
     SELECT
         event_time, event_id, event_name, account_id, region, source_ip_address,
@@ -29,7 +30,8 @@ WITH ev AS (
                  'unknown') AS target,
         event_name LIKE '%AutomatedBackup'
           OR coalesce(json_get_bool(request_parameters, 'skipFinalSnapshot'), false)
-          OR coalesce(json_get_bool(request_parameters, 'deleteAutomatedBackups'), false) AS unrecoverable,
+          OR coalesce(json_get_bool(request_parameters, 'deleteAutomatedBackups'), false)
+          OR coalesce(json_get_int(request_parameters, 'backupRetentionPeriod') = 0, false) AS unrecoverable,
         event_name IN ('DeleteDBSnapshot', 'DeleteDBClusterSnapshot') AS snapshot,
         (coalesce(user_identity_invoked_by, '') = 'cloudformation.amazonaws.com'
          OR regexp_like(coalesce(user_agent, ''), '(?i)terraform|cloudformation|pulumi|aws-cdk')) AS automation
@@ -40,7 +42,8 @@ WITH ev AS (
                          'DeleteDBClusterSnapshot', 'DeleteDBInstanceAutomatedBackup',
                          'DeleteDBClusterAutomatedBackup', 'ModifyDBInstance', 'ModifyDBCluster')
       AND (event_name NOT LIKE 'Modify%'
-           OR json_get_bool(request_parameters, 'deletionProtection') = false)
+           OR json_get_bool(request_parameters, 'deletionProtection') = false
+           OR json_get_int(request_parameters, 'backupRetentionPeriod') = 0)
 )
 SELECT
     min(event_time) AS first_seen,

@@ -83,6 +83,7 @@ pub async fn session(lake: &Path) -> anyhow::Result<SessionContext> {
     parquet.reorder_filters = true;
     let mut ctx = SessionContext::new_with_config(config);
     datafusion_functions_json::register_all(&mut ctx).context("registering JSON functions")?;
+    ctx.register_udf(crate::utc_trunc::UtcDateTrunc::udf());
     for t in Table::ALL {
         let dir = lake.join(t.name());
         if !dir.is_dir() {

@@ -357,7 +357,7 @@ impl Service<'_> {
             &mut |_| {},
         )
         .inspect_err(|_| self.metrics.error("lake"))?;
-        merge(&mut stats, &s);
+        stats += &s;
         self.commit_alerts_and_save()?;
         Ok(stats)
     }
@@ -470,20 +470,4 @@ fn alert_source(a: &flowtrail_core::Alert) -> SourceId {
         size: 0,
         etag: None,
     }
-}
-
-fn merge(into: &mut ReplayStats, s: &ReplayStats) {
-    into.objects_total += s.objects_total;
-    into.objects_done += s.objects_done;
-    into.objects_already_done += s.objects_already_done;
-    into.objects_skipped += s.objects_skipped;
-    into.objects_quarantined += s.objects_quarantined;
-    into.objects_retry_later += s.objects_retry_later;
-    into.bytes_in += s.bytes_in;
-    into.flow_records += s.flow_records;
-    into.cloudtrail_records += s.cloudtrail_records;
-    into.lines_quarantined += s.lines_quarantined;
-    into.duplicates_dropped += s.duplicates_dropped;
-    into.files_written += s.files_written;
-    into.commits += s.commits;
 }

@@ -440,6 +440,7 @@ impl Engine {
         if !flows.is_empty() {
             let t = std::time::Instant::now();
             findings.extend(self.flow.close_hour(start, &flows)?);
+            findings.extend(self.sequences.learn_flows(&flows)?);
             findings.extend(self.behaviour.close_hour(start, &flows)?);
             self.stats.baseline_us += t.elapsed().as_micros() as u64;
         }

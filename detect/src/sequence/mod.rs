@@ -15,7 +15,12 @@
 //! [`MAX_PARTS`] each, for at most [`MAX_SUBJECTS`] subjects. A chain of two or more
 //! consecutive stages within the window is emitted once; a longer chain found later (the third
 //! stage arrived) is emitted again, as critical. The state is saved with the engine's.
+//!
+//! One stage is not an alert: admin access accepted from the internet ([`access`]), summarised
+//! from each closed hour's flows. After an exposing change of the instance's group it makes the
+//! sequence `exposure_admin_access` (unless the exposure already chained with a brute force).
 
+pub mod access;
 pub mod paths;
 pub mod topology;
 
@@ -30,6 +35,8 @@ use flowtrail_core::alert::rfc3339;
 use flowtrail_core::{Alert, Entity, EntityKind, Finding, Severity};
 
 use crate::DetectError;
+use crate::keep::Batches;
+use access::{ACCESS_WINDOW_MS, Access, AdminAccess};
 use paths::{PATHS, SLACK_MS, WINDOW_MS};
 use topology::Topology;
 
@@ -62,7 +69,12 @@ pub struct Sequences {
     /// Chains emitted (key → first part's time), forgotten with their parts.
     emitted: BTreeMap<String, i64>,
     newest_ms: i64,
+    #[serde(default)]
+    access: AdminAccess,
 }
+
+/// The id of the sequence an exposure and an accepted admin connection make.
+pub const EXPOSURE_ADMIN_ACCESS: &str = "exposure_admin_access";
 
 fn ms(t: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(t).map_or(0, |t| t.timestamp_millis())
@@ -176,8 +188,68 @@ impl Sequences {
         let mut out = Vec::new();
         for s in touched {
             out.extend(self.judge(&s));
+            out.extend(self.judge_access(&s));
         }
         self.evict();
+        out
+    }
+
+    /// Summarise one closed hour's flows for [`access`]; returns the sequences the accepted
+    /// admin connections complete.
+    pub fn learn_flows(
+        &mut self,
+        flows: &(impl Batches + ?Sized),
+    ) -> Result<Vec<Finding>, DetectError> {
+        let touched = self.access.learn(flows)?;
+        let subjects: BTreeSet<String> = touched
+            .iter()
+            .map(|t| self.topology.instance_of(t))
+            .filter(|s| self.parts.contains_key(s))
+            .collect();
+        Ok(subjects.iter().flat_map(|s| self.judge_access(s)).collect())
+    }
+
+    /// An exposing change of the subject's group, then admin access accepted from the internet.
+    fn judge_access(&mut self, subject: &str) -> Vec<Finding> {
+        let Some(parts) = self.parts.get(subject) else {
+            return Vec::new();
+        };
+        let exposure = &PATHS[0].stages[0];
+        let opened: Vec<Part> = parts
+            .iter()
+            .filter(|p| exposure.accepts(&p.detector, p.severity))
+            .cloned()
+            .collect();
+        if opened.is_empty() {
+            return Vec::new();
+        }
+        let accesses: Vec<Access> = self
+            .access
+            .all()
+            .filter(|(k, _)| self.topology.instance_of(k) == subject)
+            .flat_map(|(_, v)| v.iter().cloned())
+            .collect();
+        let mut out = Vec::new();
+        for p in opened {
+            let key = format!("{EXPOSURE_ADMIN_ACCESS}|{subject}|{}", p.id);
+            let chained = format!("{}|{subject}|{}|", PATHS[0].id, p.id);
+            if self.emitted.contains_key(&key)
+                || self.emitted.keys().any(|k| k.starts_with(&chained))
+            {
+                continue;
+            }
+            let first = accesses
+                .iter()
+                .filter(|a| {
+                    a.first_ms >= p.first_ms - SLACK_MS
+                        && a.first_ms <= p.first_ms + ACCESS_WINDOW_MS
+                })
+                .min_by_key(|a| a.first_ms);
+            if let Some(a) = first {
+                self.emitted.insert(key, p.first_ms);
+                out.push(access_finding(subject, &p, a));
+            }
+        }
         out
     }
 
@@ -320,6 +392,38 @@ fn finding(path: &paths::Path, subject: &str, chain: &[(usize, &Part)]) -> Findi
             })).collect::<Vec<_>>(),
         }),
         attack: path.attack.to_attack(),
+    }
+}
+
+fn access_finding(subject: &str, p: &Part, a: &Access) -> Finding {
+    Finding {
+        detector: DETECTOR.into(),
+        severity: Severity::Critical,
+        title: format!(
+            "Attack sequence on {subject}: opened to the internet, then admin access (port {}) accepted from {}",
+            a.port,
+            a.sources.join(", ")
+        ),
+        account_id: p.account.clone(),
+        region: p.region.clone(),
+        entity: Entity {
+            kind: kind_of(subject),
+            id: subject.to_string(),
+        },
+        first_seen_ms: p.first_ms,
+        last_seen_ms: a.last_ms.max(p.last_ms),
+        dedupe_key: format!("{EXPOSURE_ADMIN_ACCESS}|{subject}"),
+        evidence: json!({
+            "path": EXPOSURE_ADMIN_ACCESS, "subject": subject, "stages": ["exposure", "access"],
+            "parts": [
+                {"alert_id": p.id, "detector": p.detector, "stage": "exposure",
+                 "severity": p.severity, "entity": p.entity,
+                 "first_seen": rfc3339(p.first_ms), "last_seen": rfc3339(p.last_ms)},
+                {"stage": "access", "flows": a.flows, "port": a.port, "sources": a.sources,
+                 "first_seen": rfc3339(a.first_ms), "last_seen": rfc3339(a.last_ms)},
+            ],
+        }),
+        attack: PATHS[0].attack.to_attack(),
     }
 }
 

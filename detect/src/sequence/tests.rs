@@ -262,3 +262,98 @@ fn state_stays_bounded() {
     s.observe(&[late]);
     assert!(!s.parts.contains_key("i-9"));
 }
+
+fn ssh(src: &str, action: &'static str, t: i64) -> crate::testutil::Flow {
+    crate::testutil::Flow {
+        eni: "eni-1",
+        instance: Some("i-1"),
+        subnet: None,
+        src: src.into(),
+        dst: "10.0.1.5".into(),
+        sport: 50_000,
+        dport: 22,
+        bytes: 5_000,
+        action,
+        t_ms: t,
+    }
+}
+
+fn hour(rows: &[crate::testutil::Flow]) -> Vec<RecordBatch> {
+    vec![crate::testutil::flows(rows)]
+}
+
+#[test]
+fn admin_access_accepted_from_the_internet_after_the_opening_is_a_sequence()
+-> Result<(), DetectError> {
+    // Flows first, the exposure alert later (the rules run after the hour closes).
+    let mut s = linked();
+    assert!(
+        s.learn_flows(&hour(&[ssh("203.0.113.50", "ACCEPT", T0 + 30 * MIN)]))?
+            .is_empty()
+    );
+    let out = s.observe(&[opened(Severity::Critical, T0)]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].evidence["path"], EXPOSURE_ADMIN_ACCESS);
+    assert_eq!(
+        out[0].evidence["parts"][1]["sources"],
+        json!(["203.0.113.50"])
+    );
+    assert_eq!(
+        (out[0].entity.id.as_str(), out[0].severity),
+        ("i-1", Severity::Critical)
+    );
+    // The exposure alert first, the access an hour later.
+    let mut s = linked();
+    s.observe(&[opened(Severity::High, T0)]);
+    let out = s.learn_flows(&hour(&[ssh("198.51.100.7", "ACCEPT", T0 + 70 * MIN)]))?;
+    assert_eq!(out.len(), 1);
+    assert!(
+        s.learn_flows(&hour(&[ssh("198.51.100.7", "ACCEPT", T0 + 80 * MIN)]))?
+            .is_empty(),
+        "once"
+    );
+    Ok(())
+}
+
+#[test]
+fn admin_access_look_alikes_are_not_sequences() -> Result<(), DetectError> {
+    let quiet = |flows: &[crate::testutil::Flow], sev: Severity| -> Result<bool, DetectError> {
+        let mut s = linked();
+        s.observe(&[opened(sev, T0)]);
+        Ok(s.learn_flows(&hour(flows))?.is_empty())
+    };
+    assert!(
+        quiet(&[ssh("10.0.0.9", "ACCEPT", T0 + MIN)], Severity::Critical)?,
+        "from inside"
+    );
+    assert!(
+        quiet(
+            &[ssh("203.0.113.50", "REJECT", T0 + MIN)],
+            Severity::Critical
+        )?,
+        "rejected"
+    );
+    assert!(
+        quiet(
+            &[ssh("203.0.113.50", "ACCEPT", T0 + 8 * 60 * MIN)],
+            Severity::Critical
+        )?,
+        "long after"
+    );
+    assert!(
+        quiet(&[ssh("203.0.113.50", "ACCEPT", T0 + MIN)], Severity::Medium)?,
+        "no exposure raised"
+    );
+    // Already one sequence with the brute force: not a second one for the same opening.
+    let mut s = linked();
+    assert_eq!(
+        s.observe(&[opened(Severity::Critical, T0), brute(T0 + 20 * MIN)])
+            .len(),
+        1
+    );
+    assert!(
+        s.learn_flows(&hour(&[ssh("203.0.113.9", "ACCEPT", T0 + 21 * MIN)]))?
+            .is_empty()
+    );
+    Ok(())
+}

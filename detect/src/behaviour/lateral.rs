@@ -6,8 +6,10 @@
 //! ephemeral-to-ephemeral traffic does not look new every hour.
 //!
 //! - `lateral_movement` is learned: the edges seen are remembered (at most [`MAX_PAIRS`]), and
-//!   an edge never seen before alerts once its client tier has been seen for the warm-up (a
-//!   new tier, or a new subnet, learns its own edges first). Learning is per tier, not per
+//!   an edge never seen before, on a port its client tier never used towards any other tier,
+//!   alerts once the client tier has been seen for the warm-up (a new tier, or a new subnet,
+//!   learns its own edges first). A tier's habitual port reaching one more tier (a bastion's
+//!   SSH, a monitoring scraper) is not a move; a web tier opening SSH to anything is. Learning is per tier, not per
 //!   instance: a new instance of the app tier calling the database on the usual port is an
 //!   edge the tier already knows. One alert per client per hour names its new edges.
 //!   High on remote-administration ports (SSH, RDP, SMB, WinRM, VNC, Telnet, RPC), medium
@@ -53,6 +55,9 @@ pub struct TierPairs {
     tiers: BTreeMap<String, i64>,
     /// Known edges, `client>server:port/proto`.
     pairs: BTreeSet<String>,
+    /// Service ports each client tier uses towards some other tier, `client:port/proto`.
+    #[serde(default)]
+    ports: BTreeSet<String>,
 }
 
 /// One client's judged edges in the hour.
@@ -73,13 +78,23 @@ struct Group {
 /// Servers remembered per finding (the count stops there).
 const MAX_SERVERS: usize = 256;
 
-fn edge(st: &str, dt: &str, port: i32, proto: i32) -> String {
-    let p = if port >= HIGH_PORT {
-        "high".to_string()
+fn port_key(port: i32, proto: i32) -> String {
+    if port >= HIGH_PORT {
+        format!("high/{proto}")
     } else {
-        port.to_string()
-    };
-    format!("{st}>{dt}:{p}/{proto}")
+        format!("{port}/{proto}")
+    }
+}
+
+fn edge(st: &str, dt: &str, port: i32, proto: i32) -> String {
+    format!("{st}>{dt}:{}", port_key(port, proto))
+}
+
+/// `client:port/proto` of an edge `client>server:port/proto`.
+fn tier_port(edge: &str) -> Option<String> {
+    let (st, rest) = edge.split_once('>')?;
+    let (_, p) = rest.rsplit_once(':')?;
+    Some(format!("{st}:{p}"))
 }
 
 impl TierPairs {
@@ -101,9 +116,13 @@ impl TierPairs {
         c: &Compiled,
         warm_ms: i64,
     ) -> Vec<Finding> {
+        if self.ports.is_empty() && !self.pairs.is_empty() {
+            // State saved before the ports were kept.
+            self.ports = self.pairs.iter().filter_map(|e| tier_port(e)).collect();
+        }
         let mut lateral: BTreeMap<String, Group> = BTreeMap::new();
         let mut denied: BTreeMap<String, Group> = BTreeMap::new();
-        let mut seen: Vec<(String, String)> = Vec::new();
+        let mut seen: Vec<(String, String, String)> = Vec::new();
         for (&(ci, si, port, proto), contact) in &h.internal {
             let (client, server) = (h.addr(ci), h.addr(si));
             let (Ok(cip), Ok(sip)) = (client.parse::<IpAddr>(), server.parse::<IpAddr>()) else {
@@ -116,6 +135,7 @@ impl TierPairs {
                 continue;
             }
             let e = edge(&st, &dt, port, proto);
+            let tp = format!("{st}:{}", port_key(port, proto));
             let policy = !c.allow.is_empty()
                 && cdecl.is_some()
                 && sdecl.is_some()
@@ -124,7 +144,12 @@ impl TierPairs {
                 .tiers
                 .get(&st)
                 .is_some_and(|first| hour_ms >= first + warm_ms);
-            let novel = !self.pairs.contains(&e) && tier_warm && self.pairs.len() < MAX_PAIRS;
+            // A port the tier already uses towards another tier is its habit (a bastion's SSH
+            // reaching one more tier, a monitoring tier scraping one more), not a new move.
+            let novel = !self.pairs.contains(&e)
+                && !self.ports.contains(&tp)
+                && tier_warm
+                && self.pairs.len() < MAX_PAIRS;
             let target = if policy {
                 Some(&mut denied)
             } else if novel {
@@ -151,15 +176,16 @@ impl TierPairs {
                 g.first_ms = g.first_ms.min(contact.first_ms);
                 g.last_ms = g.last_ms.max(contact.last_ms);
             }
-            seen.push((st, e));
+            seen.push((st, e, tp));
         }
         seen.sort();
-        for (st, e) in seen {
+        for (st, e, tp) in seen {
             if self.tiers.len() < MAX_PAIRS {
                 self.tiers.entry(st).or_insert(hour_ms);
             }
             if self.pairs.len() < MAX_PAIRS {
                 self.pairs.insert(e);
+                self.ports.insert(tp);
             }
         }
         let mut out: Vec<Finding> = denied

@@ -677,3 +677,43 @@ fn the_engine_runs_the_detectors_and_saves_their_state_with_the_baselines() {
         Behaviour::load(dir.path(), BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(b.known_edges(), 2, "app -> db and web -> app, restored");
 }
+
+#[test]
+fn a_bastion_reaching_one_more_tier_over_ssh_is_its_habit_and_a_web_server_opening_ssh_is_not() {
+    let mut b = Behaviour::new(BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let ssh = |src: &str, eni: &'static str, inst: &'static str, dst: &str, hr: i64| {
+        vec![
+            flow(
+                eni,
+                inst,
+                src,
+                dst,
+                (50100, 22),
+                40_000,
+                T0 + hr * H + 60_000,
+            ),
+            anchor(eni, inst, src, T0 + hr * H),
+        ]
+    };
+    let mut found = Vec::new();
+    for hr in 0..30 {
+        let mut rows = routine(hr);
+        if hr == 10 {
+            // Working hours of day one: the bastion administers the app tier.
+            rows.extend(ssh("10.0.2.216", "eni-bast", "i-bast", "10.0.11.5", hr));
+        }
+        if hr == 27 {
+            // Day two: the database tier, never reached from the bastion before.
+            rows.extend(ssh("10.0.2.216", "eni-bast", "i-bast", "10.0.21.7", hr));
+        }
+        if hr == 29 {
+            rows.extend(ssh("10.0.1.9", "eni-web1", "i-web1", "10.0.11.5", hr));
+        }
+        found.extend(
+            run(&mut b, hr, &rows)
+                .into_iter()
+                .map(|f| (hr, f.entity.id)),
+        );
+    }
+    assert_eq!(found, [(29, "i-web1".to_string())]);
+}

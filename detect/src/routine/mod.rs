@@ -121,14 +121,15 @@ impl RoutineChanges {
         self.onboarding.learn(cloudtrail);
     }
 
-    /// Judge and learn the changes among `findings` (others pass untouched), in event-time
-    /// order so that what is learned is what came before.
+    /// Judge and learn the security-group changes, onboarding passwords and port scans among
+    /// `findings` (others pass untouched), in event-time order so that what is learned is what
+    /// came before.
     pub fn filter(&mut self, findings: Vec<Finding>) -> Vec<Finding> {
         let (mut changes, mut out): (Vec<Finding>, Vec<Finding>) = findings
             .into_iter()
             .partition(|f| DETECTORS.contains(&f.detector.as_str()));
         let before = out.len();
-        out.sort_by_key(|f| f.first_seen_ms);
+        out.sort_by(|a, b| (a.first_seen_ms, &a.dedupe_key).cmp(&(b.first_seen_ms, &b.dedupe_key)));
         out.retain(|f| match f.detector.as_str() {
             onboarding::DETECTOR => !self.onboarding.is_onboarding(f),
             scanners::DETECTOR => !self.scanners.judge_and_learn(f),

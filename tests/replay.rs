@@ -323,22 +323,33 @@ fn sigma_rules_run_with_the_sql_rules_and_a_rule_not_loaded_is_named() {
         &ct_key(8, 1),
         &gz(format!(r#"{{"Records":[{stop}]}}"#).as_bytes()),
     );
-    let sigma = concat!(env!("CARGO_MANIFEST_DIR"), "/detect/fixtures/sigma");
+    let sigma = concat!(env!("CARGO_MANIFEST_DIR"), "/detect/fixtures/sigma_own");
     let out = replay(&src, &lake, &["--sigma", sigma]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("aws_delete_saml_provider.yml"),
+        stderr(&out).contains("aws_assume_role_session_name.yml"),
         "the rule that does not compile is named: {}",
         stderr(&out)
     );
     let alerts = std::fs::read_to_string(lake.with_extension("alerts.jsonl")).unwrap();
-    let detectors: Vec<String> = alerts
+    let alerts: Vec<serde_json::Value> = alerts
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["detector"].to_string())
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert!(
-        detectors.contains(&"\"sigma_aws_cloudtrail_disable_logging\"".to_string()),
-        "{detectors:?}"
+    let detectors: Vec<String> = alerts.iter().map(|a| a["detector"].to_string()).collect();
+    let sigma = alerts
+        .iter()
+        .find(|a| a["detector"] == "sigma_aws_trail_stopped")
+        .unwrap_or_else(|| panic!("no sigma_aws_trail_stopped alert: {detectors:?}"));
+    assert_eq!(sigma["severity"], "high", "{sigma}");
+    assert_eq!(
+        sigma["evidence"]["sigma"]["id"], "b3020a45-b85a-4ffe-b978-4c4ececa33fa",
+        "{sigma}"
+    );
+    assert_eq!(
+        sigma["attack"]["techniques"],
+        serde_json::json!(["T1562.008"]),
+        "{sigma}"
     );
     assert!(
         detectors.contains(&"\"cloudtrail_tampering\"".to_string()),

@@ -6,8 +6,8 @@
 //! `anomaly_analyses` (observed value against baseline, which our baseline detectors are
 //! about), and `finding_info` there has everything else we fill; later releases only add
 //! attributes we do not use. Findings declare it in `metadata.version`. The test
-//! `alerts/tests/ocsf_schema.rs` checks findings against the 1.5.0 schema (vendored, resolved,
-//! under `alerts/tests/fixtures/ocsf/`).
+//! `alerts/tests/ocsf_schema.rs` checks findings against our excerpt of the 1.5.0 class
+//! ([`check`]) and, opt-in, against the full 1.5.0 schema (`docs/corpora.md`).
 //!
 //! Where each alert field goes, and why:
 //!

@@ -202,3 +202,18 @@ pub fn array_records(text: &str) -> Vec<String> {
 pub fn detect_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
+
+/// The corpus folder the environment variable `var` names. Corpus tests are `#[ignore]`d; run
+/// with `--ignored` and without the variable they fail here rather than pass unchecked.
+pub fn corpus_dir(var: &str, what: &str) -> PathBuf {
+    let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) else {
+        panic!("{var} is not set: point it at {what} (see docs/corpora.md)");
+    };
+    let dir = PathBuf::from(dir);
+    assert!(
+        dir.is_dir(),
+        "{var}={}: not a folder; expected {what} (see docs/corpora.md)",
+        dir.display()
+    );
+    dir
+}

@@ -24,7 +24,7 @@ pub mod actor;
 pub mod onboarding;
 pub mod scanners;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,45 @@ use scanners::Scanners;
 /// The detectors whose findings the filter judges.
 pub const DETECTORS: &[&str] = &["security_group_change"];
 const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
+/// Groups listed in a merged alert.
+const MAX_LISTED: usize = 20;
+
+fn by_time(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    (a.first_seen_ms, &a.dedupe_key).cmp(&(b.first_seen_ms, &b.dedupe_key))
+}
+
+/// One alert for an unusual actor's non-exposing changes of one hour: the first change, on the
+/// actor, listing the groups (a first apply by a pipeline nobody has seen is one alert, not
+/// one per group).
+fn merge(mut v: Vec<Finding>) -> Option<Finding> {
+    if v.len() <= 1 {
+        return v.pop();
+    }
+    let n = v.len();
+    let groups: Vec<String> = v.iter().map(|f| f.entity.id.clone()).collect();
+    let last = v.iter().map(|f| f.last_seen_ms).max();
+    let mut f = v.swap_remove(0);
+    let actor = f.evidence["routine"]["actor"]
+        .as_str()
+        .unwrap_or(&f.entity.id)
+        .to_string();
+    f.title = format!("{n} security-group changes by {actor}, which does not usually make them");
+    f.entity = flowtrail_core::Entity {
+        kind: flowtrail_core::EntityKind::Principal,
+        id: actor.clone(),
+    };
+    f.dedupe_key = format!("{actor}|{}", f.first_seen_ms.div_euclid(HOUR_MS));
+    f.last_seen_ms = last.unwrap_or(f.last_seen_ms);
+    if let Some(o) = f.evidence.as_object_mut() {
+        o.insert("changes".into(), json!(n));
+        o.insert(
+            "groups".into(),
+            json!(groups.iter().take(MAX_LISTED).collect::<Vec<_>>()),
+        );
+    }
+    Some(f)
+}
 const FILE: &str = "routine_changes.json";
 
 /// Tuning.
@@ -98,6 +137,8 @@ pub struct RoutineChanges {
 
 /// How the filter judged one change.
 struct Verdict {
+    /// `account|actor|user-agent family`.
+    key: String,
     routine: bool,
     evidence: serde_json::Value,
 }
@@ -129,16 +170,16 @@ impl RoutineChanges {
             .into_iter()
             .partition(|f| DETECTORS.contains(&f.detector.as_str()));
         let before = out.len();
-        out.sort_by(|a, b| (a.first_seen_ms, &a.dedupe_key).cmp(&(b.first_seen_ms, &b.dedupe_key)));
+        out.sort_by(by_time);
         out.retain(|f| match f.detector.as_str() {
             onboarding::DETECTOR => !self.onboarding.is_onboarding(f),
             scanners::DETECTOR => !self.scanners.judge_and_learn(f),
             _ => true,
         });
         self.dropped += (before - out.len()) as u64;
-        changes.sort_by(|a, b| {
-            (a.first_seen_ms, &a.dedupe_key).cmp(&(b.first_seen_ms, &b.dedupe_key))
-        });
+        changes.sort_by(by_time);
+        // Non-exposing changes by an unusual actor, by actor and hour: one alert each.
+        let mut unusual: BTreeMap<(String, i64), Vec<Finding>> = BTreeMap::new();
         for mut f in changes {
             // A rule without the columns (a user's override) is not judged.
             let Some(exposure) = f.evidence["exposure"].as_str().map(str::to_string) else {
@@ -150,14 +191,18 @@ impl RoutineChanges {
                 self.dropped += 1;
                 continue;
             }
-            if exposure == "none" && f.severity < Severity::Medium {
-                f.severity = Severity::Medium;
-            }
             if let Some(o) = f.evidence.as_object_mut() {
                 o.insert("routine".into(), v.evidence);
             }
-            out.push(f);
+            if exposure == "none" {
+                f.severity = f.severity.max(Severity::Medium);
+                let hour = f.first_seen_ms.div_euclid(HOUR_MS);
+                unusual.entry((v.key, hour)).or_default().push(f);
+            } else {
+                out.push(f);
+            }
         }
+        out.extend(unusual.into_values().filter_map(merge));
         out
     }
 
@@ -184,8 +229,12 @@ impl RoutineChanges {
             "earlier_days": earlier, "known_network": known_net, "automation": iac,
             "usual_hours": p.map(|p| p.hours).unwrap_or(0), "why": why,
         });
-        self.learn_actor(key, day, nets, f.first_seen_ms);
-        Verdict { routine, evidence }
+        self.learn_actor(key.clone(), day, nets, f.first_seen_ms);
+        Verdict {
+            key,
+            routine,
+            evidence,
+        }
     }
 
     fn learn_actor(&mut self, key: String, day: i64, nets: Vec<String>, t: i64) {

@@ -293,3 +293,43 @@ fn a_scanner_in_the_same_weekly_slot_for_two_weeks_is_routine() {
         1
     );
 }
+
+#[test]
+fn a_first_apply_by_an_unusual_actor_is_one_alert_listing_its_groups() {
+    let mut r = RoutineChanges::new(RoutineOptions::default());
+    let batch: Vec<Finding> = (0..30)
+        .map(|k| change(k * 1_000, CI, CLI, "203.0.113.7", "none", Severity::Medium))
+        .collect();
+    let out = r.filter(batch);
+    assert_eq!(out.len(), 1, "one alert for the apply");
+    assert_eq!(out[0].entity.id, CI);
+    assert_eq!(out[0].evidence["changes"], 30);
+    assert_eq!(
+        out[0].evidence["groups"].as_array().map(Vec::len),
+        Some(MAX_LISTED)
+    );
+    // An exposing change in the same apply keeps its own alert.
+    let mut both: Vec<Finding> = (0..3)
+        .map(|k| {
+            change(
+                DAY + k * 1_000,
+                CI,
+                CLI,
+                "203.0.113.7",
+                "none",
+                Severity::Medium,
+            )
+        })
+        .collect();
+    both.push(change(
+        DAY + 5_000,
+        CI,
+        CLI,
+        "203.0.113.7",
+        "world_admin",
+        Severity::Critical,
+    ));
+    let out = r.filter(both);
+    assert_eq!(out.len(), 2);
+    assert!(out.iter().any(|f| f.severity == Severity::Critical));
+}

@@ -32,9 +32,10 @@ use crate::DetectError;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BehaviourOptions {
-    /// Hours of learning before `lateral_movement` and `c2_beaconing` judge: from the first
-    /// hour seen for the tier-pair learning, from an instance's first hour for its known
-    /// destinations.
+    /// Hours of learning before `lateral_movement`, `c2_beaconing` and the volume detectors
+    /// judge: from a client tier's first hour for its edges, from an instance's first hour for
+    /// its known destinations and norms. Two days: an administrator's first session of the
+    /// week, a day after the start, is not lateral movement.
     pub warmup_hours: u32,
     /// Named tiers (a tier is one or more CIDR blocks). Addresses in no tier are grouped by
     /// their /24.
@@ -119,7 +120,7 @@ impl Default for BeaconOptions {
 impl Default for BehaviourOptions {
     fn default() -> Self {
         Self {
-            warmup_hours: 24,
+            warmup_hours: 48,
             tiers: Vec::new(),
             allow: Vec::new(),
             dns_resolvers: Vec::new(),

@@ -51,6 +51,14 @@ fn run(b: &mut Behaviour, hour: i64, rows: &[Flow]) -> Vec<Finding> {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The defaults with a one-day warm-up, so the cases stay short.
+fn opts() -> BehaviourOptions {
+    BehaviourOptions {
+        warmup_hours: 24,
+        ..Default::default()
+    }
+}
+
 fn ids(f: &[Finding]) -> Vec<&str> {
     f.iter().map(|f| f.detector.as_str()).collect()
 }
@@ -104,7 +112,7 @@ fn learned(opts: BehaviourOptions) -> Behaviour {
 
 #[test]
 fn a_new_port_between_tiers_is_lateral_movement_but_routine_and_new_instances_are_not() {
-    let mut b = learned(BehaviourOptions::default());
+    let mut b = learned(opts());
     assert!(b.known_edges() >= 2);
     let t = T0 + 30 * H + 60_000;
     let mut rows = routine(30);
@@ -192,7 +200,7 @@ fn a_new_port_between_tiers_is_lateral_movement_but_routine_and_new_instances_ar
 
 #[test]
 fn a_new_subnet_learns_its_own_edges_before_it_is_judged() {
-    let mut b = learned(BehaviourOptions::default());
+    let mut b = learned(opts());
     let mut alerts = Vec::new();
     for hr in 30..60 {
         let t = T0 + hr * H + 60_000;
@@ -314,7 +322,7 @@ fn jitter(every_s: i64, pct: i64) -> impl Fn(i64) -> i64 {
 
 #[test]
 fn regular_small_connections_to_a_new_address_are_beaconing_and_a_known_agent_is_not() {
-    let mut b = Behaviour::new(BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut b = Behaviour::new(opts()).unwrap_or_else(|e| panic!("{e}"));
     let mut found = Vec::new();
     for hr in 0..40 {
         // A monitoring agent polls its SaaS endpoint every 60 s from the first hour.
@@ -361,13 +369,12 @@ fn regular_small_connections_to_a_new_address_are_beaconing_and_a_known_agent_is
 #[test]
 fn beaconing_state_survives_a_restart_and_stays_small() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let mut b = Behaviour::new(BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut b = Behaviour::new(opts()).unwrap_or_else(|e| panic!("{e}"));
     let mut alerts = Vec::new();
     for hr in 0..40 {
         if hr == 30 {
             b.save(dir.path()).unwrap_or_else(|e| panic!("{e}"));
-            b = Behaviour::load(dir.path(), BehaviourOptions::default())
-                .unwrap_or_else(|e| panic!("{e}"));
+            b = Behaviour::load(dir.path(), opts()).unwrap_or_else(|e| panic!("{e}"));
         }
         let mut rows = vec![anchor("eni-app1", "i-app1", "10.0.11.5", T0 + hr * H)];
         if hr >= 26 {
@@ -408,7 +415,7 @@ fn beaconing_state_survives_a_restart_and_stays_small() {
 
 #[test]
 fn a_long_connection_to_a_pool_port_is_mining_and_short_or_internal_ones_are_not() {
-    let mut b = Behaviour::new(BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut b = Behaviour::new(opts()).unwrap_or_else(|e| panic!("{e}"));
     let hr = 3;
     let mut rows = vec![anchor("eni-app1", "i-app1", "10.0.11.5", T0 + hr * H)];
     // One stratum session, a record a minute for 45 minutes.
@@ -480,7 +487,7 @@ fn dns_rows(hr: i64) -> Vec<Flow> {
 
 #[test]
 fn dns_to_a_public_resolver_is_rogue_and_a_declared_corporate_one_is_not() {
-    let mut b = Behaviour::new(BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut b = Behaviour::new(opts()).unwrap_or_else(|e| panic!("{e}"));
     let t = T0 + 1_000;
     assert!(
         run(&mut b, 0, &dns_rows(0)).is_empty(),
@@ -538,10 +545,9 @@ fn dns_to_a_public_resolver_is_rogue_and_a_declared_corporate_one_is_not() {
 #[test]
 fn learned_edges_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let b = learned(BehaviourOptions::default());
+    let b = learned(opts());
     b.save(dir.path()).unwrap_or_else(|e| panic!("{e}"));
-    let mut b =
-        Behaviour::load(dir.path(), BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut b = Behaviour::load(dir.path(), opts()).unwrap_or_else(|e| panic!("{e}"));
     assert!(run(&mut b, 40, &routine(40)).is_empty());
     let mut rows = routine(41);
     rows.push(flow(
@@ -578,7 +584,7 @@ fn sent(dst: &str, port: i32, bytes: i64, hr: i64) -> Flow {
 
 #[test]
 fn a_dns_volume_far_above_the_norm_is_tunnelling_and_twice_the_norm_is_not() {
-    let mut b = Behaviour::new(BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut b = Behaviour::new(opts()).unwrap_or_else(|e| panic!("{e}"));
     let mut found = Vec::new();
     for hr in 0..32 {
         let dns = match hr {
@@ -603,7 +609,7 @@ fn a_dns_volume_far_above_the_norm_is_tunnelling_and_twice_the_norm_is_not() {
 
 #[test]
 fn hours_of_a_few_times_the_usual_to_a_new_network_are_slow_exfiltration_and_backups_are_not() {
-    let mut b = Behaviour::new(BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut b = Behaviour::new(opts()).unwrap_or_else(|e| panic!("{e}"));
     let mut found = Vec::new();
     for hr in 0..72 {
         let mut rows = vec![
@@ -673,14 +679,13 @@ fn the_engine_runs_the_detectors_and_saves_their_state_with_the_baselines() {
         ids(&f)
     );
     e.save_to(dir.path()).unwrap_or_else(|e| panic!("{e}"));
-    let b =
-        Behaviour::load(dir.path(), BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let b = Behaviour::load(dir.path(), opts()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(b.known_edges(), 2, "app -> db and web -> app, restored");
 }
 
 #[test]
 fn a_bastion_reaching_one_more_tier_over_ssh_is_its_habit_and_a_web_server_opening_ssh_is_not() {
-    let mut b = Behaviour::new(BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut b = Behaviour::new(opts()).unwrap_or_else(|e| panic!("{e}"));
     let ssh = |src: &str, eni: &'static str, inst: &'static str, dst: &str, hr: i64| {
         vec![
             flow(
@@ -716,4 +721,40 @@ fn a_bastion_reaching_one_more_tier_over_ssh_is_its_habit_and_a_web_server_openi
         );
     }
     assert_eq!(found, [(29, "i-web1".to_string())]);
+}
+
+#[test]
+fn by_default_a_tier_learns_for_two_days_so_a_first_admin_session_on_day_two_is_quiet() {
+    let mut b = Behaviour::new(BehaviourOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut found = Vec::new();
+    for hr in 0..52 {
+        let mut rows = routine(hr);
+        let t = T0 + hr * H + 60_000;
+        if hr == 30 || hr == 50 {
+            // The bastion's first session, on day two; on day three, RDP nowhere used before.
+            let port = if hr == 30 { 22 } else { 3389 };
+            rows.push(flow(
+                "eni-bast",
+                "i-bast",
+                "10.0.2.216",
+                "10.0.21.7",
+                (50100, port),
+                9_000,
+                t,
+            ));
+        }
+        rows.push(anchor("eni-bast", "i-bast", "10.0.2.216", t));
+        // Its routine from the first hour: DNS to the corporate resolver.
+        rows.push(flow(
+            "eni-bast",
+            "i-bast",
+            "10.0.2.216",
+            "10.200.0.2",
+            (50200, 53),
+            90,
+            t,
+        ));
+        found.extend(run(&mut b, hr, &rows).into_iter().map(|f| (hr, f.detector)));
+    }
+    assert_eq!(found, [(50, lateral::LATERAL.to_string())]);
 }

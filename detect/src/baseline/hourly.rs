@@ -100,7 +100,8 @@ pub struct EniAddrs {
 }
 
 impl EniAddrs {
-    fn observe(&mut self, eni: &str, src: &str, dst: &str) {
+    /// One record of `eni` between `src` and `dst`: an address not in it is not the ENI's.
+    pub(crate) fn observe(&mut self, eni: &str, src: &str, dst: &str) {
         match self.cand.get_mut(eni) {
             None => {
                 self.cand.insert(
@@ -129,12 +130,14 @@ impl EniAddrs {
     }
 }
 
-fn s<'a>(b: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
+/// A string column of `b` by name, when it is one.
+pub(crate) fn s<'a>(b: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
     b.column_by_name(name)
         .and_then(|c| c.as_string_opt::<i32>())
 }
 
-fn get(a: Option<&StringArray>, i: usize) -> Option<&str> {
+/// Row `i` of a string column, when present and not null.
+pub(crate) fn get(a: Option<&StringArray>, i: usize) -> Option<&str> {
     a.and_then(|a| if a.is_null(i) { None } else { Some(a.value(i)) })
 }
 

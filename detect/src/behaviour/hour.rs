@@ -15,7 +15,7 @@
 //! logged on its own interface (`flow-direction`, or the interface's address learned in a
 //! first pass: the one address in every record of the interface).
 
-use arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Int32Type, Int64Type, TimestampMillisecondType};
 
 use flowtrail_core::EntityKind;
@@ -23,7 +23,7 @@ use flowtrail_core::schema::flows::col;
 use flowtrail_core::schema::{ACCOUNT_ID, EVENT_TIME, REGION};
 
 use crate::DetectError;
-use crate::baseline::hourly::{Map, is_private};
+use crate::baseline::hourly::{EniAddrs, Map, get, is_private, s};
 use crate::keep::Batches;
 
 /// Connections kept per contact in an hour (a beacon every second is 3,600).
@@ -120,49 +120,6 @@ impl Hour {
     }
 }
 
-/// Interface → its own address: the one present in every record of the interface.
-#[derive(Debug, Default)]
-struct EniAddr {
-    cand: Map<String, [Option<String>; 2]>,
-}
-
-impl EniAddr {
-    fn observe(&mut self, eni: &str, src: &str, dst: &str) {
-        match self.cand.get_mut(eni) {
-            None => {
-                self.cand.insert(
-                    eni.to_string(),
-                    [Some(src.to_string()), Some(dst.to_string())],
-                );
-            }
-            Some(c) => {
-                for x in c.iter_mut() {
-                    if x.as_deref().is_some_and(|a| a != src && a != dst) {
-                        *x = None;
-                    }
-                }
-            }
-        }
-    }
-
-    fn addr(&self, eni: &str) -> Option<&str> {
-        match self.cand.get(eni) {
-            Some([Some(a), None]) | Some([None, Some(a)]) => Some(a),
-            Some([Some(a), Some(b)]) if a == b => Some(a),
-            _ => None,
-        }
-    }
-}
-
-fn s<'a>(b: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
-    b.column_by_name(name)
-        .and_then(|c| c.as_string_opt::<i32>())
-}
-
-fn get(a: Option<&StringArray>, i: usize) -> Option<&str> {
-    a.and_then(|a| if a.is_null(i) { None } else { Some(a.value(i)) })
-}
-
 fn int<'a, T: arrow::datatypes::ArrowPrimitiveType>(
     b: &'a RecordBatch,
     name: &str,
@@ -180,7 +137,7 @@ where
 
 /// Group the hour's rows.
 pub fn scan(batches: &(impl Batches + ?Sized)) -> Result<Hour, DetectError> {
-    let mut enis = EniAddr::default();
+    let mut enis = EniAddrs::default();
     batches.visit(&mut |b| {
         let (eni, src, dst) = (
             s(b, col::INTERFACE_ID),
@@ -198,7 +155,7 @@ pub fn scan(batches: &(impl Batches + ?Sized)) -> Result<Hour, DetectError> {
     Ok(h)
 }
 
-fn scan_batch(h: &mut Hour, enis: &EniAddr, b: &RecordBatch) {
+fn scan_batch(h: &mut Hour, enis: &EniAddrs, b: &RecordBatch) {
     let (inst, eni, src, dst) = (
         s(b, col::INSTANCE_ID),
         s(b, col::INTERFACE_ID),

@@ -95,7 +95,8 @@ fn sdk_operations() -> BTreeMap<String, BTreeSet<String>> {
         .unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "this test reads the SDK crates' sources, which must be downloaded: run `cargo fetch` \
+         first (`scripts/test` builds the whole workspace, which downloads them)\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -116,18 +116,13 @@ fn replay_writes_ocsf_findings_and_export_writes_the_security_lake_layout() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let jsonl = dir.path().join("alerts.jsonl");
-    let out = bin()
-        .arg("replay")
-        .arg(root.join("sample-data"))
-        .args(["--quiet", "--alerts-format", "ocsf", "--lake"])
-        .arg(&lake)
-        .arg("--alerts-out")
-        .arg(&jsonl)
-        .arg("--state")
-        .arg(dir.path().join("state"))
-        .output()
-        .unwrap();
+    // `common::replay` writes the alerts beside the lake, as `lake.alerts.jsonl`.
+    let jsonl = lake.with_extension("alerts.jsonl");
+    let out = replay(
+        &root.join("sample-data"),
+        &lake,
+        &["--alerts-format", "ocsf"],
+    );
     assert!(
         out.status.success(),
         "{}",

@@ -259,6 +259,9 @@ mod tests {
 
     pub(crate) fn alert(id: &str, t: &str) -> Alert {
         Alert {
+            why: String::new(),
+            next_steps: Vec::new(),
+            asset: None,
             id: id.into(),
             detector: "port_scan".into(),
             severity: Severity::High,

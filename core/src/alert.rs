@@ -239,8 +239,18 @@ pub struct Alert {
     /// ATT&CK tactics and techniques (always present, lists maybe empty).
     #[serde(default)]
     pub attack: Attack,
-    /// Evidence object.
+    /// Evidence object. Carries `sql` (a read-only query over the lake returning the rows
+    /// behind the alert), `rows` (the first of them) and, for baseline detectors, `band`.
     pub evidence: serde_json::Value,
+    /// Why this matters, in plain words (empty in alerts written before the field existed).
+    #[serde(default)]
+    pub why: String,
+    /// What an analyst should check or do next, in order.
+    #[serde(default)]
+    pub next_steps: Vec<String>,
+    /// The instance behind the alert's interface or address, where known.
+    #[serde(default)]
+    pub asset: Option<crate::Asset>,
 }
 
 /// Format UTC milliseconds as RFC 3339 with seconds precision and a `Z`.
@@ -278,6 +288,9 @@ impl Alert {
             dedupe_key: f.dedupe_key,
             attack: f.attack,
             evidence: f.evidence,
+            why: String::new(),
+            next_steps: Vec::new(),
+            asset: None,
         }
     }
 }

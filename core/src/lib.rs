@@ -5,10 +5,12 @@
 //! types shared by detection and sinks ([`alert`]), and the injectable [`clock::Clock`].
 
 pub mod alert;
+pub mod asset;
 pub mod clock;
 pub mod layout;
 pub mod schema;
 
 pub use alert::{Alert, Entity, EntityKind, Finding, Severity};
+pub use asset::Asset;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use layout::{PartitionKey, Table};

@@ -247,6 +247,9 @@ mod tests {
 
     fn alert(detector: &str, sev: Severity, kind: EntityKind) -> Alert {
         Alert {
+            why: String::new(),
+            next_steps: Vec::new(),
+            asset: None,
             id: "a".into(),
             detector: detector.into(),
             severity: sev,

@@ -45,6 +45,9 @@ pub fn followup(a: &Action<'_>) -> Alert {
     let changed = !a.dry_run && a.action != "skipped";
     let verb = if a.dry_run { "would" } else { "did" };
     Alert {
+        why: String::new(),
+        next_steps: Vec::new(),
+        asset: None,
         id: alert_id(FOLLOWUP_DETECTOR, &key, 0),
         detector: FOLLOWUP_DETECTOR.into(),
         severity: if changed {

@@ -75,6 +75,9 @@ pub fn to_batch(alerts: &[Alert]) -> Result<RecordBatch, AlertsError> {
         s(&|a| a.evidence.to_string()),
         ids(alerts, |a| &a.attack.tactics),
         ids(alerts, |a| &a.attack.techniques),
+        o(&|a| (!a.why.is_empty()).then(|| a.why.clone())),
+        ids(alerts, |a| &a.next_steps),
+        o(&|a| a.asset.as_ref().and_then(|x| serde_json::to_string(x).ok())),
     ];
     Ok(RecordBatch::try_new(alerts_schema(), cols)?)
 }
@@ -120,6 +123,14 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Alert>, AlertsError> {
         }
     };
     let (tactics, techniques) = (ids(col::ATTACK_TACTICS)?, ids(col::ATTACK_TECHNIQUES)?);
+    let next_steps = ids(col::NEXT_STEPS)?;
+    let optional_text = |name: &str| -> Result<Option<ArrayRef>, ArrowError> {
+        match batch.column_by_name(name) {
+            Some(c) => cast(c, &DataType::Utf8).map(Some),
+            None => Ok(None),
+        }
+    };
+    let (why, asset) = (optional_text(col::WHY)?, optional_text(col::ASSET)?);
     let s = |a: &ArrayRef, row: usize| -> Option<String> {
         let a = a.as_string::<i32>();
         (!a.is_null(row)).then(|| a.value(row).to_string())
@@ -146,6 +157,15 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Alert>, AlertsError> {
             let kind = req(&kind, col::ENTITY_KIND)?;
             let sev = req(&severity, col::SEVERITY)?;
             Ok(Alert {
+                why: why.as_ref().and_then(|a| s(a, row)).unwrap_or_default(),
+                next_steps: list(&next_steps, row),
+                asset: match asset.as_ref().and_then(|a| s(a, row)) {
+                    Some(j) => Some(
+                        serde_json::from_str(&j)
+                            .map_err(|e| bad(row, format!("asset is not JSON: {e}")))?,
+                    ),
+                    None => None,
+                },
                 id: req(&id, col::ID)?,
                 detector: req(&detector, col::DETECTOR)?,
                 severity: sev.parse().map_err(|e| bad(row, format!("{e}")))?,
@@ -236,6 +256,13 @@ mod tests {
         let mut a = alert("i-1", Attack::new(&["TA0010"], &["T1048"]));
         a.account_id = Some("012345678901".into());
         a.evidence = serde_json::json!({"bytes_out": 5});
+        a.why = "Unusual volume out.".into();
+        a.next_steps = vec!["check the peer".into(), "isolate".into()];
+        a.asset = Some(flowtrail_core::Asset {
+            instance_id: Some("i-0abc".into()),
+            tags: [("Name".to_string(), "web-1".to_string())].into(),
+            ..Default::default()
+        });
         let alerts = [a, alert("i-2", Attack::default())];
         let back = to_batch(&alerts).and_then(|b| from_batch(&b));
         assert_eq!(back.ok().as_deref(), Some(&alerts[..]));
@@ -243,6 +270,9 @@ mod tests {
         let Ok(b) = to_batch(&alerts) else { return };
         let old = b.project(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
         let back = old.map_err(AlertsError::from).and_then(|b| from_batch(&b));
-        assert!(back.is_ok_and(|v| v[0].attack.is_empty()));
+        assert!(back.is_ok_and(|v| v[0].attack.is_empty()
+            && v[0].why.is_empty()
+            && v[0].next_steps.is_empty()
+            && v[0].asset.is_none()));
     }
 }

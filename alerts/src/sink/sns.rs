@@ -462,6 +462,9 @@ mod tests {
 
     fn alert(det: &str, sev: Severity) -> Alert {
         Alert {
+            why: String::new(),
+            next_steps: Vec::new(),
+            asset: None,
             id: "x".into(),
             detector: det.into(),
             severity: sev,

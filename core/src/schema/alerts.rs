@@ -1,7 +1,9 @@
 //! The `alerts` table: one row per alert as emitted (after dedupe and suppression), partitioned
 //! by date only. `evidence` is the alert's evidence object as a JSON string; `attack_tactics`
 //! and `attack_techniques` are the alert's ATT&CK ids as lists of strings (`array<string>` in
-//! Athena, `VARCHAR[]` in DuckDB), null in files written before they existed.
+//! Athena, `VARCHAR[]` in DuckDB), null in files written before they existed. `why` is the
+//! plain-words explanation, `next_steps` the analyst's steps (a list of strings) and `asset` the
+//! instance behind the alert as a JSON string (null where unknown or in older files).
 
 use std::sync::{Arc, OnceLock};
 
@@ -27,6 +29,9 @@ pub mod col {
     pub const EVIDENCE: &str = "evidence";
     pub const ATTACK_TACTICS: &str = "attack_tactics";
     pub const ATTACK_TECHNIQUES: &str = "attack_techniques";
+    pub const WHY: &str = "why";
+    pub const NEXT_STEPS: &str = "next_steps";
+    pub const ASSET: &str = "asset";
 }
 
 /// The type of the ATT&CK id columns: a list of strings.
@@ -56,6 +61,9 @@ pub fn alerts_schema() -> SchemaRef {
                 // Nullable: alert files written before these columns read them as null.
                 Field::new(col::ATTACK_TACTICS, attack_ids_type(), true),
                 Field::new(col::ATTACK_TECHNIQUES, attack_ids_type(), true),
+                Field::new(col::WHY, DataType::Utf8, true),
+                Field::new(col::NEXT_STEPS, attack_ids_type(), true),
+                Field::new(col::ASSET, DataType::Utf8, true),
             ]))
         })
         .clone()

@@ -42,6 +42,9 @@ pub(crate) fn trail(rows: &[Row<'_>]) -> RecordBatch {
 
 fn alert(id: &str, det: &str, sev: Severity, kind: EntityKind, entity: &str, t: i64) -> Alert {
     Alert {
+        why: String::new(),
+        next_steps: Vec::new(),
+        asset: None,
         id: id.into(),
         detector: det.into(),
         severity: sev,

@@ -195,9 +195,9 @@ pub fn restore_snapshot(aws: &Aws, url: &str, state: &Path) -> anyhow::Result<us
                 Ok::<_, anyhow::Error>(r.body.collect().await?.into_bytes())
             })
             .with_context(|| format!("reading s3://{}/{key}", url.bucket))?;
-        let tmp = state.join(format!(".{name}.restore"));
-        std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, state.join(name))?;
+        let path = state.join(name);
+        flowtrail_core::durable::write_atomic(&path, &bytes)
+            .with_context(|| format!("writing {}", path.display()))?;
         n += 1;
     }
     Ok(n)

@@ -26,7 +26,6 @@
 //! `CURRENT`) is loaded as is and covers nothing.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -71,18 +70,8 @@ pub fn source_of(gen_name: &str) -> SourceId {
 }
 
 fn write_durable(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-    if let Some(d) = path.parent() {
-        fs::File::open(d)
-            .and_then(|d| d.sync_all())
-            .with_context(|| format!("syncing {}", d.display()))?;
-    }
-    Ok(())
+    flowtrail_core::durable::write_atomic(path, bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 impl Checkpoint {

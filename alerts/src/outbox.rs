@@ -28,7 +28,7 @@
 //! The outbox is local to one process: two processes must not share a directory.
 
 use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -162,30 +162,14 @@ impl Outbox {
                 continue;
             }
             let path = self.path_of(&a.id);
-            let tmp = self.dir.join(format!(".{}.json.tmp", file_stem(&a.id)));
             let body = serde_json::to_vec(a).map_err(|e| AlertsError::Io {
                 path: path.clone(),
                 source: std::io::Error::other(e),
             })?;
-            let mut f = File::create(&tmp).map_err(io(&tmp))?;
-            f.write_all(&body).map_err(io(&tmp))?;
-            f.sync_all().map_err(io(&tmp))?;
-            drop(f);
-            fs::rename(&tmp, &path).map_err(io(&path))?;
+            // Temp file `.<id>.json.tmp` (removed by `open` after a crash), fsync, rename.
+            flowtrail_core::durable::write_atomic(&path, &body).map_err(io(&path))?;
         }
-        self.sync_dir()
-    }
-
-    fn sync_dir(&self) -> Result<(), AlertsError> {
-        // Makes the renames durable (a no-op where directories cannot be opened as files).
-        match File::open(&self.dir) {
-            Ok(d) => d
-                .sync_all()
-                .or_else(|e| if cfg!(unix) { Err(e) } else { Ok(()) })
-                .map_err(io(&self.dir)),
-            Err(_) if !cfg!(unix) => Ok(()),
-            Err(e) => Err(io(&self.dir)(e)),
-        }
+        Ok(())
     }
 
     /// The alerts waiting, oldest first (by first-seen time, then id).

@@ -1,12 +1,14 @@
 //! flowtrail-core: the leaf crate every other flowtrail crate builds on.
 //!
-//! It owns the data contracts and nothing that does I/O: the Arrow schemas of the lake tables
+//! It owns the data contracts and, of I/O, only [`durable::write_atomic`] (the one way every
+//! crate replaces a file crash-safely): the Arrow schemas of the lake tables
 //! and their column-name constants ([`schema`]), the lake path layout ([`layout`]), the alert
 //! types shared by detection and sinks ([`alert`]), and the injectable [`clock::Clock`].
 
 pub mod alert;
 pub mod asset;
 pub mod clock;
+pub mod durable;
 pub mod layout;
 pub mod schema;
 

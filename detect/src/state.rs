@@ -8,7 +8,6 @@
 //! finishes the moves of one with it.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -24,21 +23,11 @@ pub fn save_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), 
     };
     fs::create_dir_all(dir).map_err(io(dir))?;
     let path = dir.join(name);
-    let tmp = dir.join(format!(".{name}.tmp"));
     let bytes = serde_json::to_vec(value).map_err(|e| DetectError::State {
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    {
-        let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(&bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-    }
-    fs::rename(&tmp, &path).map_err(io(&path))?;
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    flowtrail_core::durable::write_atomic(&path, &bytes).map_err(io(&path))
 }
 
 /// Read `dir/name`, or None when it does not exist.

@@ -3,13 +3,13 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::IngestError;
 use flowtrail_core::Table;
+use flowtrail_core::durable;
 use flowtrail_core::layout::LEDGER_DIR;
 
 /// Identity of a source object: its normalized key, size and (when known) ETag.
@@ -95,23 +95,12 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
 
 /// fsync a directory so a rename inside it is durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), IngestError> {
-    let f = fs::File::open(dir).map_err(io(dir))?;
-    f.sync_all().map_err(io(dir))
+    durable::sync_dir(dir).map_err(io(dir))
 }
 
-/// Write `bytes` to `path` durably via a temp file and a rename.
+/// Write `bytes` to `path` durably ([`durable::write_atomic`]).
 pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), IngestError> {
-    let tmp = path.with_extension("writing");
-    {
-        let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-    }
-    fs::rename(&tmp, path).map_err(io(path))?;
-    if let Some(d) = path.parent() {
-        sync_dir(d)?;
-    }
-    Ok(())
+    durable::write_atomic(path, bytes).map_err(io(path))
 }
 
 impl Ledger {
@@ -147,7 +136,8 @@ impl Ledger {
                     ledger.rolled_back += 1;
                     tracing::warn!(commit = %rec.id, files = rec.files.len(), "rolled back an unfinished commit");
                 }
-                "writing" => {
+                // A temp file of `write_atomic` (`writing`: the name older versions used).
+                "tmp" | "writing" => {
                     let _ = fs::remove_file(&path);
                 }
                 _ => {}

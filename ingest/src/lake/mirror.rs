@@ -29,8 +29,8 @@ use flowtrail_core::Table;
 use flowtrail_core::layout::LEDGER_DIR;
 
 use super::ledger::CommitRecord;
+use super::s3url::S3Url;
 use crate::IngestError;
-use crate::source::s3::S3Url;
 
 /// Copies committed commits of a staging lake to S3.
 #[derive(Debug, Clone)]

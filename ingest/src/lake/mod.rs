@@ -41,6 +41,7 @@ pub mod mirror;
 pub mod partition;
 pub mod reader;
 pub mod reread;
+pub mod s3url;
 pub mod writer;
 
 pub use ledger::{Ledger, SourceId};

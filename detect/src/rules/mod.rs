@@ -14,6 +14,7 @@
 
 pub mod builtin;
 pub mod cases;
+mod conform;
 pub mod finding;
 pub mod header;
 mod set;

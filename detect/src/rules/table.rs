@@ -20,7 +20,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 
-use super::set::{NullPool, conform_one};
+use super::conform::{NullPool, conform_one};
 use crate::keep::Part;
 
 /// A table whose rows are set per chunk.

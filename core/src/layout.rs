@@ -1,6 +1,6 @@
 //! The lake path layout:
 //! `<lake>/<table>/account_id=<id>/region=<region>/date=YYYY-MM-DD/hour=HH/<unique>.parquet`
-//! (`alerts` partitioned by `date=` only), plus the lake's private folders (`_quarantine/`,
+//! (`alerts` and `inventory` partitioned by `date=` only), plus the lake's private folders (`_quarantine/`,
 //! `_ledger/`). Partition values are sanitized so that no value can escape the lake.
 
 use std::fmt;
@@ -16,11 +16,19 @@ pub enum Table {
     Cloudtrail,
     /// Alerts emitted by detection.
     Alerts,
+    /// What is known of each network interface (instance, subnet, VPC, tags), with validity
+    /// times: snapshots written by detection.
+    Inventory,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 3] = [Table::Flows, Table::Cloudtrail, Table::Alerts];
+    pub const ALL: [Table; 4] = [
+        Table::Flows,
+        Table::Cloudtrail,
+        Table::Alerts,
+        Table::Inventory,
+    ];
 
     /// The table's folder and SQL name.
     pub fn name(self) -> &'static str {
@@ -28,6 +36,7 @@ impl Table {
             Table::Flows => "flows",
             Table::Cloudtrail => "cloudtrail",
             Table::Alerts => "alerts",
+            Table::Inventory => "inventory",
         }
     }
 }
@@ -76,7 +85,7 @@ impl PartitionKey {
     /// The partition folder relative to the lake root, with `/` separators.
     pub fn dir(&self, table: Table) -> String {
         match table {
-            Table::Alerts => format!("alerts/date={}", self.date()),
+            Table::Alerts | Table::Inventory => format!("{}/date={}", table.name(), self.date()),
             _ => format!(
                 "{}/account_id={}/region={}/date={}/hour={:02}",
                 table.name(),
@@ -128,6 +137,7 @@ mod tests {
             "flows/account_id=012345678901/region=us-east-1/date=2026-01-08/hour=10"
         );
         assert_eq!(k.dir(Table::Alerts), "alerts/date=2026-01-08");
+        assert_eq!(k.dir(Table::Inventory), "inventory/date=2026-01-08");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`fence`]: `unexpected_resource`, what should not be in a watched subnet.
 //! - [`behaviour`]: network behaviour over flows: lateral movement, tier policy, beaconing,
 //!   mining, rogue DNS resolvers.
+//! - [`inventory`]: interface → instance, subnet, VPC, tags, with validity times.
 //! - [`keep`]: the columns and batches the engine holds of an open hour.
 //! - [`spill`]: held rows on local disk when they outgrow the memory budget.
 //! - [`state`]: baselines on disk.
@@ -18,6 +19,7 @@ pub mod behaviour;
 pub mod engine;
 pub mod error;
 pub mod fence;
+pub mod inventory;
 pub mod keep;
 pub mod recon;
 pub mod routine;

@@ -28,7 +28,7 @@ fn hive_type(ty: &DataType) -> String {
 /// The partition keys of a table, in path order.
 pub fn partition_keys(table: Table) -> &'static [&'static str] {
     match table {
-        Table::Alerts => &[DATE],
+        Table::Alerts | Table::Inventory => &[DATE],
         Table::Flows | Table::Cloudtrail => &[ACCOUNT_ID, REGION, DATE, HOUR],
     }
 }
@@ -78,5 +78,21 @@ mod tests {
         );
         assert!(ddl.contains("`attack_tactics` array<string>"), "{ddl}");
         assert!(ddl.contains("`attack_techniques` array<string>"), "{ddl}");
+    }
+
+    #[test]
+    fn inventory_ddl_is_partitioned_by_date_with_group_arrays() {
+        let ddl = create_table(
+            Table::Inventory,
+            &crate::schema::inventory::inventory_schema(),
+            "s3://b/lake",
+        );
+        assert!(ddl.contains("`security_groups` array<string>"), "{ddl}");
+        assert!(ddl.contains("`valid_from` timestamp"), "{ddl}");
+        assert!(
+            ddl.contains("PARTITIONED BY (\n  `date` string\n)"),
+            "{ddl}"
+        );
+        assert!(ddl.contains("LOCATION 's3://b/lake/inventory/'"), "{ddl}");
     }
 }

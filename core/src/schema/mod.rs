@@ -1,4 +1,4 @@
-//! Arrow schemas of the lake tables (`flows`, `cloudtrail`, `alerts`) and their column names.
+//! Arrow schemas of the lake tables (`flows`, `cloudtrail`, `alerts`, `inventory`) and their column names.
 //!
 //! Column names follow the AWS field names with `_` for `-`, as in AWS's own Athena DDL. Integer
 //! types follow AWS's parquet delivery of flow logs: ports, protocol and tcp-flags are int32;
@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod athena;
 pub mod cloudtrail;
 pub mod flows;
+pub mod inventory;
 
 use arrow::datatypes::{DataType, TimeUnit};
 

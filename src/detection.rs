@@ -1,6 +1,7 @@
 //! Wires detection into a run: batches → `flowtrail_detect::Engine` → findings →
 //! `flowtrail_alerts::AlertPipeline` → alerts, delivered to the sinks (JSONL file, and the
-//! lake's `alerts` table at commit).
+//! lake's `alerts` table at commit). The inventory (interface → instance) learns from the same
+//! batches and names the instance behind each alert's interface or address (`asset`).
 
 use std::path::PathBuf;
 
@@ -11,6 +12,7 @@ use flowtrail_alerts::AlertPipeline;
 use flowtrail_alerts::sink::AlertSink;
 use flowtrail_alerts::suppress::Suppressions;
 use flowtrail_core::{Alert, Table};
+use flowtrail_detect::inventory::Inventory;
 use flowtrail_detect::rules::RuleSet;
 use flowtrail_detect::{Engine, EngineOptions, FenceConfig};
 use flowtrail_ingest::replay::{Observer, ObserverError};
@@ -61,6 +63,10 @@ pub fn load_rules(rules: &[PathBuf], sigma: Option<&std::path::Path>) -> anyhow:
 /// Detection for one run.
 pub struct Detection {
     engine: Engine,
+    inventory: Inventory,
+    /// The state folder the engine and the inventory were restored from (saved to by
+    /// [`Detection::save`]).
+    state: Option<PathBuf>,
     pipeline: AlertPipeline,
     sinks: Vec<Box<dyn AlertSink + Send>>,
     /// Every alert emitted in this run, in order.
@@ -108,8 +114,14 @@ impl Detection {
         )
         .context("restoring detection state")?;
         let pipeline = AlertPipeline::new(suppressions, args.dedupe_minutes.max(1) * 60_000);
+        let inventory = match &args.state {
+            Some(d) => Inventory::load(d).context("restoring the inventory")?,
+            None => Inventory::new(),
+        };
         Ok(Self {
             engine,
+            inventory,
+            state: args.state.clone(),
             pipeline,
             sinks,
             alerts: Vec::new(),
@@ -125,6 +137,9 @@ impl Detection {
         let sequences = self.engine.correlate(&alerts);
         if !sequences.is_empty() {
             alerts.extend(self.pipeline.process(sequences, self.engine.watermark()));
+        }
+        for a in &mut alerts {
+            name_asset(&self.inventory, a);
         }
         for s in &mut self.sinks {
             s.send(&alerts)?;
@@ -142,11 +157,25 @@ impl Detection {
             .map_err(|e| anyhow::anyhow!("delivering alerts: {e}"))
     }
 
-    /// Save the baselines into `dir`.
+    /// Save the baselines and the inventory into `dir`.
     pub fn save_to(&self, dir: &std::path::Path) -> anyhow::Result<()> {
         self.engine
             .save_to(dir)
-            .with_context(|| format!("saving detection state to {}", dir.display()))
+            .with_context(|| format!("saving detection state to {}", dir.display()))?;
+        self.inventory
+            .save(dir)
+            .with_context(|| format!("saving the inventory to {}", dir.display()))
+    }
+
+    /// The inventory as `inventory` rows for the lake: always at the end of a replay, and in
+    /// the service only when something changed or an hour of event time passed (`only_if_due`).
+    pub fn inventory_snapshot(
+        &mut self,
+        only_if_due: bool,
+    ) -> anyhow::Result<Option<(i64, RecordBatch)>> {
+        self.inventory
+            .snapshot(only_if_due)
+            .context("building the inventory snapshot")
     }
 
     /// Judge again the rows of lake commits after sequence number `covered` that were made with
@@ -187,7 +216,11 @@ impl Detection {
     pub fn save(&self) -> anyhow::Result<()> {
         self.engine
             .save_with(flowtrail_ingest::crashpoint::hit)
-            .context("saving detection state")
+            .context("saving detection state")?;
+        if let Some(d) = &self.state {
+            self.inventory.save(d).context("saving the inventory")?;
+        }
+        Ok(())
     }
 
     /// Hours starting before this (ms) are judged and their rows late; `None` before any.
@@ -263,6 +296,7 @@ impl Detection {
             }
             for batch in flowtrail_ingest::lake::reader::read_file(&path)? {
                 rows += batch.num_rows() as u64;
+                self.inventory.observe(table, &batch);
                 let findings = self
                     .engine
                     .observe(table, &batch)
@@ -324,9 +358,27 @@ impl Detection {
 
 impl Observer for Detection {
     fn on_batch(&mut self, table: Table, batch: &RecordBatch) -> Result<(), ObserverError> {
+        self.inventory.observe(table, batch);
         let findings = self.engine.observe(table, batch)?;
         self.deliver(findings)
     }
+}
+
+/// Name the instance behind `alert`'s entity (an instance, an interface or a private address
+/// the inventory knows as of the alert's first evidence). Entity and dedupe key are unchanged.
+pub fn name_asset(inventory: &Inventory, alert: &mut Alert) {
+    if alert.asset.is_some() {
+        return;
+    }
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(&alert.first_seen) else {
+        return;
+    };
+    alert.asset = inventory.asset_for(
+        alert.entity.kind,
+        &alert.entity.id,
+        alert.account_id.as_deref(),
+        t.timestamp_millis(),
+    );
 }
 
 /// Alerts as batches for the lake, one per day of `first_seen`.

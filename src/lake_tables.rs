@@ -18,7 +18,7 @@ use flowtrail_core::Table;
 use flowtrail_core::layout::LEDGER_DIR;
 use flowtrail_core::schema::{
     alerts::alerts_schema, athena::partition_keys, cloudtrail::cloudtrail_schema,
-    flows::flows_schema,
+    flows::flows_schema, inventory::inventory_schema,
 };
 
 fn full_schema(t: Table) -> SchemaRef {
@@ -26,6 +26,7 @@ fn full_schema(t: Table) -> SchemaRef {
         Table::Flows => flows_schema(),
         Table::Cloudtrail => cloudtrail_schema(),
         Table::Alerts => alerts_schema(),
+        Table::Inventory => inventory_schema(),
     }
 }
 
@@ -67,7 +68,7 @@ pub fn check_is_lake(lake: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A session with `flows`, `cloudtrail` and `alerts` registered over the lake at `lake`.
+/// A session with `flows`, `cloudtrail`, `alerts` and `inventory` registered over the lake at `lake`.
 pub async fn session(lake: &Path) -> anyhow::Result<SessionContext> {
     let mut config = SessionConfig::new()
         .with_information_schema(true)

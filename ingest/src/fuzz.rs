@@ -24,7 +24,7 @@ fn check_sink(sink: &VecSink, lines: Option<u64>) {
     for b in &sink.batches {
         let parts = partition::split(b).unwrap_or_else(|e| panic!("partition split failed: {e}"));
         for (key, part) in parts {
-            for table in [Table::Flows, Table::Cloudtrail, Table::Alerts] {
+            for table in Table::ALL {
                 let dir = key.dir(table);
                 assert!(
                     !dir.starts_with('/') && !dir.split('/').any(|s| s == ".." || s == "."),

@@ -255,6 +255,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             for (day, batch) in d.alerts_by_day()? {
                 lake.add_alerts(day, batch);
             }
+            if let Some((at, batch)) = d.inventory_snapshot(false)? {
+                lake.add_inventory(at, batch);
+            }
             let seq = lake.ledger().commits() + 1;
             let source = cp.prepare(seq, |dir| d.save_to(dir))?;
             lake.source_done(source);

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use flowtrail_core::Table;
 use flowtrail_core::schema::{
     alerts::alerts_schema, athena, cloudtrail::cloudtrail_schema, flows::flows_schema,
+    inventory::inventory_schema,
 };
 
 use crate::cli::SchemaArgs;
@@ -15,6 +16,7 @@ fn schema_of(t: Table) -> arrow::datatypes::SchemaRef {
         Table::Flows => flows_schema(),
         Table::Cloudtrail => cloudtrail_schema(),
         Table::Alerts => alerts_schema(),
+        Table::Inventory => inventory_schema(),
     }
 }
 

@@ -378,6 +378,9 @@ impl Service<'_> {
         for (day, batch) in crate::detection::alerts_by_day(&alerts)? {
             self.lake.add_alerts(day, batch);
         }
+        if let Some((at, batch)) = d.inventory_snapshot(true)? {
+            self.lake.add_inventory(at, batch);
+        }
         self.lake
             .commit()
             .context("writing alerts to the lake")

@@ -266,6 +266,15 @@ impl LakeWriter {
         self.buffer(Table::Alerts, key, batch);
     }
 
+    /// Buffer an `inventory` snapshot, in the partition of `date_ms`'s day.
+    pub fn add_inventory(&mut self, date_ms: i64, batch: RecordBatch) {
+        if batch.num_rows() == 0 {
+            return;
+        }
+        let key = PartitionKey::at("", "", date_ms);
+        self.buffer(Table::Inventory, key, batch);
+    }
+
     /// Buffer a quarantine record (written in the same commit as the rows of its object).
     pub fn quarantine(&mut self, rec: QuarantineRecord) {
         self.quarantine.push(rec);

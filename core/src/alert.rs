@@ -203,11 +203,60 @@ pub struct Finding {
     pub attack: Attack,
 }
 
+/// The evidence key under which a finding carries its explanation (`why`, `next_steps`) until
+/// it becomes an alert: [`Alert::from_finding`] moves it to the alert's own fields. Kept in the
+/// evidence object so `Finding` keeps its shape for every detector and test that builds one.
+pub const EXPLANATION_KEY: &str = "explanation";
+
 impl Finding {
     /// The finding with these ATT&CK ids.
     pub fn with_attack(mut self, attack: impl Into<Attack>) -> Self {
         self.attack = attack.into();
         self
+    }
+
+    /// Set the plain-words explanation and the ordered next steps (see [`EXPLANATION_KEY`]).
+    /// Evidence that is not an object becomes `{"value": <it>}` first.
+    pub fn set_explanation(&mut self, why: String, next_steps: Vec<String>) {
+        let obj = evidence_object(&mut self.evidence);
+        obj.insert(
+            EXPLANATION_KEY.into(),
+            serde_json::json!({"why": why, "next_steps": next_steps}),
+        );
+    }
+
+    /// The explanation set by [`Finding::set_explanation`]: `why` and `next_steps`.
+    pub fn explanation(&self) -> Option<(String, Vec<String>)> {
+        let e = self.evidence.get(EXPLANATION_KEY)?;
+        let why = e.get("why")?.as_str()?.to_string();
+        let steps = e
+            .get("next_steps")
+            .and_then(serde_json::Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some((why, steps))
+    }
+}
+
+/// The evidence as a JSON object, wrapping anything else as `{"value": …}`.
+pub fn evidence_object(
+    evidence: &mut serde_json::Value,
+) -> &mut serde_json::Map<String, serde_json::Value> {
+    if !evidence.is_object() {
+        let old = std::mem::take(evidence);
+        let mut m = serde_json::Map::new();
+        if !old.is_null() {
+            m.insert("value".into(), old);
+        }
+        *evidence = serde_json::Value::Object(m);
+    }
+    match evidence {
+        serde_json::Value::Object(m) => m,
+        _ => unreachable!("made an object above"),
     }
 }
 
@@ -273,7 +322,11 @@ pub fn alert_id(detector: &str, dedupe_key: &str, first_seen_ms: i64) -> String 
 
 impl Alert {
     /// An alert for one finding (count 1).
-    pub fn from_finding(f: Finding) -> Self {
+    pub fn from_finding(mut f: Finding) -> Self {
+        let (why, next_steps) = f.explanation().unwrap_or_default();
+        if let Some(o) = f.evidence.as_object_mut() {
+            o.remove(EXPLANATION_KEY);
+        }
         Alert {
             id: alert_id(&f.detector, &f.dedupe_key, f.first_seen_ms),
             detector: f.detector,
@@ -288,8 +341,8 @@ impl Alert {
             dedupe_key: f.dedupe_key,
             attack: f.attack,
             evidence: f.evidence,
-            why: String::new(),
-            next_steps: Vec::new(),
+            why,
+            next_steps,
             asset: None,
         }
     }
@@ -387,6 +440,26 @@ mod tests {
         }
         assert_eq!(a, Attack::new(&["TA0010"], &["T1048", "T1048.003"]));
         assert!(a.push_id("X1").is_err_and(|e| e.contains("X1")));
+    }
+
+    #[test]
+    fn the_explanation_moves_from_the_evidence_to_the_alert() {
+        let mut f = finding();
+        assert_eq!(f.explanation(), None);
+        f.set_explanation("a scan".into(), vec!["check it".into()]);
+        assert_eq!(
+            f.explanation(),
+            Some(("a scan".to_string(), vec!["check it".to_string()]))
+        );
+        let a = Alert::from_finding(f);
+        assert_eq!(a.why, "a scan");
+        assert_eq!(a.next_steps, vec!["check it".to_string()]);
+        assert_eq!(a.evidence, serde_json::json!({"ports": 120}));
+        let mut g = finding();
+        g.evidence = serde_json::json!(3);
+        g.set_explanation("w".into(), Vec::new());
+        assert_eq!(g.evidence["value"], 3);
+        assert_eq!(Alert::from_finding(g).why, "w");
     }
 
     #[test]

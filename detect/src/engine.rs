@@ -23,6 +23,7 @@ use flowtrail_core::{Finding, Table};
 use crate::DetectError;
 use crate::baseline::{BaselineOptions, FlowBaselines};
 use crate::behaviour::{Behaviour, BehaviourOptions};
+use crate::explain::Explainer;
 use crate::fence::{Fence, FenceConfig};
 use crate::keep::{DETECTOR_FLOW_COLUMNS, Held, Projection, Rows, spill_rows};
 use crate::recon::{ReconBaselines, ReconOptions};
@@ -142,6 +143,8 @@ pub struct Engine {
     reopen_from: Option<i64>,
     grace_ms: i64,
     rules: RuleSet,
+    /// Explains every finding before it leaves ([`crate::explain`]).
+    explainer: Explainer,
     chunks: BTreeMap<i64, Chunk>,
     max_event_ms: Option<i64>,
     closed_until: i64,
@@ -270,6 +273,7 @@ impl Engine {
             keep_cloudtrail,
             reopen_from,
             grace_ms: opts.grace_minutes * 60_000,
+            explainer: Explainer::new(&rules),
             rules,
             chunks: BTreeMap::new(),
             max_event_ms: pos.max_event_ms,
@@ -454,6 +458,7 @@ impl Engine {
         if let Some(f) = self.fence.as_mut() {
             findings.extend(f.close_hour(start, &flows, &cloudtrail)?);
         }
+        self.explainer.explain_all(&mut findings, &cloudtrail);
         self.pending.flows.extend(flows);
         self.pending.cloudtrail.extend(cloudtrail);
         self.pending_hours += 1;
@@ -473,13 +478,17 @@ impl Engine {
             .rules
             .evaluate_rows(&pending.flows, &pending.cloudtrail);
         self.stats.rules_us += t.elapsed().as_micros() as u64;
-        r.map(|f| self.routine.filter(f))
+        let mut kept = self.routine.filter(r?);
+        self.explainer.explain_all(&mut kept, &pending.cloudtrail);
+        Ok(kept)
     }
 
     /// File new alerts for `attack_sequence` ([`crate::sequence`]): the findings of the
     /// sequences they complete, to go through the alert pipeline like any other.
     pub fn correlate(&mut self, alerts: &[flowtrail_core::Alert]) -> Vec<Finding> {
-        self.sequences.observe(alerts)
+        let mut out = self.sequences.observe(alerts);
+        self.explainer.explain_all(&mut out, &[]);
+        out
     }
 
     /// Close every open hour (end of a replay) and return their findings.

@@ -11,6 +11,7 @@
 //! - [`behaviour`]: network behaviour over flows: lateral movement, tier policy, beaconing,
 //!   mining, rogue DNS resolvers.
 //! - [`inventory`]: interface → instance, subnet, VPC, tags, with validity times.
+//! - [`explain`]: every finding's `why`, `next_steps`, evidence SQL and rows.
 //! - [`keep`]: the columns and batches the engine holds of an open hour.
 //! - [`spill`]: held rows on local disk when they outgrow the memory budget.
 //! - [`state`]: baselines on disk.
@@ -18,6 +19,7 @@ pub mod baseline;
 pub mod behaviour;
 pub mod engine;
 pub mod error;
+pub mod explain;
 pub mod fence;
 pub mod inventory;
 pub mod keep;

@@ -68,6 +68,7 @@ const ATTRIBUTES: &[(&str, &str, &str, &str, &str)] = &[
         "optional",
         "",
     ),
+    (CLASS, "remediation", "object:remediation", "optional", ""),
     (CLASS, "unmapped", "object:object", "optional", ""),
     // metadata and product
     ("metadata", "version", "string_t", "required", ""),
@@ -132,6 +133,9 @@ const ATTRIBUTES: &[(&str, &str, &str, &str, &str)] = &[
         "cloud",
     ),
     ("resource_details", "ip", "string_t", "recommended", ""),
+    ("resource_details", "data", "json_t", "optional", ""),
+    // remediation (the alert's next steps)
+    ("remediation", "desc", "string_t", "required", ""),
     // evidences
     ("evidences", "name", "string_t", "optional", ""),
     ("evidences", "actor", "object:actor", "recommended", ""),

@@ -5,7 +5,7 @@ use chrono::DateTime;
 use flowtrail_core::{Alert, Severity};
 use serde_json::{Map, Value, json};
 
-use super::{OCSF_VERSION, anomaly, attack, evidence, resource, unmapped};
+use super::{OCSF_VERSION, anomaly, attack, evidence, remediation, resource, unmapped};
 
 /// Detection Finding: category Findings (2), class 2004, activity Create (1).
 pub const CATEGORY_UID: i64 = 2;
@@ -131,6 +131,9 @@ pub fn detection_finding(a: &Alert) -> Value {
         ("resources", json!(resource::resources(a))),
     ] {
         o.insert(k.into(), v);
+    }
+    if let Some(r) = remediation::remediation(a) {
+        o.insert("remediation".into(), r);
     }
     let (evidences, mut used) = evidence::evidences(a);
     if !evidences.is_empty() {

@@ -25,6 +25,8 @@
 //! | `dedupe_key` | `metadata.correlation_uid` | repeated findings share it |
 //! | `account_id`, `region` | `cloud` (provider `AWS`, `account.uid`, `region`; the `cloud` profile) | |
 //! | `entity` | `resources[0]` (uid, CloudFormation type name, region; `ip` for an address) | the entity is the affected resource |
+//! | `next_steps` | `remediation.desc` (numbered, in order) ([`remediation`]) | the steps an analyst takes to resolve it |
+//! | `asset` | `resources[0].data`, and `resources[1]` for the instance behind an interface or address (uid, type, name from its `Name` tag) | the instance is the resource an analyst acts on |
 //! | `attack` | `finding_info.attacks` ([`attack`]) | flowtrail is a detector, not a security control, so not the top-level `attacks` |
 //! | `evidence` | `evidences` ([`evidence`]), `anomaly_analyses` ([`anomaly`]) | |
 //! | anything else | `unmapped` ([`unmapped`]) | nothing an alert carries is lost |
@@ -37,6 +39,7 @@ pub mod attack;
 pub mod check;
 pub mod evidence;
 pub mod finding;
+pub mod remediation;
 pub mod resource;
 pub mod table;
 pub mod unmapped;

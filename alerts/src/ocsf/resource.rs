@@ -53,7 +53,27 @@ pub fn resources(a: &Alert) -> Vec<Value> {
         }
         _ => {}
     }
-    vec![Value::Object(r)]
+    let mut out = Vec::new();
+    let Some(asset) = &a.asset else {
+        out.push(Value::Object(r));
+        return out;
+    };
+    r.insert("data".into(), json!(asset));
+    out.push(Value::Object(r));
+    // The instance behind an interface or address is a resource of its own.
+    if let Some(i) = asset.instance_id.as_ref().filter(|i| **i != a.entity.id) {
+        let mut inst = Map::new();
+        inst.insert("uid".into(), json!(i));
+        inst.insert("type".into(), json!("AWS::EC2::Instance"));
+        if let Some(name) = asset.tags.get("Name") {
+            inst.insert("name".into(), json!(name));
+        }
+        if let Some(region) = &a.region {
+            inst.insert("region".into(), json!(region));
+        }
+        out.push(Value::Object(inst));
+    }
+    out
 }
 
 /// The entity as a network endpoint, for network entities (instance, ENI, address).
@@ -88,5 +108,44 @@ mod tests {
         );
         assert_eq!(principal_type("AIDA1"), "AWS::IAM::Principal");
         assert_eq!(principal_user("arn:aws:iam::1:user/alice")["name"], "alice");
+    }
+
+    #[test]
+    fn the_asset_behind_an_interface_is_a_resource_of_its_own() {
+        let mut a = Alert::from_finding(flowtrail_core::Finding {
+            detector: "volume_spike".into(),
+            severity: flowtrail_core::Severity::High,
+            title: "t".into(),
+            account_id: None,
+            region: Some("us-east-1".into()),
+            entity: flowtrail_core::Entity {
+                kind: EntityKind::Eni,
+                id: "eni-1".into(),
+            },
+            first_seen_ms: 0,
+            last_seen_ms: 0,
+            dedupe_key: "k".into(),
+            evidence: json!({}),
+            attack: Default::default(),
+        });
+        assert_eq!(resources(&a).len(), 1);
+        let mut asset = flowtrail_core::Asset {
+            instance_id: Some("i-9".into()),
+            eni_id: Some("eni-1".into()),
+            ..Default::default()
+        };
+        asset.tags.insert("Name".into(), "web-1".into());
+        a.asset = Some(asset);
+        let r = resources(&a);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0]["data"]["instance_id"], "i-9");
+        assert_eq!(
+            r[1],
+            json!({"uid": "i-9", "type": "AWS::EC2::Instance", "name": "web-1", "region": "us-east-1"})
+        );
+        // An alert on the instance itself: one resource, with the asset as its data.
+        a.entity.kind = EntityKind::Instance;
+        a.entity.id = "i-9".into();
+        assert_eq!(resources(&a).len(), 1);
     }
 }

@@ -22,6 +22,8 @@ const MAPPED: &[&str] = &[
     "attack",
     "evidence",
     "why",
+    "next_steps",
+    "asset",
 ];
 
 /// The unmapped object of an alert (its native JSON), or `None` when everything is mapped.
@@ -58,15 +60,16 @@ mod tests {
 
     #[test]
     fn only_what_no_mapping_took_is_left() {
+        // next_steps is the remediation, asset the resources.
         let native = json!({"id": "x", "detector": "d", "entity": {"kind": "eni", "id": "eni-1"},
-                            "next_steps": ["look"], "evidence": {"ports": 3, "remote": "1.2.3.4"}});
+                            "next_steps": ["look"], "asset": null,
+                            "evidence": {"ports": 3, "remote": "1.2.3.4"}});
         let used: BTreeSet<String> = ["remote".to_string()].into();
         let u = unmapped(native, &used);
         assert_eq!(
             u,
             Some(
-                json!({"entity": {"kind": "eni", "id": "eni-1"}, "next_steps": ["look"],
-                        "evidence": {"ports": 3}})
+                json!({"entity": {"kind": "eni", "id": "eni-1"}, "evidence": {"ports": 3}})
             )
         );
         assert_eq!(unmapped(json!({"id": "x", "evidence": {}}), &used), None);

@@ -41,6 +41,7 @@ use flowtrail_core::alert::StaticAttack;
 use flowtrail_core::{Entity, EntityKind, Finding, Severity};
 
 use crate::DetectError;
+use crate::explain::band::{Band, Basis};
 use crate::keep::Batches;
 use bloom::Bloom;
 use groups::GroupModel;
@@ -482,8 +483,24 @@ impl FlowBaselines {
                     "bytes_out": agg.bytes_out, "baseline_bytes_out": typical, "ratio": (ratio * 10.0).round() / 10.0,
                     "baseline": source, "hour_of_day": h, "top_peers": top, "peers": agg.peers.len(),
                 });
-                if let (Some(g), Some(obj)) = (peer_group, evidence.as_object_mut()) {
-                    obj.insert("peer_group".into(), g.into());
+                let basis = if source == "own" {
+                    Basis::Instance
+                } else {
+                    Basis::PeerGroup
+                };
+                let band = Band::from_log_model(
+                    h as u32,
+                    (mean, std),
+                    o.spike_sigmas,
+                    agg.bytes_out,
+                    "bytes_out_per_hour",
+                    basis,
+                );
+                if let Some(obj) = evidence.as_object_mut() {
+                    obj.insert("band".into(), band.to_json());
+                    if let Some(g) = peer_group {
+                        obj.insert("peer_group".into(), g.into());
+                    }
                 }
                 out.push(base(
                     VOLUME_SPIKE,

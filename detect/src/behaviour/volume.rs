@@ -29,6 +29,7 @@ use super::hour::{Hour, Who};
 use super::net::net_hash;
 use crate::baseline::human_bytes;
 use crate::baseline::stats::Ewma;
+use crate::explain::band::{Band, Basis};
 
 /// Detector id: DNS volume far above the instance's norm.
 pub const DNS_TUNNEL: &str = "dns_tunnel";
@@ -175,6 +176,11 @@ impl VolumeState {
     }
 }
 
+/// UTC hour of day of `ms`.
+fn hour_of_day(ms: i64) -> u32 {
+    (ms.div_euclid(3_600_000).rem_euclid(24)) as u32
+}
+
 fn dns_tunnel(v: &Volume, a: &Agg, who: &Who, o: &VolumeOptions) -> Option<Finding> {
     let x = ln1p(a.dns);
     let usual = (v.dns.mean as f64).exp_m1().max(0.0) as u64;
@@ -195,7 +201,15 @@ fn dns_tunnel(v: &Volume, a: &Agg, who: &Who, o: &VolumeOptions) -> Option<Findi
         ),
         format!("{}|dns", who.id),
         (a.first_ms, a.last_ms),
-        serde_json::json!({"dns_bytes_out": a.dns, "usual_dns_bytes_out": usual}),
+        serde_json::json!({"dns_bytes_out": a.dns, "usual_dns_bytes_out": usual,
+            "band": Band::from_log_model(
+                hour_of_day(a.first_ms),
+                (v.dns.mean, v.dns.std().max(0.5)),
+                4.0,
+                a.dns,
+                "dns_bytes_out_per_hour",
+                Basis::Instance,
+            ).to_json()}),
     ))
 }
 
@@ -267,6 +281,14 @@ fn follow(
         serde_json::json!({
             "remote": t.remote, "remote_port": t.port, "hours": t.hours, "bytes_out": t.bytes,
             "usual_hourly_bytes_out": usual, "hourly_threshold": threshold,
+            "band": Band::from_threshold(
+                hour_of_day(hour_ms),
+                (v.ext.mean, v.ext.std()),
+                threshold,
+                t.bytes / u64::from(t.hours.max(1)),
+                "bytes_out_per_hour_to_the_network",
+                Basis::Instance,
+            ).to_json(),
         }),
     ))
 }

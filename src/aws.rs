@@ -108,11 +108,15 @@ impl Aws {
 }
 
 /// Flush the sink's outbox and say what happened (a warning when alerts stay queued).
+/// The sink is not held while SNS is called: detection keeps queuing alerts meanwhile.
 pub fn flush_sns(sink: &Arc<Mutex<SnsSink>>, when: &str) -> anyhow::Result<FlushReport> {
-    let mut s = sink.lock().map_err(|e| anyhow::anyhow!("sns sink: {e}"))?;
-    let r = s.flush().context("flushing the alert outbox")?;
+    let (publisher, outbox) = {
+        let s = sink.lock().map_err(|e| anyhow::anyhow!("sns sink: {e}"))?;
+        (s.publisher(), s.outbox().dir().to_path_buf())
+    };
+    let r = publisher.flush().context("flushing the alert outbox")?;
     if let Some(e) = &r.error {
-        tracing::warn!(pending = r.pending, outbox = %s.outbox().dir().display(), error = %e, "sns unavailable {when}; alerts kept in the outbox");
+        tracing::warn!(pending = r.pending, outbox = %outbox.display(), error = %e, "sns unavailable {when}; alerts kept in the outbox");
     }
     if r.unrouted > 0 {
         tracing::warn!(

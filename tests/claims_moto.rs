@@ -9,6 +9,7 @@ mod moto;
 use std::sync::Arc;
 use std::time::Duration;
 
+use flowtrail_core::ManualClock;
 use flowtrail_ingest::lake::SourceId;
 use flowtrail_ingest::lake::claims::{Claim, Claims};
 use flowtrail_ingest::source::s3::S3Url;
@@ -19,6 +20,8 @@ struct Fixture {
     rt: tokio::runtime::Runtime,
     client: aws_sdk_s3::Client,
     url: S3Url,
+    /// Every owner's clock: a lease runs out when the test moves it, not by sleeping.
+    clock: Arc<ManualClock>,
 }
 
 impl Fixture {
@@ -43,6 +46,7 @@ impl Fixture {
             rt,
             client,
             url,
+            clock: Arc::new(ManualClock::new(1_767_866_700_000)),
         }
     }
 
@@ -54,6 +58,7 @@ impl Fixture {
             lease,
             owner,
         )
+        .with_clock(self.clock.clone())
     }
 
     fn marker(&self, key: &str) -> serde_json::Value {
@@ -128,7 +133,13 @@ fn an_expired_or_unreadable_claim_is_taken_over() {
     let (a, b) = (f.claims("dead-task", short), f.claims("live-task", short));
     let id = object(3);
     assert_eq!(a.claim(&id).unwrap(), Claim::Mine);
-    std::thread::sleep(Duration::from_millis(600));
+    f.clock.advance(299);
+    assert_eq!(
+        b.claim(&id).unwrap(),
+        Claim::HeldElsewhere,
+        "the lease has 1 ms left"
+    );
+    f.clock.advance(2);
     assert_eq!(b.claim(&id).unwrap(), Claim::Mine, "the lease ran out");
     assert_eq!(f.marker(&b.marker_key(&id))["owner"], "live-task");
     // The old holder's renewal finds its marker replaced and gives it up.

@@ -3,7 +3,7 @@
 //! - [`dedupe`]: one alert per (detector, dedupe key) within a window, with a count.
 //! - [`suppress`]: operator suppression rules (detectors, CIDRs, principals, expiry) from a
 //!   TOML file.
-//! - [`sink`]: where alerts go (JSON lines file, stdout, SNS) and their Arrow form for the
+//! - [`sink`]: where alerts go (JSON lines file, SNS) and their Arrow form for the
 //!   lake's `alerts` table.
 //! - [`outbox`]: the durable outbox every SNS alert is written to before it is sent.
 //! - [`ocsf`]: alerts as OCSF Detection Findings (`--alerts-format ocsf`, Security Lake export).

@@ -1,4 +1,4 @@
-//! Alert sinks: a JSON lines file ([`jsonl`]), stdout, Amazon SNS through the durable outbox
+//! Alert sinks: a JSON lines file ([`jsonl`]), Amazon SNS through the durable outbox
 //! ([`sns`]), and the Arrow form of alerts for the lake's `alerts` table ([`batch`]). Every sink
 //! writes the same JSON object per alert.
 
@@ -25,24 +25,5 @@ impl<S: AlertSink + ?Sized> AlertSink for std::sync::Arc<std::sync::Mutex<S>> {
         self.lock()
             .map_err(|e| AlertsError::Poisoned(e.to_string()))?
             .send(alerts)
-    }
-}
-
-/// Prints each alert as one JSON line on stdout.
-#[derive(Debug, Default)]
-pub struct StdoutSink;
-
-impl AlertSink for StdoutSink {
-    fn send(&mut self, alerts: &[Alert]) -> Result<(), AlertsError> {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        for a in alerts {
-            let line = serde_json::to_string(a).unwrap_or_default();
-            writeln!(out, "{line}").map_err(|source| AlertsError::Io {
-                path: "<stdout>".into(),
-                source,
-            })?;
-        }
-        Ok(())
     }
 }

@@ -24,8 +24,8 @@
 //! (hostname, pid, start time and a counter).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
@@ -35,8 +35,8 @@ use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
 
 use super::ledger::SourceId;
+use super::s3url::S3Url;
 use crate::IngestError;
-use crate::source::s3::S3Url;
 
 /// The folder of the claim markers, relative to the lake.
 pub const CLAIMS_DIR: &str = "_claims";
@@ -80,7 +80,6 @@ pub struct Marker {
 }
 
 /// The claim markers of one lake on S3, for one owner.
-#[derive(Debug)]
 pub struct Claims {
     client: Client,
     handle: Handle,
@@ -89,10 +88,18 @@ pub struct Claims {
     lease: Duration,
     /// The ETag of each marker this owner holds (by the object's fingerprint), for renewals.
     held: Mutex<HashMap<u128, String>>,
+    /// Marker times and lease expiry read this clock (the system clock unless given one).
+    clock: Arc<dyn Clock>,
 }
 
-fn now_ms() -> i64 {
-    SystemClock.now_ms()
+impl std::fmt::Debug for Claims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claims")
+            .field("url", &self.url)
+            .field("owner", &self.owner)
+            .field("lease", &self.lease)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A process-unique owner id: hostname, pid, start time and a counter.
@@ -111,7 +118,7 @@ pub fn new_owner() -> String {
     format!(
         "{host}-{}-{:x}-{}",
         std::process::id(),
-        now_ms(),
+        SystemClock.now_ms(),
         N.fetch_add(1, Ordering::Relaxed)
     )
 }
@@ -146,7 +153,15 @@ impl Claims {
             owner: owner.into(),
             lease,
             held: Mutex::new(HashMap::new()),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The same claims reading time from `clock` (tests move a [`flowtrail_core::ManualClock`]
+    /// past a lease instead of sleeping).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// This task's owner id.
@@ -171,7 +186,7 @@ impl Claims {
             size: id.size,
             etag: id.etag.clone(),
             state,
-            at_ms: now_ms(),
+            at_ms: self.clock.now_ms(),
         };
         serde_json::to_vec(&m).map_err(|e| self.err("PutObject", &self.marker_key(id), e))
     }
@@ -235,7 +250,8 @@ impl Claims {
                 return Ok(Claim::DoneElsewhere);
             }
             Ok(m)
-                if m.owner != self.owner && m.at_ms + self.lease.as_millis() as i64 > now_ms() =>
+                if m.owner != self.owner
+                    && m.at_ms + self.lease.as_millis() as i64 > self.clock.now_ms() =>
             {
                 tracing::debug!(object = %id.key, by = %m.owner, "held by another task");
                 return Ok(Claim::HeldElsewhere);

@@ -14,6 +14,7 @@ pub mod cloudtrail;
 pub mod fleet;
 pub mod flowlog;
 pub mod json;
+pub mod launches;
 pub mod layout;
 pub mod output;
 pub mod prng;

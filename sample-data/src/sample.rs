@@ -366,6 +366,8 @@ pub fn write_sample(out: &Path) -> io::Result<SampleReport> {
             60,
         ),
     ];
+    let launches = crate::launches::fleet_launches(seed, &w.fleet, &w.ids_a, &w.ids_b);
+    let mut launch_files = Rng::derive(seed, "launch-files");
     let dup_at = [D0 + DAY + 6 * 3600, D0 + 2 * DAY + 16 * 3600];
     let mut dups = Vec::new();
     let mut trails = Vec::new();
@@ -387,6 +389,17 @@ pub fn write_sample(out: &Path) -> io::Result<SampleReport> {
         let mut prev: Vec<(i64, String, String)> = Vec::new();
         let mut next_dup = 0;
         let (mut files, mut events) = (0u64, 0u64);
+        // The fleet's launches, the day before: one file, delivered five minutes after the last.
+        let launched: Vec<(i64, String)> = launches
+            .iter()
+            .filter(|(s, _)| *s == si)
+            .map(|(_, e)| (e.time, e.to_json().to_json()))
+            .collect();
+        if let Some(last) = launched.iter().map(|(t, _)| *t).max() {
+            write_log_file(&mut sink, &mut launch_files, st, last + 300, &launched)?;
+            files += 1;
+            events += launched.len() as u64;
+        }
         let mut t = D0;
         while t < end {
             let t1 = (t + rng.range(300, 901) as i64).min(end);

@@ -816,6 +816,34 @@ impl Scenarios {
                 J::Arr(vec![J::obj([
                     ("instanceId", J::s(iface_id(fleet, cast.app4))),
                     ("privateIpAddress", J::s(ip_str(app4.ip))),
+                    ("subnetId", J::s(app4.subnet_id.clone())),
+                    ("vpcId", J::s(app4.vpc_id.clone())),
+                    (
+                        "tagSet",
+                        J::obj([(
+                            "items",
+                            J::Arr(vec![
+                                J::obj([("key", J::s("Name")), ("value", J::s("app-4"))]),
+                                J::obj([("key", J::s("env")), ("value", J::s("prod"))]),
+                                J::obj([
+                                    ("key", J::s("aws:autoscaling:groupName")),
+                                    ("value", J::s("app-asg")),
+                                ]),
+                            ]),
+                        )]),
+                    ),
+                    (
+                        "networkInterfaceSet",
+                        J::obj([(
+                            "items",
+                            J::Arr(vec![J::obj([
+                                ("networkInterfaceId", J::s(app4.eni.clone())),
+                                ("subnetId", J::s(app4.subnet_id.clone())),
+                                ("vpcId", J::s(app4.vpc_id.clone())),
+                                ("privateIpAddress", J::s(ip_str(app4.ip))),
+                            ])]),
+                        )]),
+                    ),
                 ])]),
             )]),
         )]));

@@ -47,6 +47,20 @@ pub enum Command {
     Config(ConfigArgs),
     /// Export the lake's data for other tools (OCSF for Amazon Security Lake).
     Export(ExportArgs),
+    /// The investigation site: alerts, their evidence and traffic against the baseline,
+    /// entity pages; read-only, in the browser.
+    Ui(UiArgs),
+}
+
+/// `flowtrail ui`.
+#[derive(Debug, clap::Args)]
+pub struct UiArgs {
+    /// Lake directory.
+    #[arg(long, default_value = "lake")]
+    pub lake: PathBuf,
+    /// Address to listen on (local only by default).
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    pub listen: String,
 }
 
 /// `flowtrail serve`. Flags override the configuration file.

@@ -49,6 +49,19 @@ pub struct Config {
     /// Snapshots of the state directory to S3 (a replaced task resumes from them).
     #[serde(default)]
     pub snapshot: Option<SnapshotConfig>,
+    /// The investigation site's pages on the `listen` address (off unless `[ui]` is present).
+    #[serde(default)]
+    pub ui: Option<UiConfig>,
+}
+
+/// `[ui]`: the read-only investigation site of `flowtrail ui`, served beside `/healthz` and
+/// `/metrics` over the lake. Mind that `listen` defaults to all interfaces.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiConfig {
+    /// On when the table is present; `enabled = false` turns it off again.
+    #[serde(default = "yes")]
+    pub enabled: bool,
 }
 
 fn default_lake() -> PathBuf {
@@ -531,5 +544,16 @@ s3 = "s3://flowtrail-state/task"
         .validate()
         .unwrap_err();
         assert!(bad_topic.to_string().contains("not a topic ARN"));
+    }
+
+    #[test]
+    fn the_ui_is_off_unless_its_table_is_present() {
+        let q = "[sqs]\nqueue_url = \"https://sqs/q\"\n";
+        assert!(Config::parse(q).unwrap().ui.is_none());
+        let c = Config::parse(&format!("{q}[ui]\n")).unwrap();
+        assert!(c.ui.unwrap().enabled);
+        let c = Config::parse(&format!("{q}[ui]\nenabled = false\n")).unwrap();
+        assert!(!c.ui.unwrap().enabled);
+        assert!(Config::parse(&format!("{q}[ui]\nport = 1\n")).is_err());
     }
 }

@@ -68,6 +68,15 @@ pub fn check_is_lake(lake: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The read-only guard of SQL from analysts and the investigation site: SELECT only (no DDL,
+/// which could read outside the lake; no DML, which could write files; no SET statements).
+pub fn read_only_sql() -> datafusion::execution::context::SQLOptions {
+    datafusion::execution::context::SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
 /// A session with `flows`, `cloudtrail`, `alerts` and `inventory` registered over the lake at `lake`.
 pub async fn session(lake: &Path) -> anyhow::Result<SessionContext> {
     let mut config = SessionConfig::new()

@@ -14,6 +14,7 @@ mod error_chain;
 mod lake_tables;
 mod output;
 mod serve;
+mod ui;
 mod utc_trunc;
 
 use std::process::ExitCode;

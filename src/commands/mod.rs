@@ -6,6 +6,7 @@ mod query;
 mod replay;
 mod rules;
 mod schema;
+mod ui;
 
 use std::process::ExitCode;
 
@@ -21,5 +22,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(a) => crate::serve::run(*a),
         Command::Config(a) => config::run(a),
         Command::Export(a) => export::run(a),
+        Command::Ui(a) => ui::run(a),
     }
 }

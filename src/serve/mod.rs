@@ -125,8 +125,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     {
         let _guard = aws.runtime().enter();
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        aws.runtime()
-            .spawn(http::serve(listener, metrics.clone(), now_ms));
+        let ui = config
+            .ui
+            .as_ref()
+            .filter(|u| u.enabled)
+            .map(|_| crate::ui::router(crate::ui::Ui::new(config.lake.clone())));
+        let app = http::router(metrics.clone(), now_ms, ui);
+        aws.runtime().spawn(http::serve_with(listener, app));
     }
     let shutdown = Arc::new(AtomicBool::new(false));
     spawn_signal_handler(&aws, shutdown.clone());

@@ -1,0 +1,290 @@
+//! The investigation site in a real browser: replay the bundled sample into a temp lake, start
+//! `flowtrail ui` on a free port, load its pages in headless Chromium and assert on the DOM it
+//! rendered (the alert list, the exfiltration alert's title, chart with baseline band and
+//! observed series, evidence rows, an entity page, a principal page). Each page's screenshot is
+//! saved under `CARGO_TARGET_TMPDIR/ui_browser/` for review, and each page's server render time
+//! is printed. Skipped, saying so, only when no Chromium is installed (CI installs Debian's
+//! `chromium`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// The sample's exfiltration: the interface that sends 10.8 MB to one address in an hour.
+const EXFIL_ENI: &str = "eni-0dd177f417de9d22b";
+
+fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("FLOWTRAIL_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "headless_shell",
+    ]
+    .iter()
+    .flat_map(|n| std::env::split_paths(&path).map(move |d| d.join(n)))
+    .find(|p| p.is_file())
+}
+
+struct Site(Child);
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET `path`: (status, body).
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let code = out.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, out.split("\r\n\r\n").nth(1).unwrap_or("").to_string()))
+}
+
+fn start(lake: &Path, port: u16) -> Site {
+    let child = bin()
+        .args(["ui", "--listen", &format!("127.0.0.1:{port}"), "--lake"])
+        .arg(lake)
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let site = Site(child);
+    let t = Instant::now();
+    while get(port, "/healthz-not-here").is_none() {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "flowtrail ui did not start"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    site
+}
+
+/// The DOM Chromium built from `url`, and a screenshot of it at `png`.
+fn browse(chrome: &Path, profile: &Path, url: &str, png: &Path) -> String {
+    let common = |c: &mut Command| {
+        c.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+    };
+    let mut dom = Command::new(chrome);
+    common(&mut dom);
+    let out = dom.args(["--dump-dom", url]).output().unwrap();
+    assert!(out.status.success(), "chromium --dump-dom {url} failed");
+    let mut shot = Command::new(chrome);
+    common(&mut shot);
+    let s = shot
+        .arg(format!("--screenshot={}", png.display()))
+        .args(["--window-size=1280,2000", url])
+        .output()
+        .unwrap();
+    assert!(
+        s.status.success() && png.is_file(),
+        "no screenshot of {url}"
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The median of three server render times of `path`, in ms (plain HTTP, no browser).
+fn render_ms(port: u16, path: &str) -> u128 {
+    let mut v: Vec<u128> = (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            let (code, _) = get(port, path).unwrap();
+            assert_eq!(code, 200, "{path}");
+            t.elapsed().as_millis()
+        })
+        .collect();
+    v.sort();
+    v[1]
+}
+
+fn alert_id(jsonl: &Path, detector: &str, entity: &str) -> String {
+    let text = std::fs::read_to_string(jsonl).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|a| a["detector"] == detector && a["entity"]["id"] == entity)
+        .unwrap_or_else(|| panic!("no {detector} alert on {entity} in the sample"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn the_sample_investigated_in_headless_chromium() {
+    let Some(chrome) = chromium() else {
+        println!(
+            "SKIPPED ui_browser: no chromium binary found (apt-get install chromium, or set FLOWTRAIL_CHROMIUM)"
+        );
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let out = replay(&root.join("sample-data"), &lake, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exfil = alert_id(
+        &lake.with_extension("alerts.jsonl"),
+        "volume_spike",
+        EXFIL_ENI,
+    );
+
+    let port = free_port();
+    let _site = start(&lake, port);
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui_browser");
+    std::fs::create_dir_all(&shots).unwrap();
+    let profile = dir.path().join("chromium-profile");
+    let base = format!("http://127.0.0.1:{port}");
+    let pages = [
+        ("alerts", "/".to_string()),
+        ("alert", format!("/alert/{exfil}")),
+        ("entity", format!("/entity/eni/{EXFIL_ENI}")),
+        (
+            "principal",
+            "/principal/arn:aws:iam::012345678901:user/backup-admin".to_string(),
+        ),
+        ("filtered", "/?severity=critical".to_string()),
+    ];
+    let mut doms = std::collections::BTreeMap::new();
+    for (name, path) in &pages {
+        let ms = render_ms(port, path);
+        println!("render {name:<10} {ms:>5} ms  {path}");
+        let dom = browse(
+            &chrome,
+            &profile,
+            &format!("{base}{path}"),
+            &shots.join(format!("{name}.png")),
+        );
+        doms.insert(*name, dom);
+    }
+    println!("screenshots in {}", shots.display());
+    check_list(&doms["alerts"], &doms["filtered"], &exfil);
+    check_alert(&doms["alert"]);
+    check_entity(&doms["entity"], &doms["principal"]);
+}
+
+fn rows_of(dom: &str, table_id: &str) -> usize {
+    let Some(at) = dom.find(&format!("id=\"{table_id}\"")) else {
+        return 0;
+    };
+    let rest = &dom[at..];
+    let end = rest.find("</table>").unwrap_or(rest.len());
+    rest[..end].matches("<tr").count().saturating_sub(1)
+}
+
+fn check_list(all: &str, critical: &str, exfil: &str) {
+    assert!(
+        rows_of(all, "alerts") >= 12,
+        "the list shows the sample's alerts"
+    );
+    assert!(
+        all.contains(&format!("href=\"/alert/{exfil}\"")),
+        "the exfiltration alert is linked"
+    );
+    assert!(all.contains("id=\"filters\""));
+    let n = rows_of(critical, "alerts");
+    assert!(
+        n >= 1 && n < rows_of(all, "alerts"),
+        "the severity filter narrows the list ({n})"
+    );
+    assert_eq!(critical.matches("data-detector").count(), n);
+    assert!(
+        !critical.contains("sev-high"),
+        "only critical alerts once filtered"
+    );
+}
+
+fn check_alert(dom: &str) {
+    let title = dom
+        .split("id=\"alert-title\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
+    assert!(
+        title.contains(EXFIL_ENI) && title.contains("MB"),
+        "title: {title}"
+    );
+    assert!(dom.contains("<svg") && dom.contains("id=\"traffic-chart\""));
+    for id in ["baseline-band", "observed-out", "observed-in"] {
+        assert!(
+            dom.contains(&format!("id=\"{id}\"")),
+            "{id} missing from the chart"
+        );
+    }
+    let band = dom.split("id=\"baseline-band\"").nth(1).unwrap();
+    let points = band
+        .split("points=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert!(
+        points.split(' ').count() >= 48,
+        "a band over the sample's days: {points}"
+    );
+    assert!(
+        rows_of(dom, "evidence-rows") >= 1,
+        "the evidence rows are shown"
+    );
+    assert!(rows_of(dom, "peers") >= 1, "the peers table is shown");
+    assert!(
+        dom.contains("185.220.101.47"),
+        "the exfiltration's destination is named"
+    );
+    assert!(dom.contains("id=\"cloudtrail-timeline\""));
+}
+
+fn check_entity(eni: &str, principal: &str) {
+    assert!(eni.contains(&format!("eni {EXFIL_ENI}")));
+    assert!(eni.contains("id=\"traffic-chart\"") && eni.contains("id=\"talkers\""));
+    assert!(rows_of(eni, "peers") >= 1 && rows_of(eni, "entity-alerts") >= 1);
+    assert!(principal.contains("principal arn:aws:iam::012345678901:user/backup-admin"));
+    assert!(
+        rows_of(principal, "cloudtrail-timeline") >= 1,
+        "the principal's calls"
+    );
+    assert!(
+        rows_of(principal, "entity-alerts") >= 1,
+        "its alerts (flow logs deleted, CloudTrail stopped)"
+    );
+}

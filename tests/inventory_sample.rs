@@ -1,0 +1,134 @@
+//! The inventory on the bundled sample: alerts about the fleet's interfaces, addresses and
+//! instances name the instance behind them (`asset.instance_id`), and the README's join of
+//! `flows` with `inventory` runs as written with `flowtrail query`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::Value;
+
+/// The README's join (kept identical to the text there).
+const JOIN: &str = "SELECT f.interface_id, i.instance_id, i.name, sum(f.bytes) AS bytes
+FROM flows f
+JOIN inventory i
+  ON f.interface_id = i.interface_id
+ AND f.event_time >= i.valid_from
+ AND (i.valid_to IS NULL OR f.event_time < i.valid_to)
+WHERE i.snapshot_time = (SELECT max(snapshot_time) FROM inventory)
+  AND f.date = '2026-01-08'
+GROUP BY 1, 2, 3
+ORDER BY bytes DESC
+LIMIT 5";
+
+#[test]
+fn sample_alerts_on_the_fleet_name_their_instance() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let alerts_path = dir.path().join("alerts.jsonl");
+    let out = common::bin()
+        .current_dir(root)
+        .args(["replay", "sample-data", "--quiet", "--lake"])
+        .arg(&lake)
+        .arg("--alerts-out")
+        .arg(&alerts_path)
+        .arg("--state")
+        .arg(dir.path().join("state"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let fleet: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("sample-data/scenarios/fleet.json")).unwrap(),
+    )
+    .unwrap();
+    let mut ours = BTreeSet::new();
+    for i in fleet["interfaces"].as_array().unwrap() {
+        for k in ["instance_id", "interface_id", "private_ip"] {
+            if let Some(s) = i[k].as_str() {
+                ours.insert(s.to_string());
+            }
+        }
+    }
+    let alerts: Vec<Value> = std::fs::read_to_string(&alerts_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let on_fleet: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| {
+            matches!(
+                a["entity"]["kind"].as_str(),
+                Some("instance" | "eni" | "ip")
+            )
+        })
+        .filter(|a| {
+            a["entity"]["id"]
+                .as_str()
+                .is_some_and(|id| ours.contains(id))
+        })
+        .collect();
+    let named: Vec<&&Value> = on_fleet
+        .iter()
+        .filter(|a| {
+            a["asset"]["instance_id"]
+                .as_str()
+                .is_some_and(|i| i.starts_with("i-"))
+        })
+        .collect();
+    eprintln!(
+        "{} of {} flow-based alerts on the fleet name an instance",
+        named.len(),
+        on_fleet.len()
+    );
+    assert!(
+        on_fleet.len() >= 5,
+        "the sample's network attacks alert: {alerts:#?}"
+    );
+    assert!(
+        named.len() * 100 >= on_fleet.len() * 95,
+        "alerts without an instance: {:#?}",
+        on_fleet
+            .iter()
+            .filter(|a| a["asset"]["instance_id"].is_null())
+            .collect::<Vec<_>>()
+    );
+    // The exfiltration's interface is app-3, with its tags.
+    let exfil = alerts
+        .iter()
+        .find(|a| a["detector"] == "volume_spike")
+        .expect("the exfiltration alerts");
+    assert_eq!(exfil["asset"]["tags"]["Name"], "app-3", "{exfil:#}");
+    assert_eq!(exfil["asset"]["tags"]["team"], "storefront");
+    assert_eq!(exfil["entity"]["kind"], "eni", "entity unchanged");
+    // Principals and security groups carry no asset.
+    assert!(
+        alerts
+            .iter()
+            .filter(|a| a["entity"]["kind"] == "principal")
+            .all(|a| a["asset"].is_null())
+    );
+
+    let csv = common::query(&lake, JOIN, "csv");
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 5, "{csv}");
+    assert!(rows.iter().all(|r| r.contains(",i-0")), "{csv}");
+    let count = common::query(
+        &lake,
+        "SELECT count(DISTINCT interface_id) AS n FROM inventory WHERE instance_id IS NOT NULL",
+        "csv",
+    );
+    let n: usize = count.lines().nth(1).unwrap().trim().parse().unwrap();
+    assert!(
+        n >= 16,
+        "every instance of the fleet is in the inventory: {count}"
+    );
+}

@@ -34,7 +34,7 @@ pub enum LogFormat {
 pub enum Command {
     /// Replay archived logs (a local folder in the AWS S3 layout) into the lake.
     Replay(Box<ReplayArgs>),
-    /// Run SQL over the lake (tables flows, cloudtrail, alerts).
+    /// Run SQL over the lake (tables flows, cloudtrail, alerts, inventory).
     Query(QueryArgs),
     /// Print the lake schemas, or Athena CREATE EXTERNAL TABLE statements.
     Schema(SchemaArgs),

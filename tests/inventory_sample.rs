@@ -132,3 +132,50 @@ fn sample_alerts_on_the_fleet_name_their_instance() {
         "every instance of the fleet is in the inventory: {count}"
     );
 }
+
+#[test]
+fn an_interface_launched_in_an_earlier_run_is_still_known() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let run = |range: [&str; 2], alerts: &str| {
+        let out = common::bin()
+            .current_dir(root)
+            .args([
+                "replay",
+                "sample-data",
+                "--quiet",
+                range[0],
+                range[1],
+                "--lake",
+            ])
+            .arg(dir.path().join("lake"))
+            .arg("--alerts-out")
+            .arg(dir.path().join(alerts))
+            .arg("--state")
+            .arg(dir.path().join("state"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(dir.path().join(alerts)).unwrap_or_default()
+    };
+    // The first run reads only the launches (2026-01-05); the second, two days later, reads
+    // none of them: what it knows of the fleet comes from the saved inventory.
+    run(["--to", "2026-01-06"], "first.jsonl");
+    let second = run(["--from", "2026-01-07"], "second.jsonl");
+    let scan: Value = second
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|a| a["detector"] == "port_scan")
+        .expect("the second run sees the bastion's port scan");
+    assert_eq!(scan["entity"]["id"], "10.0.1.216");
+    assert_eq!(scan["asset"]["tags"]["Name"], "bastion-1", "{scan:#}");
+    assert!(
+        scan["asset"]["instance_id"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("i-0"))
+    );
+}

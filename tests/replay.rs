@@ -271,8 +271,9 @@ fn schema_prints_tables_and_athena_ddl() {
         .output()
         .unwrap();
     let s = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(s.matches("CREATE EXTERNAL TABLE").count(), 3);
+    assert_eq!(s.matches("CREATE EXTERNAL TABLE").count(), 4);
     assert!(s.contains("LOCATION 's3://b/p/cloudtrail/'"));
+    assert!(s.contains("LOCATION 's3://b/p/inventory/'"));
 }
 
 #[test]

@@ -38,13 +38,14 @@ pub struct Asset {
     /// Tags (`Name`, `env`, …).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
-    /// RFC 3339 UTC: when this context was first seen.
+    /// RFC 3339 UTC: when this context was first seen (for an interface: when its attachment
+    /// to `instance_id` began; for an instance known only from its launch: the launch).
     #[serde(default)]
     pub first_seen: Option<String>,
-    /// RFC 3339 UTC: when this context was last seen.
+    /// RFC 3339 UTC: the newest evidence of this context (a flow record or a CloudTrail call).
     #[serde(default)]
     pub last_seen: Option<String>,
-    /// Where the context comes from (`cloudtrail`, `flow_log`).
+    /// Where the context comes from: `cloudtrail`, `flow_log`, or `cloudtrail+flow_log`.
     #[serde(default)]
     pub source: Option<String>,
 }

@@ -60,6 +60,9 @@ pub struct Inventory {
     /// Bound on tracked interfaces and instances (tests lower it).
     #[serde(skip, default = "max_default")]
     max: usize,
+    /// Event time (ms) the retention was last applied at (once an hour is enough).
+    #[serde(skip)]
+    retained_at: Option<i64>,
 }
 
 fn max_default() -> usize {
@@ -244,10 +247,16 @@ impl Inventory {
         let horizon = now.saturating_sub(RETAIN_MS);
         let max = if self.max == 0 { MAX_IFACES } else { self.max };
         let before = (self.ifaces.len(), self.instances.len());
-        self.ifaces
-            .retain(|_, i| i.gone_at.is_none_or(|g| g >= horizon));
-        self.instances
-            .retain(|_, x| x.terminated_at.is_none_or(|g| g >= horizon));
+        if self
+            .retained_at
+            .is_none_or(|r| now.saturating_sub(r) >= SNAPSHOT_EVERY_MS)
+        {
+            self.retained_at = Some(now);
+            self.ifaces
+                .retain(|_, i| i.gone_at.is_none_or(|g| g >= horizon));
+            self.instances
+                .retain(|_, x| x.terminated_at.is_none_or(|g| g >= horizon));
+        }
         if self.ifaces.len() > max {
             let mut seen: Vec<(i64, String)> = self
                 .ifaces

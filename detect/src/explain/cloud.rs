@@ -62,8 +62,12 @@ pub fn rule(f: &Finding, description: Option<&str>, batches: &[RecordBatch]) -> 
         ),
         None => format!("{}.", f.title.trim_end_matches('.')),
     };
+    let routine = f.evidence["routine"]["why"]
+        .as_str()
+        .map(|w| format!(" Who usually makes such changes was checked: {w}."))
+        .unwrap_or_default();
     let (sql, rows) = events(f, batches);
-    let mut e = Explanation::new(format!("{what} {RULE_BENIGN}"), sql, rows);
+    let mut e = Explanation::new(format!("{what}{routine} {RULE_BENIGN}"), sql, rows);
     e.next_steps = steps::for_entity(f);
     e
 }

@@ -135,4 +135,6 @@ pub fn apply(f: &mut Finding, e: Explanation) {
 }
 
 #[cfg(test)]
+mod engine_tests;
+#[cfg(test)]
 pub(crate) mod tests;

@@ -58,6 +58,15 @@ fn merge(mut v: Vec<Finding>) -> Option<Finding> {
     }
     let n = v.len();
     let groups: Vec<String> = v.iter().map(|f| f.entity.id.clone()).collect();
+    // The merged alert's evidence names the events of every change it stands for.
+    let mut event_ids: Vec<serde_json::Value> = Vec::new();
+    for g in &v {
+        for id in g.evidence["event_ids"].as_array().into_iter().flatten() {
+            if !event_ids.contains(id) {
+                event_ids.push(id.clone());
+            }
+        }
+    }
     let last = v.iter().map(|f| f.last_seen_ms).max();
     let mut f = v.swap_remove(0);
     let actor = f.evidence["routine"]["actor"]
@@ -73,6 +82,9 @@ fn merge(mut v: Vec<Finding>) -> Option<Finding> {
     f.last_seen_ms = last.unwrap_or(f.last_seen_ms);
     if let Some(o) = f.evidence.as_object_mut() {
         o.insert("changes".into(), json!(n));
+        if !event_ids.is_empty() {
+            o.insert("event_ids".into(), json!(event_ids));
+        }
         o.insert(
             "groups".into(),
             json!(groups.iter().take(MAX_LISTED).collect::<Vec<_>>()),

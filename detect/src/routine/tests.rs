@@ -333,3 +333,21 @@ fn a_first_apply_by_an_unusual_actor_is_one_alert_listing_its_groups() {
     assert_eq!(out.len(), 2);
     assert!(out.iter().any(|f| f.severity == Severity::Critical));
 }
+
+#[test]
+fn a_merged_alert_names_the_events_of_every_change() {
+    let mut r = RoutineChanges::new(RoutineOptions::default());
+    let batch: Vec<Finding> = (0..4)
+        .map(|k| {
+            let mut f = change(k * 1_000, CI, CLI, "203.0.113.7", "none", Severity::Medium);
+            if let Some(o) = f.evidence.as_object_mut() {
+                // The first two changes share an event (one call changing two groups).
+                o.insert("event_ids".into(), json!([format!("ev-{}", k / 2 * 2)]));
+            }
+            f
+        })
+        .collect();
+    let out = r.filter(batch);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].evidence["event_ids"], json!(["ev-0", "ev-2"]));
+}

@@ -68,9 +68,7 @@ mod tests {
         let u = unmapped(native, &used);
         assert_eq!(
             u,
-            Some(
-                json!({"entity": {"kind": "eni", "id": "eni-1"}, "evidence": {"ports": 3}})
-            )
+            Some(json!({"entity": {"kind": "eni", "id": "eni-1"}, "evidence": {"ports": 3}}))
         );
         assert_eq!(unmapped(json!({"id": "x", "evidence": {}}), &used), None);
     }

@@ -7,6 +7,9 @@
 //! over the alert's first-to-last-seen interval. `new_peer` carries no expected value, only
 //! the new `network` (and whether the port is new too): an anomaly without a baseline.
 //! Observation values are strings in OCSF; numbers are written in full.
+//!
+//! An `evidence.band` (the expected range at that hour of day, the observed value, how far out
+//! and whose history) becomes an anomaly on its unit with the expected range as its baseline.
 
 use std::collections::BTreeSet;
 
@@ -35,6 +38,39 @@ fn observation(value: String, first_ms: i64, last_ms: i64) -> Value {
             "type": "Time Interval",
         },
     })
+}
+
+/// `evidence.band` as an anomaly (observed) and its baseline (the expected range).
+fn band(b: Option<&Value>, first_ms: i64, last_ms: i64) -> Option<(Value, Value)> {
+    let b = b?;
+    let unit = b.get("unit")?.as_str()?;
+    let observed = value_text(b.get("observed")?)?;
+    let (low, high) = (
+        value_text(b.get("expected_low")?)?,
+        value_text(b.get("expected_high")?)?,
+    );
+    let basis = match b.get("basis").and_then(Value::as_str) {
+        Some("peer_group") => "peer group",
+        _ => "own",
+    };
+    let hour = b.get("hour_of_day").and_then(Value::as_i64).unwrap_or(0);
+    let times = b
+        .get("times_expected")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
+    let kind = format!("{basis} baseline band at hour {hour} UTC");
+    Some((
+        json!({
+            "observation_parameter": unit,
+            "observed_pattern": format!("{times}x the top of the {kind}"),
+            "observations": [observation(observed, first_ms, last_ms)],
+        }),
+        json!({
+            "observation_parameter": unit,
+            "observation_type": kind,
+            "observations": [observation(format!("{low}-{high}"), first_ms, last_ms)],
+        }),
+    ))
 }
 
 /// The alert's `anomaly_analyses` (none unless it carries observed values), and the evidence
@@ -81,6 +117,11 @@ pub fn anomaly_analyses(a: &Alert, first_ms: i64, last_ms: i64) -> (Vec<Value>, 
     }
     if !baselines.is_empty() {
         used.extend(["baseline".to_string(), "hour_of_day".to_string()]);
+    }
+    if let Some((an, base)) = band(ev.get("band"), first_ms, last_ms) {
+        anomalies.push(an);
+        baselines.push(base);
+        used.insert("band".to_string());
     }
     if let Some(net) = ev.get("network").and_then(Value::as_str) {
         let new_port = ev.get("new_port").and_then(Value::as_bool) == Some(true);
@@ -166,5 +207,27 @@ mod tests {
         assert!(v[0].get("baselines").is_none());
         let (none, used) = anomaly_analyses(&alert(json!({"ports": 31})), 0, 0);
         assert!(none.is_empty() && used.is_empty());
+    }
+
+    #[test]
+    fn a_band_is_an_anomaly_against_its_expected_range() {
+        let a = alert(
+            json!({"dns_bytes_out": 9, "band": {"hour_of_day": 3, "expected_low": 10,
+            "expected_high": 200, "observed": 9000, "unit": "dns_bytes_out_per_hour",
+            "times_expected": 45.0, "basis": "peer_group"}}),
+        );
+        let (v, used) = anomaly_analyses(&a, 0, 1);
+        let an = &v[0]["anomalies"][0];
+        assert_eq!(an["observation_parameter"], "dns_bytes_out_per_hour");
+        assert_eq!(an["observations"][0]["value"], "9000");
+        assert_eq!(
+            an["observed_pattern"],
+            "45x the top of the peer group baseline band at hour 3 UTC"
+        );
+        assert_eq!(v[0]["baselines"][0]["observations"][0]["value"], "10-200");
+        assert!(used.contains("band"));
+        // A band without its unit is left unmapped.
+        let (none, _) = anomaly_analyses(&alert(json!({"band": {"observed": 1}})), 0, 0);
+        assert!(none.is_empty());
     }
 }

@@ -132,15 +132,16 @@ fn render_ms(port: u16, path: &str) -> u128 {
     v[1]
 }
 
-fn alert_id(jsonl: &Path, detector: &str, entity: &str) -> String {
+/// The alert of `detector` on `entity`: its id, and the instance its asset names (if any).
+fn find_alert(jsonl: &Path, detector: &str, entity: &str) -> (String, Option<String>) {
     let text = std::fs::read_to_string(jsonl).unwrap();
-    text.lines()
+    let a = text
+        .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .find(|a| a["detector"] == detector && a["entity"]["id"] == entity)
-        .unwrap_or_else(|| panic!("no {detector} alert on {entity} in the sample"))["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+        .unwrap_or_else(|| panic!("no {detector} alert on {entity} in the sample"));
+    let instance = a["asset"]["instance_id"].as_str().map(str::to_string);
+    (a["id"].as_str().unwrap().to_string(), instance)
 }
 
 #[test]
@@ -160,7 +161,7 @@ fn the_sample_investigated_in_headless_chromium() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let exfil = alert_id(
+    let (exfil, instance) = find_alert(
         &lake.with_extension("alerts.jsonl"),
         "volume_spike",
         EXFIL_ENI,
@@ -172,7 +173,7 @@ fn the_sample_investigated_in_headless_chromium() {
     std::fs::create_dir_all(&shots).unwrap();
     let profile = dir.path().join("chromium-profile");
     let base = format!("http://127.0.0.1:{port}");
-    let pages = [
+    let mut pages = vec![
         ("alerts", "/".to_string()),
         ("alert", format!("/alert/{exfil}")),
         ("entity", format!("/entity/eni/{EXFIL_ENI}")),
@@ -182,6 +183,10 @@ fn the_sample_investigated_in_headless_chromium() {
         ),
         ("filtered", "/?severity=critical".to_string()),
     ];
+    // The instance behind the interface, when the alert names it (the inventory maps it).
+    if let Some(i) = &instance {
+        pages.push(("instance", format!("/entity/instance/{i}")));
+    }
     let mut doms = std::collections::BTreeMap::new();
     for (name, path) in &pages {
         let ms = render_ms(port, path);
@@ -198,6 +203,21 @@ fn the_sample_investigated_in_headless_chromium() {
     check_list(&doms["alerts"], &doms["filtered"], &exfil);
     check_alert(&doms["alert"]);
     check_entity(&doms["entity"], &doms["principal"]);
+    match &instance {
+        Some(i) => {
+            let dom = &doms["instance"];
+            assert!(dom.contains(&format!("instance {i}")));
+            assert!(
+                rows_of(dom, "inventory") >= 1,
+                "the inventory names its interface"
+            );
+            assert!(
+                dom.contains("id=\"observed-out\""),
+                "its interface's traffic is drawn"
+            );
+        }
+        None => println!("the exfiltration alert names no instance: instance page not checked"),
+    }
 }
 
 fn rows_of(dom: &str, table_id: &str) -> usize {
@@ -226,7 +246,7 @@ fn check_list(all: &str, critical: &str, exfil: &str) {
     );
     assert_eq!(critical.matches("data-detector").count(), n);
     assert!(
-        !critical.contains("sev-high"),
+        !critical.contains("class=\"sev sev-high\""),
         "only critical alerts once filtered"
     );
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::Ui;
 use super::band;
 use super::chart::{TrafficChart, traffic_svg};
-use super::layout::{entity_href, kv, severity, table};
+use super::layout::{entity_href, kv, path_escape, severity, table};
 use super::net::Traffic;
 use super::queries::{self, NetEntity, Rows, TrailSubject};
 use super::routes::PageError;
@@ -84,10 +84,11 @@ pub async fn render(ui: &Ui, id: &str) -> Result<(String, Markup), PageError> {
     let body = html! {
         h1 id="alert-title" { (a.s("title")) }
         (story(&a, kind, ent))
+        @if let (Some(n), Some(t)) = (&net, &traffic) { (traffic_section(n, t, first, last, &evidence)) }
+        (steps_and_asset(&a))
         h2 { "Evidence" }
         (ev_rows)
         (evidence_details(&evidence))
-        @if let (Some(n), Some(t)) = (&net, &traffic) { (traffic_section(n, t, first, last, &evidence)) }
         h2 { "CloudTrail timeline" }
         p class="note" { @match &subject {
             TrailSubject::Principal(p) => { "Calls by " (p) ", the day before to the day after." },
@@ -98,12 +99,8 @@ pub async fn render(ui: &Ui, id: &str) -> Result<(String, Markup), PageError> {
     Ok((a.s("title").to_string(), body))
 }
 
+/// Who, what, when, and why in plain words.
 fn story(a: &Alert, kind: &str, ent: &str) -> Markup {
-    let steps: Vec<&str> = a
-        .s("next_steps")
-        .split('\u{1f}')
-        .filter(|s| !s.trim().is_empty())
-        .collect();
     let attack = [a.s("tactics"), a.s("techniques")]
         .iter()
         .filter(|s| !s.is_empty())
@@ -113,7 +110,7 @@ fn story(a: &Alert, kind: &str, ent: &str) -> Markup {
     html! {
         dl class="kv" id="alert-story" {
             dt { "severity" } dd { (severity(a.s("severity"))) }
-            dt { "detector" } dd { a href=(format!("/?detector={}", a.s("detector"))) { (a.s("detector")) } }
+            dt { "detector" } dd { a href=(format!("/?detector={}", path_escape(a.s("detector")))) { (a.s("detector")) } }
             dt { "entity" } dd { a id="alert-entity" href=(entity_href(kind, ent)) { (kind) " " (ent) } }
             dt { "account / region" } dd { (a.s("account_id")) " / " (a.s("region")) }
             dt { "first seen (UTC)" } dd { (a.s("first_seen")) }
@@ -128,6 +125,17 @@ fn story(a: &Alert, kind: &str, ent: &str) -> Markup {
         } @else {
             p id="alert-why" { (a.s("why")) }
         }
+    }
+}
+
+/// What to do, and the instance behind the entity.
+fn steps_and_asset(a: &Alert) -> Markup {
+    let steps: Vec<&str> = a
+        .s("next_steps")
+        .split('\u{1f}')
+        .filter(|s| !s.trim().is_empty())
+        .collect();
+    html! {
         h2 { "Next steps" }
         @if steps.is_empty() {
             p class="note" id="next-steps" { "None recorded with this alert." }

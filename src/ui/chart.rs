@@ -129,6 +129,7 @@ pub fn traffic_svg(c: &TrafficChart<'_>) -> Markup {
             span class="key key-out" {} " bytes out "
             span class="key key-in" {} " bytes in "
             @if c.window.is_some() { span class="key key-window" {} " alert window" }
+            @if c.evidence_band.is_some() { span class="key key-evidence" {} " the alert's expected range" }
             " (log scale, UTC hours)"
         }
     }

@@ -57,7 +57,8 @@ pub async fn render(ui: &Ui, kind: &str, id: &str) -> Result<(String, Markup), P
     let trail_days = days
         .as_ref()
         .map_or("TRUE".into(), |(a, b)| queries::dates(a, b));
-    let (alerts, trail, network) = tokio::join!(
+    let (inventory, alerts, trail, network) = tokio::join!(
+        queries::run(&ctx, queries::inventory(id)),
         queries::run(&ctx, queries::alerts_about(id)),
         queries::run(
             &ctx,
@@ -68,6 +69,11 @@ pub async fn render(ui: &Ui, kind: &str, id: &str) -> Result<(String, Markup), P
     let title = format!("{kind} {id}");
     let body = html! {
         h1 id="entity-title" { (title) }
+        @if net.is_some() {
+            h2 { "Inventory" }
+            p class="note" { "The newest inventory snapshot's interfaces for it (from CloudTrail and v3+ flow records)." }
+            (table("inventory", &inventory?))
+        }
         (network?)
         h2 { "Alerts naming it" }
         (table("entity-alerts", &alerts?))

@@ -9,7 +9,9 @@ use maud::{Markup, html};
 use super::layout::{bytes, entity_link};
 use super::queries::Rows;
 
-const SIZE: f64 = 520.0;
+/// The drawing: wide enough for the labels left and right of the circle.
+const WIDTH: f64 = 760.0;
+const HEIGHT: f64 = 480.0;
 
 /// Bytes (out + in) per peer over all ports, biggest first, at most `max`.
 pub fn by_peer(peers: &Rows, max: usize) -> Vec<(String, f64)> {
@@ -32,17 +34,17 @@ pub fn talkers_svg(center: &str, peers: &Rows) -> Markup {
     if v.is_empty() {
         return html! {};
     }
-    let c = SIZE / 2.0;
-    let r = SIZE / 2.0 - 70.0;
+    let (cx, c) = (WIDTH / 2.0, HEIGHT / 2.0);
+    let r = HEIGHT / 2.0 - 40.0;
     let top = v.iter().map(|p| p.1).fold(1.0, f64::max).log10().max(1.0);
     let n = v.len() as f64;
     html! {
         svg id="talkers" class="chart graph" xmlns="http://www.w3.org/2000/svg"
-            viewBox=(format!("0 0 {SIZE} {SIZE}")) style="max-width:520px" {
+            viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) style="max-width:760px" {
             @for (i, (peer, b)) in v.iter().enumerate() {
                 @let a = std::f64::consts::TAU * i as f64 / n;
-                @let (x, y) = (c + r * a.cos(), c + r * a.sin());
-                line class="edge" x1=(c) y1=(c) x2=(format!("{x:.1}")) y2=(format!("{y:.1}"))
+                @let (x, y) = (cx + r * a.cos(), c + r * a.sin());
+                line class="edge" x1=(cx) y1=(c) x2=(format!("{x:.1}")) y2=(format!("{y:.1}"))
                     stroke-width=(format!("{:.1}", 0.5 + 5.0 * (1.0 + b).log10() / top)) {
                     title { (peer) ": " (bytes(*b)) }
                 }
@@ -60,8 +62,8 @@ pub fn talkers_svg(center: &str, peers: &Rows) -> Markup {
                 }
             }
             g class="node center" {
-                circle cx=(c) cy=(c) r="8" {}
-                text x=(c) y=(c - 14.0) text-anchor="middle" { (center) }
+                circle cx=(cx) cy=(c) r="8" {}
+                text x=(cx) y=(c - 14.0) text-anchor="middle" { (center) }
             }
         }
     }

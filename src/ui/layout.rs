@@ -12,19 +12,19 @@ header{background:#1d2430;color:#fff;padding:10px 24px}header a{color:#fff;text-
 main{padding:16px 24px;max-width:1280px}h1{font-size:20px;margin:8px 0}h2{font-size:16px;margin:22px 0 8px}
 table{border-collapse:collapse;background:#fff;margin:4px 0 12px;font-size:13px}
 th,td{border:1px solid #d8dce3;padding:3px 7px;text-align:left;vertical-align:top}th{background:#eef0f4}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.sev{padding:1px 6px;border-radius:3px;color:#fff;font-size:12px}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}td{max-width:520px;overflow-wrap:break-word}
+.sev{white-space:nowrap;padding:1px 6px;border-radius:3px;color:#fff;font-size:12px}
 .sev-critical{background:#8b0000}.sev-high{background:#c0392b}.sev-medium{background:#d68910}.sev-low{background:#2874a6}.sev-info{background:#7f8c8d}
 pre{background:#fff;border:1px solid #d8dce3;padding:8px;overflow-x:auto;white-space:pre-wrap}
 .chart{width:100%;max-width:960px;background:#fff;border:1px solid #d8dce3}
 .chart .axes line{stroke:#9aa3b0}.chart .grid{stroke:#eceef2}.chart text{font-size:11px;fill:#5b6573}
-.band{fill:#8fbce6;fill-opacity:.45;stroke:#5d9bd5;stroke-width:.5}
+.band{fill:#5d9bd5;fill-opacity:.35;stroke:#2e75b6;stroke-width:.8}
 .observed{fill:none;stroke:#c0392b;stroke-width:1.8}.observed-in{fill:none;stroke:#7f8c8d;stroke-width:1;stroke-dasharray:3 2}
 .point{fill:#c0392b}.alert-window{fill:#f5b041;fill-opacity:.25}.evidence-band{stroke:#1a5276;stroke-width:5;stroke-opacity:.7}
 .key{display:inline-block;width:14px;height:8px;margin-left:10px}.key-band{background:#8fbce6}.key-out{background:#c0392b}
-.key-in{background:#7f8c8d}.key-window{background:#f5b041}
+.key-in{background:#7f8c8d}.key-window{background:#f5b041}.key-evidence{background:#1a5276}
 dl.kv{display:grid;grid-template-columns:max-content auto;gap:2px 14px;background:#fff;border:1px solid #d8dce3;padding:8px}
-dl.kv dt{font-weight:600}dl.kv dd{margin:0}
+dl.kv dt{font-weight:600}dl.kv dd{margin:0;overflow-wrap:anywhere}
 form.filters{display:flex;gap:10px;align-items:end;flex-wrap:wrap;background:#fff;border:1px solid #d8dce3;padding:8px}
 form.filters label{display:flex;flex-direction:column;font-size:12px}
 .note{color:#5b6573}footer{color:#8a93a0;font-size:12px;padding:16px 24px}

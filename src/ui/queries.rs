@@ -146,12 +146,15 @@ pub enum NetEntity {
 }
 
 impl NetEntity {
-    /// The flows predicate.
-    pub fn predicate(&self) -> String {
+    /// The flows predicate; an instance's interfaces are those its flow records name within
+    /// `days` and those the inventory attaches to it.
+    pub fn predicate(&self, days: &str) -> String {
         match self {
             NetEntity::Eni(id) => format!("interface_id = {}", lit(id)),
             NetEntity::Instance(id) => format!(
-                "interface_id IN (SELECT DISTINCT interface_id FROM flows WHERE instance_id = {})",
+                "interface_id IN (SELECT DISTINCT interface_id FROM flows WHERE {days} AND \
+                 instance_id = {0} UNION SELECT DISTINCT interface_id FROM inventory \
+                 WHERE instance_id = {0})",
                 lit(id)
             ),
             NetEntity::Ip(ip) => format!("(srcaddr = {0} OR dstaddr = {0})", lit(ip)),
@@ -183,12 +186,24 @@ pub fn flow_summary(e: &NetEntity, days: &str) -> String {
          FROM flows WHERE {days} AND {p} \
          GROUP BY interface_id, instance_id, subnet_id, vpc_id, date, hour, srcaddr, dstaddr, \
          LEAST(srcport, dstport), protocol, action LIMIT {SUMMARY_ROWS}",
-        p = e.predicate()
+        p = e.predicate(days)
     )
 }
 
 /// At most this many summary rows are read for one page.
 pub const SUMMARY_ROWS: usize = 200_000;
+
+/// What the newest inventory snapshot says of an interface, instance or address.
+pub fn inventory(id: &str) -> String {
+    format!(
+        "SELECT interface_id, instance_id, private_ip, subnet_id, vpc_id, security_groups, \
+         image_id, instance_profile, name, tags, valid_from, valid_to, source FROM inventory \
+         WHERE snapshot_time = (SELECT MAX(snapshot_time) FROM inventory) \
+         AND (interface_id = {0} OR instance_id = {0} OR private_ip = {0}) \
+         ORDER BY valid_from LIMIT 50",
+        lit(id)
+    )
+}
 
 /// Who the entity is in CloudTrail: the principal's own calls, or the calls naming the id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,13 +255,14 @@ mod tests {
 
     #[test]
     fn an_instance_reads_the_interfaces_it_was_seen_on() {
-        let p = NetEntity::Instance("i-1".into()).predicate();
-        assert!(p.contains("instance_id = 'i-1'"), "{p}");
+        let p = NetEntity::Instance("i-1".into()).predicate("date = 'd'");
+        assert!(p.contains("date = 'd' AND instance_id = 'i-1'"), "{p}");
         assert!(
-            NetEntity::Ip("10.0.0.1".into())
-                .predicate()
-                .contains("dstaddr = '10.0.0.1'")
+            p.contains("FROM inventory WHERE instance_id = 'i-1'"),
+            "{p}"
         );
+        let p = NetEntity::Ip("10.0.0.1".into()).predicate("TRUE");
+        assert!(p.contains("dstaddr = '10.0.0.1'"), "{p}");
     }
 
     #[test]

@@ -145,14 +145,14 @@ impl Inventory {
             Some(inst) => {
                 let i = self.ifaces.entry(s.eni).or_default();
                 self.changed |= i.attach(Some(&inst), &s.facts, s.span.0, FROM_FLOWS);
-                i.seen(s.span.1, FROM_FLOWS);
+                i.seen(s.span.1);
                 if let Some(x) = self.instances.get_mut(&inst) {
                     x.sources |= FROM_FLOWS;
                 }
             }
             None => {
                 if let Some(i) = self.ifaces.get_mut(&s.eni) {
-                    i.seen(s.span.1, FROM_FLOWS);
+                    i.seen(s.span.1);
                 }
             }
         }

@@ -183,13 +183,13 @@ impl Iface {
         }
     }
 
-    /// Newer evidence that the current interval still holds.
-    pub fn seen(&mut self, t: i64, source: u8) {
+    /// Newer evidence that the current interval still holds (it moves `last_seen` only: a
+    /// row naming no instance teaches nothing, so it is not a source).
+    pub fn seen(&mut self, t: i64) {
         if let Some(cur) = self.current_open()
             && t >= cur.valid_from
         {
             cur.last_seen = cur.last_seen.max(t);
-            cur.sources |= source;
         }
     }
 

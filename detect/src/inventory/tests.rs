@@ -304,6 +304,24 @@ fn v3_flow_rows_teach_the_instance_and_v2_rows_only_refresh() {
     let i = inv.iface("eni-7").unwrap();
     assert_eq!(i.versions.len(), 2);
     assert_eq!(i.versions[0].valid_to, Some(T0 + 3 * H));
+    // A v2 row on an interface CloudTrail taught refreshes it without becoming a source.
+    let mut inv = inv_with(&[launch(T0, "i-1", "eni-1", "10.0.1.5")]);
+    inv.observe(Table::Flows, &flows(&[row("eni-1", None, T0 + 5 * H)]));
+    let a = inv
+        .asset_for(EntityKind::Eni, "eni-1", None, T0 + 5 * H)
+        .unwrap();
+    assert_eq!(a.source.as_deref(), Some("cloudtrail"));
+    assert_eq!(a.last_seen.as_deref(), Some("2026-01-08T05:00:00Z"));
+    // A v3 row naming the same instance joins the sources.
+    inv.observe(
+        Table::Flows,
+        &flows(&[row("eni-1", Some("i-1"), T0 + 6 * H)]),
+    );
+    let a = inv
+        .asset_for(EntityKind::Eni, "eni-1", None, T0 + 6 * H)
+        .unwrap();
+    assert_eq!(a.source.as_deref(), Some("cloudtrail+flow_log"));
+    assert_eq!(inv.iface("eni-1").map(|i| i.versions.len()), Some(1));
 }
 
 #[test]

@@ -118,7 +118,12 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `alerts` (
   `last_seen` timestamp,
   `count` bigint,
   `dedupe_key` string,
-  `evidence` string
+  `evidence` string,
+  `attack_tactics` array<string>,
+  `attack_techniques` array<string>,
+  `why` string,
+  `next_steps` array<string>,
+  `asset` string
 )
 PARTITIONED BY (
   `date` string
@@ -127,4 +132,32 @@ STORED AS PARQUET
 LOCATION 's3://YOUR-BUCKET/flowtrail/alerts/'
 TBLPROPERTIES ('parquet.compression'='ZSTD');
 -- then: MSCK REPAIR TABLE `alerts`;  (or ALTER TABLE ADD PARTITION as new ones land)
+
+CREATE EXTERNAL TABLE IF NOT EXISTS `inventory` (
+  `snapshot_time` timestamp,
+  `account_id` string,
+  `region` string,
+  `interface_id` string,
+  `instance_id` string,
+  `private_ip` string,
+  `subnet_id` string,
+  `vpc_id` string,
+  `security_groups` array<string>,
+  `image_id` string,
+  `instance_profile` string,
+  `name` string,
+  `tags` string,
+  `first_seen` timestamp,
+  `last_seen` timestamp,
+  `valid_from` timestamp,
+  `valid_to` timestamp,
+  `source` string
+)
+PARTITIONED BY (
+  `date` string
+)
+STORED AS PARQUET
+LOCATION 's3://YOUR-BUCKET/flowtrail/inventory/'
+TBLPROPERTIES ('parquet.compression'='ZSTD');
+-- then: MSCK REPAIR TABLE `inventory`;  (or ALTER TABLE ADD PARTITION as new ones land)
 

@@ -30,11 +30,15 @@ use flowtrail_core::Table;
 pub use routes::router;
 
 /// The site's state: the lake and its DataFusion session, made once and made again only when
-/// a table folder appears (a service's lake fills in after start).
+/// the lake changes (a table folder appears, or a commit lands in the ledger: a service's lake
+/// fills in while the site is up, and the session caches file listings and metadata).
 pub struct Ui {
     lake: PathBuf,
-    cache: Mutex<Option<(Vec<bool>, SessionContext)>>,
+    cache: Mutex<Option<(LakeVersion, SessionContext)>>,
 }
+
+/// What tells a changed lake: which tables exist, and the ledger folder's modification time.
+type LakeVersion = (Vec<bool>, Option<std::time::SystemTime>);
 
 impl Ui {
     pub fn new(lake: PathBuf) -> Arc<Ui> {
@@ -49,16 +53,20 @@ impl Ui {
         &self.lake
     }
 
-    fn tables_present(&self) -> Vec<bool> {
-        Table::ALL
+    fn version(&self) -> LakeVersion {
+        let tables = Table::ALL
             .iter()
             .map(|t| self.lake.join(t.name()).is_dir())
-            .collect()
+            .collect();
+        let ledger = std::fs::metadata(self.lake.join(flowtrail_core::layout::LEDGER_DIR))
+            .and_then(|m| m.modified())
+            .ok();
+        (tables, ledger)
     }
 
     /// The session (cached).
     pub async fn ctx(&self) -> anyhow::Result<SessionContext> {
-        let present = self.tables_present();
+        let present = self.version();
         if let Ok(c) = self.cache.lock()
             && let Some((p, ctx)) = c.as_ref()
             && *p == present
@@ -70,5 +78,29 @@ impl Ui {
             *c = Some((present, ctx.clone()));
         }
         Ok(ctx)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_table_or_commit_is_a_new_lake_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let ui = Ui::new(dir.path().to_path_buf());
+        let v0 = ui.version();
+        std::fs::create_dir(dir.path().join("flows")).unwrap();
+        let v1 = ui.version();
+        assert_ne!(v0, v1, "a table folder appeared");
+        let ledger = dir.path().join(flowtrail_core::layout::LEDGER_DIR);
+        std::fs::create_dir(&ledger).unwrap();
+        let v2 = ui.version();
+        assert_ne!(v1, v2);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(ledger.join("00000001-a.json"), "{}").unwrap();
+        assert_ne!(v2, ui.version(), "a commit landed");
+        assert_eq!(ui.version(), ui.version());
     }
 }

@@ -17,6 +17,8 @@ use super::routes::PageError;
 
 /// Days of traffic before the alert's day on the chart (and for its band).
 const DAYS_BEFORE: i64 = 7;
+/// Seconds of CloudTrail shown either side of the alert.
+const TRAIL_MARGIN: i64 = 12 * 3600;
 
 /// The alert row as the page reads it.
 struct Alert {
@@ -30,6 +32,12 @@ impl Alert {
     fn secs(&self, c: &str) -> i64 {
         self.rows.num(0, c) as i64
     }
+}
+
+fn ts(t: i64) -> String {
+    DateTime::<Utc>::from_timestamp(t, 0)
+        .map(|d| format!("TIMESTAMP '{}'", d.format("%Y-%m-%dT%H:%M:%SZ")))
+        .unwrap_or_else(|| "TIMESTAMP '1970-01-01T00:00:00Z'".into())
 }
 
 fn day(t: i64, offset_days: i64) -> String {
@@ -67,7 +75,13 @@ pub async fn render(ui: &Ui, id: &str) -> Result<(String, Markup), PageError> {
         "principal" => TrailSubject::Principal(ent.into()),
         _ => TrailSubject::Mentions(ent.into()),
     };
-    let trail_days = queries::dates(&day(first, -1), &day(last, 1));
+    // CloudTrail half a day either side of the alert, pruned to those hours' partitions.
+    let trail_days = format!(
+        "{} AND event_time >= {} AND event_time <= {}",
+        queries::hours(first - TRAIL_MARGIN, last + TRAIL_MARGIN),
+        ts(first - TRAIL_MARGIN),
+        ts(last + TRAIL_MARGIN)
+    );
     let net = net_entity(kind, ent);
     let flow_days = queries::dates(&day(first, -DAYS_BEFORE), &day(last, 1));
     let (trail, traffic) = tokio::join!(
@@ -91,8 +105,8 @@ pub async fn render(ui: &Ui, id: &str) -> Result<(String, Markup), PageError> {
         (evidence_details(&evidence))
         h2 { "CloudTrail timeline" }
         p class="note" { @match &subject {
-            TrailSubject::Principal(p) => { "Calls by " (p) ", the day before to the day after." },
-            TrailSubject::Mentions(m) => { "Calls naming " (m) ", the day before to the day after." },
+            TrailSubject::Principal(p) => { "Calls by " (p) ", 12 hours either side." },
+            TrailSubject::Mentions(m) => { "Calls naming " (m) ", 12 hours either side." },
         } }
         (table("cloudtrail-timeline", &trail))
     };

@@ -173,6 +173,33 @@ pub fn dates(from: &str, to: &str) -> String {
     format!("date >= {} AND date <= {}", lit(from), lit(to))
 }
 
+/// A partition filter on `date` and `hour` covering the hours from `from` to `to` (seconds,
+/// UTC; at most 62 days).
+pub fn hours(from: i64, to: i64) -> String {
+    let day = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
+    if to < from {
+        return "FALSE".into();
+    }
+    let to = to.min(from + 62 * 86_400);
+    let mut parts = vec![];
+    let mut start = from - from.rem_euclid(86_400);
+    while start <= to {
+        let (lo, hi) = (from.max(start) - start, to.min(start + 86_399) - start);
+        parts.push(format!(
+            "(date = '{}' AND hour >= '{:02}' AND hour <= '{:02}')",
+            day(start),
+            lo / 3600,
+            hi / 3600
+        ));
+        start += 86_400;
+    }
+    format!("({})", parts.join(" OR "))
+}
+
 /// The entity's flows over `days`, summed per interface, hour, address pair, service port
 /// (the lower of the two ports), protocol and action: one scan of the lake per page, from
 /// which the addresses, placement, hourly series, peers and biggest flows are drawn.
@@ -263,6 +290,22 @@ mod tests {
         );
         let p = NetEntity::Ip("10.0.0.1".into()).predicate("TRUE");
         assert!(p.contains("dstaddr = '10.0.0.1'"), "{p}");
+    }
+
+    #[test]
+    fn an_hour_window_prunes_dates_and_hours() {
+        // 2026-01-08T11:01:36Z +- 12 h: from 23:00 on the 7th to 23:00 on the 8th.
+        let t = 1_767_870_096;
+        assert_eq!(
+            hours(t - 43_200, t + 43_200),
+            "((date = '2026-01-07' AND hour >= '23' AND hour <= '23') OR \
+             (date = '2026-01-08' AND hour >= '00' AND hour <= '23'))"
+        );
+        assert_eq!(
+            hours(t, t + 60),
+            "((date = '2026-01-08' AND hour >= '11' AND hour <= '11'))"
+        );
+        assert_eq!(hours(t, t - 1), "FALSE");
     }
 
     #[test]

@@ -6,41 +6,13 @@
 //! (`--endpoint-url`), which wins. With an override, S3 uses path-style addressing
 //! (`http://host/bucket/key`), which emulators need.
 //!
-//! HTTPS goes through rustls with the `ring` provider: the SDK's default (aws-lc) is a large
-//! C build for no gain here.
+//! The HTTP client, the shared configuration and the retry classification are the AWS edge's
+//! (`flowtrail-aws`), shared with the alert sinks and the responder; this module adds the
+//! clients of the services ingest reads.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use flowtrail_aws::SdkConfig;
 
-/// Region used when neither the environment nor the profile names one.
-pub const DEFAULT_REGION: &str = "us-east-1";
-
-/// The HTTP client of every AWS client: hyper with rustls (`ring` provider), HTTP and HTTPS.
-pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
-}
-
-/// Load the shared AWS configuration: region, credentials (environment, profile, ECS container
-/// role, instance profile), the standard retry mode and `endpoint_url` when given.
-pub async fn sdk_config(endpoint_url: Option<&str>) -> SdkConfig {
-    let http = http_client();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
-        .retry_config(aws_config::retry::RetryConfig::standard());
-    if let Some(url) = endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    let conf = loader.load().await;
-    if conf.region().is_some() {
-        return conf;
-    }
-    conf.into_builder()
-        .region(Region::new(DEFAULT_REGION))
-        .build()
-}
+pub use flowtrail_aws::{DEFAULT_REGION, http_client, sdk_config};
 
 /// Whether an endpoint override is in force for S3 (explicit, `AWS_ENDPOINT_URL` or
 /// `AWS_ENDPOINT_URL_S3`).

@@ -15,6 +15,22 @@ pub enum IngestError {
         #[source]
         source: std::io::Error,
     },
+    /// An S3 call about an object or a prefix failed (after the SDK's retries). `retryable` is
+    /// the AWS edge's verdict ([`flowtrail_aws::classify`]): throttling, 5xx, timeouts and
+    /// connection failures may pass on a later run; denied or missing will not.
+    #[error("reading s3://{bucket}/{key}: {op}: {reason}")]
+    S3 {
+        /// The API operation (`GetObject`, `ListObjectsV2`).
+        op: &'static str,
+        /// The bucket.
+        bucket: String,
+        /// The object key (or the prefix listed).
+        key: String,
+        /// Whether a later attempt may succeed.
+        retryable: bool,
+        /// The SDK's error with its context.
+        reason: String,
+    },
     /// An object's compressed stream is corrupt or truncated.
     #[error("{key}: corrupt or truncated compressed data after {decompressed} bytes: {reason}")]
     Decompress {
@@ -108,14 +124,14 @@ pub enum IngestError {
 }
 
 impl IngestError {
-    /// Whether retrying the same operation may succeed (transient I/O), as opposed to input
-    /// that will fail the same way every time.
+    /// Whether retrying the same operation may succeed (a transient S3 failure, transient
+    /// local I/O), as opposed to input that will fail the same way every time.
     pub fn is_retryable(&self) -> bool {
         match self {
+            IngestError::S3 { retryable, .. } => *retryable,
             IngestError::Read { source, .. } | IngestError::Io { source, .. } => matches!(
                 source.kind(),
-                std::io::ErrorKind::Interrupted
-                    | std::io::ErrorKind::TimedOut
+                std::io::ErrorKind::TimedOut
                     | std::io::ErrorKind::WouldBlock
                     | std::io::ErrorKind::ConnectionReset
             ),
@@ -133,6 +149,7 @@ impl IngestError {
                 | IngestError::Format { .. }
                 | IngestError::Parse { .. }
                 | IngestError::Read { .. }
+                | IngestError::S3 { .. }
         )
     }
 }

@@ -1,11 +1,12 @@
 //! AWS clients for the responder. Every client honours an endpoint override (`AWS_ENDPOINT_URL`
-//! or `--endpoint-url`) so the same code runs against moto server in tests; HTTPS goes through
-//! rustls with the `ring` provider, as in the rest of flowtrail.
+//! or `--endpoint-url`) so the same code runs against moto server in tests. The HTTP client
+//! (rustls with the `ring` provider) and the shared configuration are the AWS edge's
+//! (`flowtrail-aws`), as in the rest of flowtrail; the EC2 and Auto Scaling clients stay here,
+//! out of the main binary.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use flowtrail_aws::SdkConfig;
 
-/// Region used when neither the environment nor the profile names one.
-pub const DEFAULT_REGION: &str = "us-east-1";
+pub use flowtrail_aws::{DEFAULT_REGION, http_client, sdk_config};
 
 /// The clients the responder uses.
 #[derive(Debug, Clone)]
@@ -30,31 +31,4 @@ impl Clients {
             sns: aws_sdk_sns::Client::new(conf),
         }
     }
-}
-
-/// The HTTP client of every AWS client: hyper with rustls (`ring` provider), HTTP and HTTPS.
-pub fn http_client() -> aws_sdk_ec2::config::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
-}
-
-/// Load the shared configuration: region, credentials (environment, profile, ECS task role,
-/// instance profile), standard retries and the endpoint override when given.
-pub async fn sdk_config(endpoint_url: Option<&str>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client())
-        .retry_config(aws_config::retry::RetryConfig::standard());
-    if let Some(url) = endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    let conf = loader.load().await;
-    if conf.region().is_some() {
-        return conf;
-    }
-    conf.into_builder()
-        .region(Region::new(DEFAULT_REGION))
-        .build()
 }

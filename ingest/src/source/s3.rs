@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use chrono::{Datelike, NaiveDate};
 use tokio::runtime::Handle;
@@ -49,38 +50,24 @@ pub struct Listing {
     pub list_requests: u64,
 }
 
-/// Turn an SDK error into an `IngestError::Read` naming the object; transient failures
-/// (timeouts, connection errors, throttling, 5xx) get an I/O kind that
-/// [`IngestError::is_retryable`] recognizes, so the replay leaves them for the next run.
-fn sdk_error<E, R>(what: &str, bucket: &str, key: &str, e: SdkError<E, R>) -> IngestError
+/// Turn an SDK error into an [`IngestError::S3`] naming the object (or prefix), retryable as
+/// the AWS edge classifies it (timeouts, connection errors, throttling, 5xx), so the replay
+/// leaves a transiently unreadable object for the next run.
+fn sdk_error<E>(
+    op: &'static str,
+    bucket: &str,
+    key: &str,
+    e: SdkError<E, HttpResponse>,
+) -> IngestError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
-    let transient = match &e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ServiceError(s) => {
-            let code = s.err().code().unwrap_or_default();
-            code.contains("Throttl")
-                || code == "SlowDown"
-                || code == "InternalError"
-                || code == "ServiceUnavailable"
-        }
-        _ => false,
-    };
-    let kind = if matches!(e, SdkError::TimeoutError(_)) {
-        std::io::ErrorKind::TimedOut
-    } else if transient {
-        std::io::ErrorKind::Interrupted
-    } else {
-        std::io::ErrorKind::Other
-    };
-    let msg = format!("{what}: {}", DisplayErrorContext(&e));
-    IngestError::Read {
-        key: format!("s3://{bucket}/{key}"),
-        source: std::io::Error::new(kind, msg),
+    IngestError::S3 {
+        op,
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        retryable: flowtrail_aws::classify(&e).is_retryable(),
+        reason: DisplayErrorContext(&e).to_string(),
     }
 }
 
@@ -470,12 +457,13 @@ impl S3Fetcher {
                 .send()
                 .await
                 .map_err(|e| sdk_error("GetObject", bucket, key, e))?;
-            let body = resp.body.collect().await.map_err(|e| IngestError::Read {
-                key: format!("s3://{bucket}/{key}"),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::Interrupted,
-                    format!("GetObject body: {e}"),
-                ),
+            // The response was cut short: the connection, not the object, is at fault.
+            let body = resp.body.collect().await.map_err(|e| IngestError::S3 {
+                op: "GetObject",
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                retryable: true,
+                reason: format!("reading the body: {}", DisplayErrorContext(&e)),
             })?;
             Ok(body.into_bytes().to_vec())
         })
@@ -489,7 +477,50 @@ impl S3Fetcher {
 
 #[cfg(test)]
 mod tests {
+    use aws_sdk_s3::error::ErrorMetadata;
+    use aws_sdk_s3::operation::get_object::GetObjectError;
+    use aws_sdk_s3::primitives::SdkBody;
+
     use super::*;
+
+    fn get_object_failed(status: u16, code: &str) -> SdkError<GetObjectError, HttpResponse> {
+        let status = status.try_into().unwrap_or_else(|e| panic!("{e}"));
+        let meta = ErrorMetadata::builder().code(code).message("m").build();
+        SdkError::service_error(
+            GetObjectError::generic(meta),
+            HttpResponse::new(status, SdkBody::empty()),
+        )
+    }
+
+    #[test]
+    fn s3_errors_name_the_object_and_carry_the_edge_verdict() {
+        let slow = sdk_error(
+            "GetObject",
+            "b",
+            "AWSLogs/1.gz",
+            get_object_failed(503, "SlowDown"),
+        );
+        assert!(slow.is_retryable() && slow.is_input_error());
+        let msg = slow.to_string();
+        assert!(
+            msg.starts_with("reading s3://b/AWSLogs/1.gz: GetObject: "),
+            "{msg}"
+        );
+        assert!(msg.contains("SlowDown"), "{msg}");
+        // The cause is in the message and not chained again (an error report prints it once).
+        assert!(std::error::Error::source(&slow).is_none());
+
+        let denied = sdk_error(
+            "GetObject",
+            "b",
+            "k",
+            get_object_failed(403, "AccessDenied"),
+        );
+        assert!(!denied.is_retryable() && denied.is_input_error());
+
+        let timeout: SdkError<GetObjectError, HttpResponse> = SdkError::timeout_error("slow");
+        assert!(sdk_error("ListObjectsV2", "b", "p/", timeout).is_retryable());
+    }
 
     #[test]
     fn levels_of_prefixes() {

@@ -1,5 +1,6 @@
 //! When to try again: which SNS failures are worth retrying (throttling, 5xx, timeouts,
-//! connection failures), and the bounded, jittered backoff between attempts.
+//! connection failures: the AWS edge's one classification, [`flowtrail_aws::classify`], shared
+//! with the S3 reads), and the bounded, jittered backoff between attempts.
 
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
@@ -50,21 +51,7 @@ impl RetryPolicy {
 
 /// Whether a failed call may succeed if repeated.
 pub(crate) fn is_retryable<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
-    match e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ServiceError(s) => {
-            let code = s.err().code().unwrap_or_default();
-            s.raw().status().as_u16() >= 500
-                || code.contains("Throttl")
-                || matches!(
-                    code,
-                    "InternalError" | "InternalFailure" | "ServiceUnavailable" | "KMSThrottling"
-                )
-        }
-        _ => false,
-    }
+    flowtrail_aws::classify(e).is_retryable()
 }
 
 #[cfg(test)]

@@ -80,12 +80,12 @@ fn check_band(a: &Value) {
     );
 }
 
-#[test]
-fn every_sample_alert_explains_itself_and_its_sql_returns_its_rows() {
+/// Replay the sample (with `extra` arguments) and check every alert; returns the alerts.
+fn replay_and_check(extra: &[&str]) -> Vec<Value> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let out = common::replay(&root.join("sample-data"), &lake, &[]);
+    let out = common::replay(&root.join("sample-data"), &lake, extra);
     assert!(
         out.status.success(),
         "{}",
@@ -117,6 +117,29 @@ fn every_sample_alert_explains_itself_and_its_sql_returns_its_rows() {
             assert!(title.contains("accepted by the network"), "{title}");
         }
     }
+    alerts
+}
+
+#[test]
+fn every_sample_alert_explains_itself_and_its_sql_returns_its_rows() {
+    let alerts = replay_and_check(&[]);
     let baseline = alerts.iter().filter(|a| a["detector"] == "volume_spike");
     assert!(baseline.count() >= 1, "the sample's exfiltration spike");
+}
+
+/// Sigma rules get the generic CloudTrail explanation: their events by id.
+#[test]
+fn sigma_alerts_explain_themselves_too() {
+    let sigma = concat!(env!("CARGO_MANIFEST_DIR"), "/detect/fixtures/sigma_own");
+    let alerts = replay_and_check(&["--sigma", sigma]);
+    let s = alerts
+        .iter()
+        .find(|a| a["detector"] == "sigma_aws_trail_stopped")
+        .expect("the sample stops its trail");
+    let why = s["why"].as_str().unwrap();
+    assert!(
+        why.contains("Sigma rule `sigma_aws_trail_stopped`"),
+        "{why}"
+    );
+    assert_eq!(s["evidence"]["rows"][0]["event_name"], "StopLogging");
 }

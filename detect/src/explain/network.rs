@@ -340,11 +340,8 @@ pub fn explain(f: &Finding) -> Option<Explanation> {
 pub fn generic(f: &Finding, description: Option<&str>) -> Explanation {
     let w = Window::of(f.first_seen_ms, f.last_seen_ms);
     let extra: Vec<String> = flows_entity(&f.entity).into_iter().collect();
-    let row = match (entity_key(f), f.entity.kind) {
-        (Some((col, id)), _) => Some(json!({ col: id })),
-        (None, EntityKind::Ip) => None,
-        _ => None,
-    };
+    // An address may be either end of a flow: no row names it for sure.
+    let row = entity_key(f).map(|(col, id)| json!({ col: id }));
     let mut e = Explanation::new(
         description.map_or_else(
             || format!("{} raised {}.", f.entity.id, f.detector),

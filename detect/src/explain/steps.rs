@@ -43,7 +43,7 @@ pub fn network(f: &Finding) -> Vec<String> {
             ));
             out.push(isolate());
         }
-        _ => out.push(address()),
+        _ => out.push(address(&days, &id)),
     }
     out
 }
@@ -53,8 +53,10 @@ pub fn isolate() -> String {
     "If it is not explained, isolate the instance with `flowtrail-respond`: a dry run first (`flowtrail-respond --config respond.toml --sqs-event <event carrying this alert>`), then the same with `--execute`; it tags the instance, detaches it from its Auto Scaling group and moves it into the quarantine security group, keeping it running for forensics.".into()
 }
 
-fn address() -> String {
-    "For a private address, find its interface (`flowtrail query \"SELECT DISTINCT interface_id, instance_id FROM flows WHERE srcaddr = '<address>' LIMIT 10\"`) and treat that instance as compromised until explained (isolate it with `flowtrail-respond`); for a public address, block it in the subnet's network ACL and check whether anything it reached answered.".into()
+fn address(days: &str, id: &str) -> String {
+    format!(
+        "For a private address, find its interface (`flowtrail query \"SELECT DISTINCT interface_id, instance_id FROM flows WHERE {days} AND srcaddr = {id} LIMIT 10\"`) and treat that instance as compromised until explained (isolate it with `flowtrail-respond`); for a public address, block it in the subnet's network ACL and check whether anything it reached answered."
+    )
 }
 
 /// History, ownership and containment for an IAM principal.

@@ -19,9 +19,9 @@ use super::routes::PageError;
 /// Days of the lake an entity page covers (the last ones).
 const DAYS: usize = 8;
 
-/// The first and last of the lake's last `DAYS` days of flows (from the partition folders
-/// `flows/account_id=*/region=*/date=*`, without a query), if any.
-fn flow_days(lake: &Path) -> Option<(String, String)> {
+/// The first and last of the lake's last `DAYS` days of `table` (from the partition folders
+/// `<table>/account_id=*/region=*/date=*`, without a query), if any.
+fn last_days(lake: &Path, table: &str) -> Option<(String, String)> {
     let sub = |p: &Path| -> Vec<std::path::PathBuf> {
         std::fs::read_dir(p)
             .map(|d| {
@@ -31,7 +31,7 @@ fn flow_days(lake: &Path) -> Option<(String, String)> {
             })
             .unwrap_or_default()
     };
-    let mut days: Vec<String> = sub(&lake.join("flows"))
+    let mut days: Vec<String> = sub(&lake.join(table))
         .iter()
         .flat_map(|a| sub(a))
         .flat_map(|r| sub(&r))
@@ -52,7 +52,7 @@ pub async fn render(ui: &Ui, kind: &str, id: &str) -> Result<(String, Markup), P
         "ip" => Some(NetEntity::Ip(id.into())),
         _ => None,
     };
-    let days = flow_days(ui.lake());
+    let days = last_days(ui.lake(), "flows");
     // CloudTrail over the same days as the traffic (all of it when the lake has no flows).
     let trail_days = days
         .as_ref()
@@ -116,12 +116,15 @@ async fn network(
 /// `/principal/{arn}`.
 pub async fn principal(ui: &Ui, arn: &str) -> Result<(String, Markup), PageError> {
     let ctx = ui.ctx().await?;
+    // The lake's last days of CloudTrail.
+    let days =
+        last_days(ui.lake(), "cloudtrail").map_or("TRUE".into(), |(a, b)| queries::dates(&a, &b));
     let (alerts, summary, trail) = tokio::join!(
         queries::run(&ctx, queries::alerts_about(arn)),
-        queries::run(&ctx, queries::principal_summary(arn)),
+        queries::run(&ctx, queries::principal_summary(arn, &days)),
         queries::run(
             &ctx,
-            queries::trail(&TrailSubject::Principal(arn.into()), "TRUE")
+            queries::trail(&TrailSubject::Principal(arn.into()), &days)
         ),
     );
     let title = format!("principal {arn}");

@@ -98,6 +98,22 @@ pub fn own_addresses(sums: &[FlowSum]) -> Vec<String> {
 
 /// The entity's summary over `days` (a date predicate).
 pub async fn traffic(ctx: &SessionContext, e: &NetEntity, days: &str) -> anyhow::Result<Traffic> {
+    // An instance the inventory knows is read by its interfaces: one scan, not two.
+    let resolved;
+    let e = match e {
+        NetEntity::Instance(id) => {
+            let r = queries::run(ctx, queries::instance_interfaces(id)).await?;
+            let enis: Vec<String> = (0..r.len())
+                .filter_map(|i| r.get(i, "interface_id").map(str::to_string))
+                .collect();
+            resolved = NetEntity::InstanceOn(id.clone(), enis);
+            match &resolved {
+                NetEntity::InstanceOn(_, v) if !v.is_empty() => &resolved,
+                _ => e,
+            }
+        }
+        _ => e,
+    };
     let sums = parse(&queries::run(ctx, queries::flow_summary(e, days)).await?);
     let addrs = match e {
         NetEntity::Ip(ip) => vec![ip.clone()],

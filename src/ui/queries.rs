@@ -142,6 +142,8 @@ pub fn alerts_about(entity_id: &str) -> String {
 pub enum NetEntity {
     Eni(String),
     Instance(String),
+    /// An instance whose interfaces the inventory names.
+    InstanceOn(String, Vec<String>),
     Ip(String),
 }
 
@@ -157,15 +159,36 @@ impl NetEntity {
                  WHERE instance_id = {0})",
                 lit(id)
             ),
+            NetEntity::InstanceOn(_, enis) => format!("interface_id IN {}", in_list(enis)),
             NetEntity::Ip(ip) => format!("(srcaddr = {0} OR dstaddr = {0})", lit(ip)),
         }
     }
 
     pub fn id(&self) -> &str {
         match self {
-            NetEntity::Eni(s) | NetEntity::Instance(s) | NetEntity::Ip(s) => s,
+            NetEntity::Eni(s)
+            | NetEntity::Instance(s)
+            | NetEntity::InstanceOn(s, _)
+            | NetEntity::Ip(s) => s,
         }
     }
+}
+
+fn in_list(v: &[String]) -> String {
+    if v.is_empty() {
+        return "(NULL)".into();
+    }
+    let v: Vec<String> = v.iter().map(|a| lit(a)).collect();
+    format!("({})", v.join(", "))
+}
+
+/// The interfaces the inventory has seen an instance on.
+pub fn instance_interfaces(instance: &str) -> String {
+    format!(
+        "SELECT DISTINCT interface_id FROM inventory WHERE instance_id = {} \
+         AND interface_id IS NOT NULL ORDER BY interface_id LIMIT 100",
+        lit(instance)
+    )
 }
 
 /// A partition filter on `date` (inclusive, `YYYY-MM-DD`).
@@ -258,12 +281,12 @@ pub fn trail(s: &TrailSubject, days: &str) -> String {
 }
 
 /// A principal's calls by name, most frequent first.
-pub fn principal_summary(arn: &str) -> String {
+pub fn principal_summary(arn: &str, days: &str) -> String {
     format!(
         "SELECT event_name, event_source, COUNT(*) AS calls, \
          SUM(CASE WHEN error_code IS NULL THEN 0 ELSE 1 END) AS denied, \
          COUNT(DISTINCT source_ip_address) AS source_ips, MIN(event_time) AS first_seen, \
-         MAX(event_time) AS last_seen FROM cloudtrail WHERE user_identity_arn = {} \
+         MAX(event_time) AS last_seen FROM cloudtrail WHERE {days} AND user_identity_arn = {} \
          GROUP BY 1, 2 ORDER BY calls DESC, event_name LIMIT 100",
         lit(arn)
     )
@@ -288,6 +311,9 @@ mod tests {
             p.contains("FROM inventory WHERE instance_id = 'i-1'"),
             "{p}"
         );
+        let p = NetEntity::InstanceOn("i-1".into(), vec!["eni-1".into(), "eni-2".into()])
+            .predicate("TRUE");
+        assert_eq!(p, "interface_id IN ('eni-1', 'eni-2')");
         let p = NetEntity::Ip("10.0.0.1".into()).predicate("TRUE");
         assert!(p.contains("dstaddr = '10.0.0.1'"), "{p}");
     }

@@ -2,17 +2,16 @@
 //! `why`, the matched events by id as the evidence), `api_recon`, and `unexpected_resource`
 //! (a launch in a watched subnet, or an interface talking there with no launch seen).
 
-use arrow::array::RecordBatch;
 use flowtrail_core::Finding;
 use serde_json::{Value, json};
 
 use super::Explanation;
-use super::rows;
+use super::rows::Events;
 use super::sql::{Window, cloudtrail_entity, cloudtrail_query, flows_query, in_list, quote};
 use super::steps;
 
 /// The event ids a finding names (`event_ids`, or a single `event_id`).
-fn event_ids(f: &Finding) -> Vec<String> {
+pub fn event_ids(f: &Finding) -> Vec<String> {
     let e = &f.evidence;
     match (e.get("event_ids"), e.get("event_id")) {
         (Some(Value::Array(a)), _) => a
@@ -26,7 +25,7 @@ fn event_ids(f: &Finding) -> Vec<String> {
 
 /// The events behind a CloudTrail finding: by id when it names them, else the entity's events
 /// in the alert's hours.
-fn events(f: &Finding, batches: &[RecordBatch]) -> (String, Vec<Value>) {
+fn evidence(f: &Finding, events: &Events) -> (String, Vec<Value>) {
     let w = Window::of(f.first_seen_ms, f.last_seen_ms);
     let ids = event_ids(f);
     if ids.is_empty() {
@@ -41,14 +40,14 @@ fn events(f: &Finding, batches: &[RecordBatch]) -> (String, Vec<Value>) {
     }
     (
         cloudtrail_query(&w, &[in_list("event_id", &ids)]),
-        rows::events(batches, &ids),
+        events.rows(&ids),
     )
 }
 
 const RULE_BENIGN: &str = "Benign look-alikes: an administrator or automation making this change on purpose (a deploy, an infrastructure-as-code run, an approved break-glass action); the principal's owner can confirm it.";
 
 /// A SQL or Sigma rule over CloudTrail: its description says why.
-pub fn rule(f: &Finding, description: Option<&str>, batches: &[RecordBatch]) -> Explanation {
+pub fn rule(f: &Finding, description: Option<&str>, events: &Events) -> Explanation {
     let what = match description {
         Some(d) => format!(
             "{}. The rule `{}`: {d}",
@@ -66,21 +65,21 @@ pub fn rule(f: &Finding, description: Option<&str>, batches: &[RecordBatch]) -> 
         .as_str()
         .map(|w| format!(" Who usually makes such changes was checked: {w}."))
         .unwrap_or_default();
-    let (sql, rows) = events(f, batches);
+    let (sql, rows) = evidence(f, events);
     let mut e = Explanation::new(format!("{what}{routine} {RULE_BENIGN}"), sql, rows);
     e.next_steps = steps::for_entity(f);
     e
 }
 
 /// `api_recon`: many denied calls over many services.
-pub fn api_recon(f: &Finding, batches: &[RecordBatch]) -> Explanation {
+pub fn api_recon(f: &Finding, events: &Events) -> Explanation {
     let n = |k: &str| f.evidence.get(k).and_then(Value::as_u64).unwrap_or(0);
     let services = f
         .evidence
         .get("services")
         .and_then(Value::as_array)
         .map_or(0, Vec::len);
-    let (sql, rows) = events(f, batches);
+    let (sql, rows) = evidence(f, events);
     let mut e = Explanation::new(
         format!(
             "{} made {} calls to {services} AWS services in 10 minutes and {} were denied, far more than its usual {} denied calls. Stolen credentials are first used to find out what they can do: calls across many services, most of them refused. Benign look-alikes: a new deploy pipeline or tool running with too narrow a policy, an auditing tool (Prowler, ScoutSuite) run on purpose.",
@@ -100,7 +99,7 @@ pub fn api_recon(f: &Finding, batches: &[RecordBatch]) -> Explanation {
 }
 
 /// `unexpected_resource`: a launch or an interface a watched subnet does not allow.
-pub fn unexpected_resource(f: &Finding, batches: &[RecordBatch]) -> Explanation {
+pub fn unexpected_resource(f: &Finding, events: &Events) -> Explanation {
     let subnet = f
         .evidence
         .get("subnet_id")
@@ -123,7 +122,7 @@ pub fn unexpected_resource(f: &Finding, batches: &[RecordBatch]) -> Explanation 
             vec![json!({"interface_id": eni})],
         )
     } else {
-        events(f, batches)
+        evidence(f, events)
     };
     let mut e = Explanation::new(
         format!(

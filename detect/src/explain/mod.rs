@@ -24,7 +24,7 @@ pub mod sql;
 pub mod steps;
 pub mod titles;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use arrow::array::RecordBatch;
 use flowtrail_core::Finding;
@@ -89,38 +89,49 @@ impl Explainer {
         Explainer { rules }
     }
 
-    /// Explain each finding; `cloudtrail` is the CloudTrail rows in hand (for evidence rows).
+    /// Explain each finding; `cloudtrail` is the CloudTrail rows in hand (for evidence rows,
+    /// looked up in one pass for all the findings).
     pub fn explain_all(&self, findings: &mut [Finding], cloudtrail: &[RecordBatch]) {
+        let wanted: HashSet<String> = findings
+            .iter()
+            .filter(|f| f.explanation().is_none())
+            .flat_map(|f| cloud::event_ids(f).into_iter().take(rows::MAX_ROWS))
+            .collect();
+        let events = rows::Events::find(cloudtrail, &wanted);
         for f in findings {
-            self.explain(f, cloudtrail);
+            self.explain_with(f, &events);
         }
     }
 
     /// Explain one finding (a finding already explained is left as it is).
     pub fn explain(&self, f: &mut Finding, cloudtrail: &[RecordBatch]) {
+        self.explain_all(std::slice::from_mut(f), cloudtrail);
+    }
+
+    fn explain_with(&self, f: &mut Finding, events: &rows::Events) {
         if f.explanation().is_some() {
             return;
         }
         titles::clarify(f);
-        let e = self.explanation(f, cloudtrail);
+        let e = self.explanation(f, events);
         apply(f, e);
     }
 
-    fn explanation(&self, f: &Finding, cloudtrail: &[RecordBatch]) -> Explanation {
+    fn explanation(&self, f: &Finding, events: &rows::Events) -> Explanation {
         if let Some(e) = network::explain(f) {
             return e;
         }
         match f.detector.as_str() {
             crate::sequence::DETECTOR => return sequence::explain(f),
-            crate::recon::DETECTOR => return cloud::api_recon(f, cloudtrail),
-            crate::fence::DETECTOR => return cloud::unexpected_resource(f, cloudtrail),
+            crate::recon::DETECTOR => return cloud::api_recon(f, events),
+            crate::fence::DETECTOR => return cloud::unexpected_resource(f, events),
             _ => {}
         }
         let rule = self.rules.get(&f.detector);
         let description = rule.and_then(|r| r.description.as_deref());
         match rule.map(|r| r.table) {
             Some(RuleTable::Flows) => network::generic(f, description),
-            _ => cloud::rule(f, description, cloudtrail),
+            _ => cloud::rule(f, description, events),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! hour: the findings name event ids, and the rows come from the batches in hand (never from
 //! the lake), with the columns the evidence query returns.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::TimestampMillisecondType;
@@ -45,33 +45,56 @@ fn row(batch: &RecordBatch, i: usize) -> Value {
     Value::Object(r)
 }
 
-/// The events of `ids` found in `batches`, in the order of `ids`, at most [`MAX_ROWS`]; an id
-/// not in hand gives a row of its `event_id` alone.
-pub fn events(batches: &[RecordBatch], ids: &[String]) -> Vec<Value> {
-    let want: Vec<&String> = ids.iter().take(MAX_ROWS).collect();
-    let wanted: HashSet<&str> = want.iter().map(|s| s.as_str()).collect();
-    let mut found: Vec<(String, Value)> = Vec::new();
-    for b in batches {
-        let Some(ids) = b
-            .column_by_name("event_id")
-            .and_then(|c| c.as_string_opt::<i32>())
-        else {
-            continue;
-        };
-        for i in 0..ids.len() {
-            if !ids.is_null(i) && wanted.contains(ids.value(i)) {
-                found.push((ids.value(i).to_string(), row(b, i)));
+/// The CloudTrail events in hand that findings name, found in one pass over the batches
+/// (however many findings an hour has).
+#[derive(Debug, Default)]
+pub struct Events {
+    rows: HashMap<String, Value>,
+}
+
+impl Events {
+    /// The events of `wanted` among `batches`.
+    pub fn find(batches: &[RecordBatch], wanted: &HashSet<String>) -> Self {
+        let mut rows = HashMap::new();
+        if wanted.is_empty() {
+            return Events { rows };
+        }
+        for b in batches {
+            let Some(ids) = b
+                .column_by_name("event_id")
+                .and_then(|c| c.as_string_opt::<i32>())
+            else {
+                continue;
+            };
+            for i in 0..ids.len() {
+                if !ids.is_null(i) && wanted.contains(ids.value(i)) {
+                    rows.entry(ids.value(i).to_string())
+                        .or_insert_with(|| row(b, i));
+                }
             }
         }
+        Events { rows }
     }
-    want.into_iter()
-        .map(|id| {
-            found
-                .iter()
-                .find(|(f, _)| f == id)
-                .map_or_else(|| json!({"event_id": id}), |(_, r)| r.clone())
-        })
-        .collect()
+
+    /// Rows of the first [`MAX_ROWS`] of `ids`, in their order; an id not in hand gives a row
+    /// of its `event_id` alone.
+    pub fn rows(&self, ids: &[String]) -> Vec<Value> {
+        ids.iter()
+            .take(MAX_ROWS)
+            .map(|id| {
+                self.rows
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| json!({"event_id": id}))
+            })
+            .collect()
+    }
+}
+
+/// The rows of `ids` found in `batches` ([`Events::find`] then [`Events::rows`]).
+pub fn events(batches: &[RecordBatch], ids: &[String]) -> Vec<Value> {
+    let wanted: HashSet<String> = ids.iter().take(MAX_ROWS).cloned().collect();
+    Events::find(batches, &wanted).rows(ids)
 }
 
 #[cfg(test)]

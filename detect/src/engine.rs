@@ -6,7 +6,7 @@
 //! the flow baselines and `api_recon` run over it. So the same input gives the same findings
 //! whatever order its files arrive in, as long as no file is later than the grace period
 //! (replay orders objects by delivery time; rows later than that are counted in
-//! [`Engine::late_rows`] and still land in the lake, but are not judged).
+//! [`EngineStats::late_rows`] and still land in the lake, but are not judged).
 //! At the end of a replay, [`Engine::finish`] closes every open hour.
 
 use std::collections::BTreeMap;

@@ -7,7 +7,7 @@
 //! about), and `finding_info` there has everything else we fill; later releases only add
 //! attributes we do not use. Findings declare it in `metadata.version`. The test
 //! `alerts/tests/ocsf_schema.rs` checks findings against our excerpt of the 1.5.0 class
-//! ([`check`]) and, opt-in, against the full 1.5.0 schema (`docs/corpora.md`).
+//! (`check`) and, opt-in, against the full 1.5.0 schema (`docs/corpora.md`).
 //!
 //! Where each alert field goes, and why:
 //!

@@ -365,7 +365,9 @@ impl Observer for Detection {
 }
 
 /// Name the instance behind `alert`'s entity (an instance, an interface or a private address
-/// the inventory knows as of the alert's first evidence). Entity and dedupe key are unchanged.
+/// the inventory knows as of the alert's first evidence); for an attack from outside (the
+/// entity is the attacker's address), the instance it targets (`evidence.target`). Entity and
+/// dedupe key are unchanged.
 pub fn name_asset(inventory: &Inventory, alert: &mut Alert) {
     if alert.asset.is_some() {
         return;
@@ -373,12 +375,13 @@ pub fn name_asset(inventory: &Inventory, alert: &mut Alert) {
     let Ok(t) = chrono::DateTime::parse_from_rfc3339(&alert.first_seen) else {
         return;
     };
-    alert.asset = inventory.asset_for(
-        alert.entity.kind,
-        &alert.entity.id,
-        alert.account_id.as_deref(),
-        t.timestamp_millis(),
-    );
+    let (t, account) = (t.timestamp_millis(), alert.account_id.as_deref());
+    alert.asset = inventory
+        .asset_for(alert.entity.kind, &alert.entity.id, account, t)
+        .or_else(|| {
+            let target = alert.evidence.get("target")?.as_str()?;
+            inventory.asset_for(flowtrail_core::EntityKind::Ip, target, account, t)
+        });
 }
 
 /// Alerts as batches for the lake, one per day of `first_seen`.

@@ -109,6 +109,13 @@ fn sample_alerts_on_the_fleet_name_their_instance() {
     assert_eq!(exfil["asset"]["tags"]["Name"], "app-3", "{exfil:#}");
     assert_eq!(exfil["asset"]["tags"]["team"], "storefront");
     assert_eq!(exfil["entity"]["kind"], "eni", "entity unchanged");
+    // An attack from outside names the instance it targets: the SSH brute force on bastion-1.
+    let brute = alerts
+        .iter()
+        .find(|a| a["detector"] == "ssh_brute_force")
+        .expect("the SSH brute force alerts");
+    assert_eq!(brute["entity"]["kind"], "ip", "entity is the attacker");
+    assert_eq!(brute["asset"]["tags"]["Name"], "bastion-1", "{brute:#}");
     // Principals and security groups carry no asset.
     assert!(
         alerts

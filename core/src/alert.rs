@@ -297,7 +297,8 @@ pub struct Alert {
     /// What an analyst should check or do next, in order.
     #[serde(default)]
     pub next_steps: Vec<String>,
-    /// The instance behind the alert's interface or address, where known.
+    /// The instance behind the alert's interface or address (for an attack from outside, the
+    /// instance it targets), where known.
     #[serde(default)]
     pub asset: Option<crate::Asset>,
 }

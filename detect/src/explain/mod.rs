@@ -148,4 +148,6 @@ pub fn apply(f: &mut Finding, e: Explanation) {
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
+mod run_tests;
+#[cfg(test)]
 pub(crate) mod tests;

@@ -307,6 +307,10 @@ fn check_entity(eni: &str, principal: &str) {
         "the principal's calls"
     );
     assert!(
+        principal.contains("href=\"/alert/"),
+        "its alerts link to their pages"
+    );
+    assert!(
         rows_of(principal, "entity-alerts") >= 1,
         "its alerts (flow logs deleted, CloudTrail stopped)"
     );

@@ -85,6 +85,9 @@ pub fn cell(column: &str, v: &str) -> Markup {
     if column == "severity" {
         return html! { td { (severity(v)) } };
     }
+    if column == "id" && !v.is_empty() && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return html! { td { a href=(format!("/alert/{v}")) { code { (v) } } } };
+    }
     if !v.is_empty() && v.parse::<f64>().is_ok() && !is_ipv4(v) {
         return html! { td class="num" { (v) } };
     }
@@ -205,6 +208,9 @@ mod tests {
             "/principal/arn:aws:iam::1:user/a%20b"
         );
         assert_eq!(entity_link("high"), None);
+        let id = cell("id", "b2c958ab").into_string();
+        assert!(id.contains("href=\"/alert/b2c958ab\""), "{id}");
+        assert!(!cell("id", "x'y").into_string().contains("href"));
         assert_eq!(
             entity_href("security_group", "sg-1"),
             "/entity/security_group/sg-1"

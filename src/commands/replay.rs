@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -11,13 +12,13 @@ use chrono::{DateTime, NaiveDate};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use flowtrail_ingest::decode::flow::FlowFormat;
-use flowtrail_ingest::lake::WriterOptions;
+use flowtrail_ingest::lake::{LakeWriter, WriterOptions};
 use flowtrail_ingest::replay::{self, NoObserver, ReplayOptions, ReplayStats};
 use flowtrail_ingest::source::s3::S3Url;
 use flowtrail_ingest::source::{DateRange, SourceObject, local};
 
 use flowtrail_alerts::sink::AlertSink;
-use flowtrail_alerts::sink::sns::Router;
+use flowtrail_alerts::sink::sns::{FlushReport, Router, SnsSink};
 use flowtrail_core::Severity;
 
 use crate::alerts_file::AlertsFile;
@@ -105,37 +106,7 @@ fn warn_no_objects(src: &Path, found: u64, ignored: u64, out_of_range: u64, skip
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let from = args
-        .from
-        .as_deref()
-        .map(|s| parse_time("--from", s))
-        .transpose()?;
-    let to = args
-        .to
-        .as_deref()
-        .map(|s| parse_time("--to", s))
-        .transpose()?;
-    if let (Some(f), Some(t)) = (from, to)
-        && f.0 >= t.0
-    {
-        bail!("--from must be before --to");
-    }
-    let range = DateRange {
-        from: from.map(|f| f.1),
-        to: to.map(|t| t.1),
-    };
-    let mut opts = ReplayOptions {
-        from_ms: from.map(|f| f.0),
-        to_ms: to.map(|t| t.0),
-        ..Default::default()
-    };
-    if let Some(w) = args.workers {
-        opts.workers = w.max(1);
-    }
-    if let Some(fmt) = &args.flow_format {
-        opts.flow.format =
-            Some(FlowFormat::parse(fmt).map_err(|e| anyhow::anyhow!("--flow-format: {e}"))?);
-    }
+    let (range, mut opts) = plan(&args)?;
 
     // S3 sources and SNS need the AWS runtime; local-only runs never start it.
     let s3_urls: Vec<Option<S3Url>> = args
@@ -178,48 +149,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             .set_format(args.alerts_format);
         crate::aws::flush_sns(s, "at startup")?;
     }
-    // Detection resumes from its checkpoint; lake commits it does not cover are judged again.
-    let mut checkpoint = if args.no_detect {
-        None
-    } else {
-        lake.set_detect(true);
-        Some(Checkpoint::open(&args.state, lake.ledger())?)
-    };
-    let mut detection = if args.no_detect {
-        None
-    } else {
-        let d = DetectionArgs {
-            rules: args.rules.clone(),
-            suppress: args.suppress.clone(),
-            state: checkpoint.as_ref().map(Checkpoint::load_dir),
-            dedupe_minutes: args.dedupe_minutes,
-            rules_batch_hours: args.rules_batch_hours,
-            grace_minutes: None,
-            service: false,
-            fence: args.fence.clone(),
-            hold_memory_mb: args.hold_memory_mb.unwrap_or(budget.hold_mb()),
-            spill_dir: None,
-            sigma: args.sigma.clone(),
-            network: Default::default(),
-        };
-        let mut sinks: Vec<Box<dyn AlertSink + Send>> = vec![Box::new(sink)];
-        if let Some(s) = &sns {
-            sinks.push(Box::new(s.clone()));
-        }
-        Some(Detection::new(&d, sinks)?)
-    };
+    let (mut checkpoint, mut detection) =
+        start_detection(&args, &mut lake, &budget, sink, sns.as_ref())?;
 
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(objects.len() as u64)
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} objects {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = progress_bar(args.quiet, objects.len() as u64);
     let mut progress = |s: &ReplayStats| {
         bar.set_position(s.objects_done + s.objects_already_done);
         bar.set_message(format!("{} records", s.flow_records + s.cloudtrail_records));
@@ -233,45 +166,12 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let stats = match detection.take() {
-        Some(d) => {
-            let mut bg = crate::detection_thread::Background::start(d)?;
-            let stats = replay::run(objects, &mut lake, &opts, &mut bg, &mut progress);
-            // The detection comes back even when the replay failed (its error wins).
-            let d = bg.finish();
-            let stats = stats?;
-            detection = Some(d?);
-            stats
-        }
-        None => replay::run(objects, &mut lake, &opts, &mut NoObserver, &mut progress)?,
-    };
+    let stats = replay_objects(objects, &mut lake, &opts, &mut detection, &mut progress)?;
     bar.finish_and_clear();
-    let mut by_severity = [0u64; 5];
-    let mut alerts = 0;
+    let mut alerts = AlertCount::default();
     if let (Some(d), Some(cp)) = (detection.as_mut(), checkpoint.as_mut()) {
-        d.close()?;
-        if rejudged > 0 || stats.flow_records + stats.cloudtrail_records > 0 {
-            // The alerts and the checkpoint of the baselines go in one lake commit.
-            for (day, batch) in d.alerts_by_day()? {
-                lake.add_alerts(day, batch);
-            }
-            if let Some((at, batch)) = d.inventory_snapshot(false)? {
-                lake.add_inventory(at, batch);
-            }
-            let seq = lake.ledger().commits() + 1;
-            let source = cp.prepare(seq, |dir| d.save_to(dir))?;
-            lake.source_done(source);
-            lake.commit().context("writing alerts to the lake")?;
-            if lake.ledger().commits() != seq {
-                bail!("the detection checkpoint was not committed as commit {seq}");
-            }
-            flowtrail_ingest::crashpoint::hit("checkpoint_committed");
-            cp.publish(seq)?;
-        }
-        alerts = d.alerts.len();
-        for a in &d.alerts {
-            by_severity[a.severity as usize] += 1;
-        }
+        let judged = rejudged > 0 || stats.flow_records + stats.cloudtrail_records > 0;
+        alerts = commit_detection(d, cp, &mut lake, judged)?;
     }
     let sns_report = match &sns {
         Some(s) => Some((
@@ -281,51 +181,253 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
 
-    let secs = started.elapsed().as_secs_f64();
-    let records = stats.flow_records + stats.cloudtrail_records;
-    let mut err = std::io::stderr().lock();
-    writeln!(
-        err,
-        "flowtrail replay: {}",
-        args.sources
-            .iter()
-            .map(|s| s.display().to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
-    )?;
-    writeln!(
-        err,
-        "  objects      {} read, {} already in the lake, {} digest/insights skipped, {} quarantined whole, {} other files ignored, {} outside --from/--to",
-        stats.objects_done - stats.objects_skipped,
-        stats.objects_already_done,
-        stats.objects_skipped,
-        stats.objects_quarantined,
-        found.ignored,
-        found.out_of_range
-    )?;
-    if found.unreadable + found.loops > 0 {
+    let summary = Summary {
+        args: &args,
+        found: &found,
+        stats: &stats,
+        detection: detection.as_ref(),
+        alerts: &alerts,
+        sns_report: sns_report.as_ref(),
+        secs: started.elapsed().as_secs_f64(),
+    };
+    summary.write(&mut std::io::stderr().lock())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The run's plan from its flags: the dates to list (`--from`/`--to`) and the replay options
+/// (event-time bounds, `--workers`, `--flow-format`).
+fn plan(args: &ReplayArgs) -> anyhow::Result<(DateRange, ReplayOptions)> {
+    let from = args
+        .from
+        .as_deref()
+        .map(|s| parse_time("--from", s))
+        .transpose()?;
+    let to = args
+        .to
+        .as_deref()
+        .map(|s| parse_time("--to", s))
+        .transpose()?;
+    if let (Some(f), Some(t)) = (from, to)
+        && f.0 >= t.0
+    {
+        bail!("--from must be before --to");
+    }
+    let range = DateRange {
+        from: from.map(|f| f.1),
+        to: to.map(|t| t.1),
+    };
+    let mut opts = ReplayOptions {
+        from_ms: from.map(|f| f.0),
+        to_ms: to.map(|t| t.0),
+        ..Default::default()
+    };
+    if let Some(w) = args.workers {
+        opts.workers = w.max(1);
+    }
+    if let Some(fmt) = &args.flow_format {
+        opts.flow.format =
+            Some(FlowFormat::parse(fmt).map_err(|e| anyhow::anyhow!("--flow-format: {e}"))?);
+    }
+    Ok((range, opts))
+}
+
+/// Detection with the alerts file (and SNS) as its sinks, resuming from its checkpoint; lake
+/// commits the checkpoint does not cover are judged again by the caller. Both `None` with
+/// `--no-detect` (the alerts file is then only opened).
+fn start_detection(
+    args: &ReplayArgs,
+    lake: &mut LakeWriter,
+    budget: &crate::budget::Budget,
+    sink: AlertsFile,
+    sns: Option<&Arc<Mutex<SnsSink>>>,
+) -> anyhow::Result<(Option<Checkpoint>, Option<Detection>)> {
+    if args.no_detect {
+        return Ok((None, None));
+    }
+    lake.set_detect(true);
+    let checkpoint = Checkpoint::open(&args.state, lake.ledger())?;
+    let d = DetectionArgs {
+        rules: args.rules.clone(),
+        suppress: args.suppress.clone(),
+        state: Some(checkpoint.load_dir()),
+        dedupe_minutes: args.dedupe_minutes,
+        rules_batch_hours: args.rules_batch_hours,
+        grace_minutes: None,
+        service: false,
+        fence: args.fence.clone(),
+        hold_memory_mb: args.hold_memory_mb.unwrap_or(budget.hold_mb()),
+        spill_dir: None,
+        sigma: args.sigma.clone(),
+        network: Default::default(),
+    };
+    let mut sinks: Vec<Box<dyn AlertSink + Send>> = vec![Box::new(sink)];
+    if let Some(s) = sns {
+        sinks.push(Box::new(s.clone()));
+    }
+    let detection = Detection::new(&d, sinks)?;
+    Ok((Some(checkpoint), Some(detection)))
+}
+
+/// A progress bar over the objects to read; hidden with `--quiet`.
+fn progress_bar(quiet: bool, objects: u64) -> ProgressBar {
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(objects)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} objects {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Read the objects into the lake, with detection (if any) judging on its own thread. The
+/// detection comes back in `detection` even when the replay failed (the replay's error wins).
+fn replay_objects(
+    objects: &[SourceObject],
+    lake: &mut LakeWriter,
+    opts: &ReplayOptions,
+    detection: &mut Option<Detection>,
+    progress: &mut dyn FnMut(&ReplayStats),
+) -> anyhow::Result<ReplayStats> {
+    Ok(match detection.take() {
+        Some(d) => {
+            let mut bg = crate::detection_thread::Background::start(d)?;
+            let stats = replay::run(objects, lake, opts, &mut bg, progress);
+            let d = bg.finish();
+            let stats = stats?;
+            *detection = Some(d?);
+            stats
+        }
+        None => replay::run(objects, lake, opts, &mut NoObserver, progress)?,
+    })
+}
+
+/// The run's alerts: how many, and how many of each severity (indexed by `Severity as usize`).
+#[derive(Default)]
+struct AlertCount {
+    total: usize,
+    by_severity: [u64; 5],
+}
+
+/// Close detection and, when the run judged anything, commit its alerts, inventory snapshot
+/// and baseline checkpoint in one lake commit, then publish the checkpoint.
+fn commit_detection(
+    d: &mut Detection,
+    cp: &mut Checkpoint,
+    lake: &mut LakeWriter,
+    judged: bool,
+) -> anyhow::Result<AlertCount> {
+    d.close()?;
+    if judged {
+        // The alerts and the checkpoint of the baselines go in one lake commit.
+        for (day, batch) in d.alerts_by_day()? {
+            lake.add_alerts(day, batch);
+        }
+        if let Some((at, batch)) = d.inventory_snapshot(false)? {
+            lake.add_inventory(at, batch);
+        }
+        let seq = lake.ledger().commits() + 1;
+        let source = cp.prepare(seq, |dir| d.save_to(dir))?;
+        lake.source_done(source);
+        lake.commit().context("writing alerts to the lake")?;
+        if lake.ledger().commits() != seq {
+            bail!("the detection checkpoint was not committed as commit {seq}");
+        }
+        flowtrail_ingest::crashpoint::hit("checkpoint_committed");
+        cp.publish(seq)?;
+    }
+    let mut count = AlertCount {
+        total: d.alerts.len(),
+        ..Default::default()
+    };
+    for a in &d.alerts {
+        count.by_severity[a.severity as usize] += 1;
+    }
+    Ok(count)
+}
+
+/// What the summary at the end of a run reports.
+struct Summary<'a> {
+    args: &'a ReplayArgs,
+    found: &'a Found,
+    stats: &'a ReplayStats,
+    /// `None` with `--no-detect`.
+    detection: Option<&'a Detection>,
+    alerts: &'a AlertCount,
+    /// The last outbox flush and the alerts published, when SNS is on.
+    sns_report: Option<&'a (FlushReport, u64)>,
+    secs: f64,
+}
+
+impl Summary<'_> {
+    /// The whole summary: sources, objects, records, quarantine, alerts, SNS, S3, lake, time.
+    fn write(&self, err: &mut dyn Write) -> anyhow::Result<()> {
+        let (args, found, stats) = (self.args, self.found, self.stats);
+        let records = stats.flow_records + stats.cloudtrail_records;
         writeln!(
             err,
-            "  skipped      {} unreadable (broken links, no permission; see the warnings), {} already listed through another link (symlink loops, repeated links)",
-            found.unreadable, found.loops
+            "flowtrail replay: {}",
+            args.sources
+                .iter()
+                .map(|s| s.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
         )?;
+        writeln!(
+            err,
+            "  objects      {} read, {} already in the lake, {} digest/insights skipped, {} quarantined whole, {} other files ignored, {} outside --from/--to",
+            stats.objects_done - stats.objects_skipped,
+            stats.objects_already_done,
+            stats.objects_skipped,
+            stats.objects_quarantined,
+            found.ignored,
+            found.out_of_range
+        )?;
+        if found.unreadable + found.loops > 0 {
+            writeln!(
+                err,
+                "  skipped      {} unreadable (broken links, no permission; see the warnings), {} already listed through another link (symlink loops, repeated links)",
+                found.unreadable, found.loops
+            )?;
+        }
+        writeln!(
+            err,
+            "  records      {records} ({} flow, {} cloudtrail), {} duplicate events dropped, {} outside --from/--to",
+            stats.flow_records,
+            stats.cloudtrail_records,
+            stats.duplicates_dropped,
+            stats.out_of_range_rows
+        )?;
+        writeln!(
+            err,
+            "  quarantined  {} lines/events, {} objects -> {}/_quarantine/",
+            stats.lines_quarantined,
+            stats.objects_quarantined,
+            args.lake.display()
+        )?;
+        self.write_alerts(err)?;
+        self.write_delivery(err)?;
+        writeln!(
+            err,
+            "  time         {:.2}s, {:.0} records/s, {:.1} MB/s compressed input",
+            self.secs,
+            records as f64 / self.secs.max(1e-9),
+            stats.bytes_in as f64 / 1e6 / self.secs.max(1e-9)
+        )?;
+        Ok(())
     }
-    writeln!(
-        err,
-        "  records      {records} ({} flow, {} cloudtrail), {} duplicate events dropped, {} outside --from/--to",
-        stats.flow_records,
-        stats.cloudtrail_records,
-        stats.duplicates_dropped,
-        stats.out_of_range_rows
-    )?;
-    writeln!(
-        err,
-        "  quarantined  {} lines/events, {} objects -> {}/_quarantine/",
-        stats.lines_quarantined,
-        stats.objects_quarantined,
-        args.lake.display()
-    )?;
-    if detection.is_some() {
+
+    /// The alerts by severity and what detection did (or that it was off).
+    fn write_alerts(&self, err: &mut dyn Write) -> anyhow::Result<()> {
+        let Some(d) = self.detection else {
+            writeln!(err, "  alerts       detection off (--no-detect)")?;
+            return Ok(());
+        };
+        let by_severity = &self.alerts.by_severity;
         let sev: Vec<String> = [
             Severity::Critical,
             Severity::High,
@@ -344,75 +446,72 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         };
         writeln!(
             err,
-            "  alerts       {alerts}{sev} -> {}",
-            args.alerts_out.display()
+            "  alerts       {}{sev} -> {}",
+            self.alerts.total,
+            self.args.alerts_out.display()
         )?;
-        if let Some(d) = detection.as_ref() {
-            let (e, p) = (d.engine_stats(), d.pipeline_stats());
+        let (e, p) = (d.engine_stats(), d.pipeline_stats());
+        writeln!(
+            err,
+            "  detection    {} hours judged, {} findings ({} suppressed, {} merged into open alerts), {} rows later than the grace period",
+            e.chunks_closed, p.findings, p.suppressed, p.merged, e.late_rows
+        )?;
+        writeln!(
+            err,
+            "               time in baselines {:.2}s, SQL rules {:.2}s, api_recon {:.2}s, hour bucketing {:.2}s",
+            e.baseline_us as f64 / 1e6,
+            e.rules_us as f64 / 1e6,
+            e.recon_us as f64 / 1e6,
+            e.chunking_us as f64 / 1e6
+        )?;
+        if e.spills > 0 {
             writeln!(
                 err,
-                "  detection    {} hours judged, {} findings ({} suppressed, {} merged into open alerts), {} rows later than the grace period",
-                e.chunks_closed, p.findings, p.suppressed, p.merged, e.late_rows
+                "               held rows over --hold-memory-mb: {} rows spilled to disk ({:.1} MB) in {} spills",
+                e.spilled_rows,
+                e.spilled_bytes as f64 / 1e6,
+                e.spills
             )?;
-            writeln!(
-                err,
-                "               time in baselines {:.2}s, SQL rules {:.2}s, api_recon {:.2}s, hour bucketing {:.2}s",
-                e.baseline_us as f64 / 1e6,
-                e.rules_us as f64 / 1e6,
-                e.recon_us as f64 / 1e6,
-                e.chunking_us as f64 / 1e6
-            )?;
-            if e.spills > 0 {
-                writeln!(
-                    err,
-                    "               held rows over --hold-memory-mb: {} rows spilled to disk ({:.1} MB) in {} spills",
-                    e.spilled_rows,
-                    e.spilled_bytes as f64 / 1e6,
-                    e.spills
-                )?;
-            }
         }
-        if stats.objects_already_done > 0 {
+        if self.stats.objects_already_done > 0 {
             writeln!(
                 err,
                 "               objects already in the lake were not judged again; their alerts are in the lake's alerts table"
             )?;
         }
-    } else {
-        writeln!(err, "  alerts       detection off (--no-detect)")?;
+        Ok(())
     }
-    if let Some((r, published)) = &sns_report {
-        let later = if r.pending > 0 {
-            " (SNS unavailable: they are sent by the next run)"
-        } else {
-            ""
-        };
+
+    /// Where the run's output went: SNS, S3 listing and retries, the lake.
+    fn write_delivery(&self, err: &mut dyn Write) -> anyhow::Result<()> {
+        let (args, found, stats) = (self.args, self.found, self.stats);
+        if let Some((r, published)) = self.sns_report {
+            let later = if r.pending > 0 {
+                " (SNS unavailable: they are sent by the next run)"
+            } else {
+                ""
+            };
+            writeln!(
+                err,
+                "  sns          {published} published, {} waiting in the outbox {}{later}",
+                r.pending,
+                args.outbox.display()
+            )?;
+        }
+        if found.s3_requests > 0 || stats.objects_retry_later > 0 {
+            writeln!(
+                err,
+                "  s3           {} keys listed in {} requests, {} objects unreadable for now (retried by the next run)",
+                found.s3_keys, found.s3_requests, stats.objects_retry_later
+            )?;
+        }
         writeln!(
             err,
-            "  sns          {published} published, {} waiting in the outbox {}{later}",
-            r.pending,
-            args.outbox.display()
+            "  lake         {} files in {} commits -> {}",
+            stats.files_written,
+            stats.commits,
+            args.lake.display()
         )?;
+        Ok(())
     }
-    if found.s3_requests > 0 || stats.objects_retry_later > 0 {
-        writeln!(
-            err,
-            "  s3           {} keys listed in {} requests, {} objects unreadable for now (retried by the next run)",
-            found.s3_keys, found.s3_requests, stats.objects_retry_later
-        )?;
-    }
-    writeln!(
-        err,
-        "  lake         {} files in {} commits -> {}",
-        stats.files_written,
-        stats.commits,
-        args.lake.display()
-    )?;
-    writeln!(
-        err,
-        "  time         {secs:.2}s, {:.0} records/s, {:.1} MB/s compressed input",
-        records as f64 / secs.max(1e-9),
-        stats.bytes_in as f64 / 1e6 / secs.max(1e-9)
-    )?;
-    Ok(ExitCode::SUCCESS)
 }

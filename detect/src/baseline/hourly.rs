@@ -17,7 +17,7 @@ pub type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// See [`Map`].
 pub type Set<K> = HashSet<K, foldhash::fast::RandomState>;
 
-use arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use arrow::array::{Array, AsArray, PrimitiveArray, RecordBatch, StringArray};
 use arrow::datatypes::{Int32Type, Int64Type, TimestampMillisecondType};
 
 use flowtrail_core::EntityKind;
@@ -162,134 +162,191 @@ pub fn aggregate(
         }
     })?;
     batches.visit(&mut |b| {
-        let inst = s(b, col::INSTANCE_ID);
-        let eni = s(b, col::INTERFACE_ID);
-        let src = s(b, col::SRCADDR);
-        let dst = s(b, col::DSTADDR);
-        let action = s(b, col::ACTION);
-        let dir = s(b, col::FLOW_DIRECTION);
-        let subnet = s(b, col::SUBNET_ID);
-        let acct = s(b, col::ACCOUNT_ID);
-        let region = s(b, col::REGION);
-        let sport = b
-            .column_by_name(col::SRCPORT)
-            .and_then(|c| c.as_primitive_opt::<Int32Type>());
-        let dport = b
-            .column_by_name(col::DSTPORT)
-            .and_then(|c| c.as_primitive_opt::<Int32Type>());
-        let bytes = b
-            .column_by_name(col::BYTES)
-            .and_then(|c| c.as_primitive_opt::<Int64Type>());
-        let pkts = b
-            .column_by_name(col::PACKETS)
-            .and_then(|c| c.as_primitive_opt::<Int64Type>());
-        let time = b
-            .column_by_name(flowtrail_core::schema::EVENT_TIME)
-            .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>());
+        let c = Cols::of(b);
         for i in 0..b.num_rows() {
-            if get(action, i) != Some("ACCEPT") {
-                continue;
-            }
-            let (Some(e), Some(x), Some(y)) = (get(eni, i), get(src, i), get(dst, i)) else {
-                continue;
-            };
-            let local_is_src = match get(dir, i) {
-                Some("egress") => true,
-                Some("ingress") => false,
-                _ => match (is_private(x), is_private(y)) {
-                    (true, false) => true,
-                    (false, true) => false,
-                    _ => match enis.addr(e) {
-                        Some(a) if a == x => true,
-                        Some(a) if a == y => false,
-                        _ => continue,
-                    },
-                },
-            };
-            let (remote, lport, rport) = if local_is_src {
-                (
-                    y,
-                    sport.map(|p| p.value(i)).unwrap_or(0),
-                    dport.map(|p| p.value(i)).unwrap_or(0),
-                )
-            } else {
-                (
-                    x,
-                    dport.map(|p| p.value(i)).unwrap_or(0),
-                    sport.map(|p| p.value(i)).unwrap_or(0),
-                )
-            };
-            let (entity, kind) = match get(inst, i) {
-                Some(id) => (id, EntityKind::Instance),
-                None => (e, EntityKind::Eni),
-            };
-            let n = bytes
-                .map(|v| {
-                    if v.is_null(i) {
-                        0
-                    } else {
-                        v.value(i).max(0) as u64
-                    }
-                })
-                .unwrap_or(0);
-            let t = time.map(|v| v.value(i)).unwrap_or(0);
-            // Look up before inserting: an entity has many records, and a key is allocated
-            // only for its first.
-            if !out.contains_key(entity) {
-                out.insert(entity.to_string(), HourAgg::default());
-            }
-            let Some(agg) = out.get_mut(entity) else {
-                continue;
-            };
-            if agg.kind.is_none() {
-                agg.kind = Some(kind);
-                agg.account_id = get(acct, i).map(str::to_string);
-                agg.region = get(region, i).map(str::to_string);
-                agg.group = get(subnet, i).map(str::to_string).or_else(|| {
-                    enis.addr(e)
-                        .map(|a| a.rsplit_once('.').map(|(n, _)| n).unwrap_or(a).to_string())
-                });
-                agg.first_ms = t;
-                agg.last_ms = t;
-            }
-            agg.first_ms = agg.first_ms.min(t);
-            agg.last_ms = agg.last_ms.max(t);
-            agg.flows += 1;
-            agg.packets += pkts
-                .map(|v| {
-                    if v.is_null(i) {
-                        0
-                    } else {
-                        v.value(i).max(0) as u64
-                    }
-                })
-                .unwrap_or(0);
-            if local_is_src {
-                agg.bytes_out += n;
-                if !is_private(remote) {
-                    agg.ext_bytes_out += n;
-                }
-            } else {
-                agg.bytes_in += n;
-            }
-            if agg.peers.len() < 4096 && !agg.peers.contains(remote) {
-                agg.peers.insert(remote.to_string());
-            }
-            if agg.ports.len() < 4096 {
-                agg.ports.insert(lport.min(rport));
-            }
-            // The entity initiated: it sent from an ephemeral port to a service port.
-            if local_is_src && !is_private(remote) && rport < lport && rport > 0 {
-                match agg.ext_out.get_mut(remote) {
-                    Some(e) => e.0 += n,
-                    None => {
-                        agg.ext_out.insert(remote.to_string(), (n, rport));
-                    }
-                }
-            }
+            add_record(&mut out, &c, i, enis);
         }
     })?;
     Ok(out)
+}
+
+/// The flows columns aggregation reads (`None` when a batch lacks one).
+struct Cols<'a> {
+    inst: Option<&'a StringArray>,
+    eni: Option<&'a StringArray>,
+    src: Option<&'a StringArray>,
+    dst: Option<&'a StringArray>,
+    action: Option<&'a StringArray>,
+    dir: Option<&'a StringArray>,
+    subnet: Option<&'a StringArray>,
+    acct: Option<&'a StringArray>,
+    region: Option<&'a StringArray>,
+    sport: Option<&'a PrimitiveArray<Int32Type>>,
+    dport: Option<&'a PrimitiveArray<Int32Type>>,
+    bytes: Option<&'a PrimitiveArray<Int64Type>>,
+    pkts: Option<&'a PrimitiveArray<Int64Type>>,
+    time: Option<&'a PrimitiveArray<TimestampMillisecondType>>,
+}
+
+impl<'a> Cols<'a> {
+    fn of(b: &'a RecordBatch) -> Self {
+        Self {
+            inst: s(b, col::INSTANCE_ID),
+            eni: s(b, col::INTERFACE_ID),
+            src: s(b, col::SRCADDR),
+            dst: s(b, col::DSTADDR),
+            action: s(b, col::ACTION),
+            dir: s(b, col::FLOW_DIRECTION),
+            subnet: s(b, col::SUBNET_ID),
+            acct: s(b, col::ACCOUNT_ID),
+            region: s(b, col::REGION),
+            sport: b
+                .column_by_name(col::SRCPORT)
+                .and_then(|c| c.as_primitive_opt::<Int32Type>()),
+            dport: b
+                .column_by_name(col::DSTPORT)
+                .and_then(|c| c.as_primitive_opt::<Int32Type>()),
+            bytes: b
+                .column_by_name(col::BYTES)
+                .and_then(|c| c.as_primitive_opt::<Int64Type>()),
+            pkts: b
+                .column_by_name(col::PACKETS)
+                .and_then(|c| c.as_primitive_opt::<Int64Type>()),
+            time: b
+                .column_by_name(flowtrail_core::schema::EVENT_TIME)
+                .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>()),
+        }
+    }
+}
+
+/// A count column's row `i`: null, negative or absent count as 0.
+fn count(a: Option<&PrimitiveArray<Int64Type>>, i: usize) -> u64 {
+    a.map(|v| {
+        if v.is_null(i) {
+            0
+        } else {
+            v.value(i).max(0) as u64
+        }
+    })
+    .unwrap_or(0)
+}
+
+/// Whether the source address `x` of a record at ENI `e` is the local side (else `y` is):
+/// `flow-direction` when present, then private vs public, then the ENI's learned address.
+/// `None` when nothing decides.
+fn local_is_src(dir: Option<&str>, e: &str, x: &str, y: &str, enis: &EniAddrs) -> Option<bool> {
+    match dir {
+        Some("egress") => Some(true),
+        Some("ingress") => Some(false),
+        _ => match (is_private(x), is_private(y)) {
+            (true, false) => Some(true),
+            (false, true) => Some(false),
+            _ => match enis.addr(e) {
+                Some(a) if a == x => Some(true),
+                Some(a) if a == y => Some(false),
+                _ => None,
+            },
+        },
+    }
+}
+
+/// One accepted flow as its entity saw it.
+struct Flow<'r> {
+    local_is_src: bool,
+    remote: &'r str,
+    lport: i32,
+    rport: i32,
+    bytes: u64,
+    packets: u64,
+    t: i64,
+}
+
+/// Row `i` into its entity's aggregate; a REJECTed row, or one whose local side is unknown,
+/// counts for nothing.
+fn add_record(out: &mut Map<String, HourAgg>, c: &Cols<'_>, i: usize, enis: &EniAddrs) {
+    if get(c.action, i) != Some("ACCEPT") {
+        return;
+    }
+    let (Some(e), Some(x), Some(y)) = (get(c.eni, i), get(c.src, i), get(c.dst, i)) else {
+        return;
+    };
+    let Some(local_is_src) = local_is_src(get(c.dir, i), e, x, y, enis) else {
+        return;
+    };
+    let sport = c.sport.map(|p| p.value(i)).unwrap_or(0);
+    let dport = c.dport.map(|p| p.value(i)).unwrap_or(0);
+    let (remote, lport, rport) = if local_is_src {
+        (y, sport, dport)
+    } else {
+        (x, dport, sport)
+    };
+    let (entity, kind) = match get(c.inst, i) {
+        Some(id) => (id, EntityKind::Instance),
+        None => (e, EntityKind::Eni),
+    };
+    let t = c.time.map(|v| v.value(i)).unwrap_or(0);
+    // Look up before inserting: an entity has many records, and a key is allocated
+    // only for its first.
+    if !out.contains_key(entity) {
+        out.insert(entity.to_string(), HourAgg::default());
+    }
+    let Some(agg) = out.get_mut(entity) else {
+        return;
+    };
+    if agg.kind.is_none() {
+        agg.kind = Some(kind);
+        agg.account_id = get(c.acct, i).map(str::to_string);
+        agg.region = get(c.region, i).map(str::to_string);
+        agg.group = get(c.subnet, i).map(str::to_string).or_else(|| {
+            enis.addr(e)
+                .map(|a| a.rsplit_once('.').map(|(n, _)| n).unwrap_or(a).to_string())
+        });
+        agg.first_ms = t;
+        agg.last_ms = t;
+    }
+    agg.add(&Flow {
+        local_is_src,
+        remote,
+        lport,
+        rport,
+        bytes: count(c.bytes, i),
+        packets: count(c.pkts, i),
+        t,
+    });
+}
+
+impl HourAgg {
+    /// Count one flow: times, volumes, peers, ports, and the external hosts it reached.
+    fn add(&mut self, f: &Flow<'_>) {
+        let (remote, n) = (f.remote, f.bytes);
+        self.first_ms = self.first_ms.min(f.t);
+        self.last_ms = self.last_ms.max(f.t);
+        self.flows += 1;
+        self.packets += f.packets;
+        if f.local_is_src {
+            self.bytes_out += n;
+            if !is_private(remote) {
+                self.ext_bytes_out += n;
+            }
+        } else {
+            self.bytes_in += n;
+        }
+        if self.peers.len() < 4096 && !self.peers.contains(remote) {
+            self.peers.insert(remote.to_string());
+        }
+        if self.ports.len() < 4096 {
+            self.ports.insert(f.lport.min(f.rport));
+        }
+        // The entity initiated: it sent from an ephemeral port to a service port.
+        if f.local_is_src && !is_private(remote) && f.rport < f.lport && f.rport > 0 {
+            match self.ext_out.get_mut(remote) {
+                Some(e) => e.0 += n,
+                None => {
+                    self.ext_out.insert(remote.to_string(), (n, f.rport));
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

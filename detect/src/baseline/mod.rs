@@ -236,6 +236,43 @@ fn ln1p(x: u64) -> f32 {
     (x as f64).ln_1p() as f32
 }
 
+/// The entity of an hour being judged, and its aggregate.
+struct Judged<'a> {
+    entity: &'a str,
+    agg: &'a HourAgg,
+}
+
+impl Judged<'_> {
+    /// A finding about this entity over the hour's span.
+    fn finding(
+        &self,
+        detector: &str,
+        attack: StaticAttack,
+        severity: Severity,
+        title: String,
+        dedupe_key: String,
+        evidence: serde_json::Value,
+    ) -> Finding {
+        let agg = self.agg;
+        Finding {
+            detector: detector.to_string(),
+            severity,
+            title,
+            account_id: agg.account_id.clone(),
+            region: agg.region.clone(),
+            entity: Entity {
+                kind: agg.kind.unwrap_or(EntityKind::Eni),
+                id: self.entity.to_string(),
+            },
+            first_seen_ms: agg.first_ms,
+            last_seen_ms: agg.last_ms,
+            dedupe_key,
+            evidence,
+            attack: attack.to_attack(),
+        }
+    }
+}
+
 impl FlowBaselines {
     /// Empty baselines.
     pub fn new(opts: BaselineOptions) -> Self {
@@ -425,9 +462,7 @@ impl FlowBaselines {
 
     fn judge(&self, entity: &str, agg: &HourAgg, h: usize) -> Vec<Finding> {
         let o = &self.opts;
-        let mut out = Vec::new();
         let profile = self.profiles.get(entity);
-        let kind = agg.kind.unwrap_or(EntityKind::Eni);
         let own_warm = profile.is_some_and(|p| p.warm(o));
         let own = profile.filter(|_| own_warm).and_then(|p| p.expected(h));
         let group = self.group_of(profile, agg);
@@ -437,87 +472,96 @@ impl FlowBaselines {
                 .and_then(|g| self.group_expected(g, h, entity))
                 .map(|e| (e, "peer group")),
         };
-        let base = |kind_id: &str,
-                    attack: StaticAttack,
-                    sev: Severity,
-                    title: String,
-                    key: String,
-                    evidence: serde_json::Value| Finding {
-            detector: kind_id.to_string(),
-            severity: sev,
-            title,
-            account_id: agg.account_id.clone(),
-            region: agg.region.clone(),
-            entity: Entity {
-                kind,
-                id: entity.to_string(),
-            },
-            first_seen_ms: agg.first_ms,
-            last_seen_ms: agg.last_ms,
-            dedupe_key: key,
-            evidence,
-            attack: attack.to_attack(),
+        let at = Judged { entity, agg };
+        let mut out = Vec::new();
+        if let Some((model, source)) = expected {
+            out.extend(self.volume_spike(&at, h, model, source, group));
+        }
+        out.extend(self.new_peers(&at, profile, own_warm, group));
+        out
+    }
+
+    /// volume_spike: bytes out far above what the entity (or, cold, its peer group) sends at
+    /// this hour of day, given `model` = (mean, std) of ln(1 + bytes) and its `source`.
+    fn volume_spike(
+        &self,
+        at: &Judged<'_>,
+        h: usize,
+        (mean, std): (f32, f32),
+        source: &str,
+        group: Option<GroupKey<'_>>,
+    ) -> Option<Finding> {
+        let (o, entity, agg) = (&self.opts, at.entity, at.agg);
+        let x = ln1p(agg.bytes_out);
+        let ratio = ((x - mean) as f64).exp() as f32;
+        let spike = agg.bytes_out >= o.spike_min_bytes
+            && ratio >= o.spike_min_ratio
+            && x > mean + o.spike_sigmas * std;
+        if !spike {
+            return None;
+        }
+        let typical = (mean as f64).exp_m1().max(0.0) as u64;
+        let peer_group = group.filter(|_| source == "peer group").map(|g| g.name());
+        let mut top: Vec<(&String, &(u64, i32))> = agg.ext_out.iter().collect();
+        top.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+        let top: Vec<serde_json::Value> = top
+            .iter()
+            .take(3)
+            .map(|(a, (b, p))| serde_json::json!({"remote": a, "bytes": b, "port": p}))
+            .collect();
+        let sev = if ratio >= 100.0 || agg.bytes_out >= 10_000_000_000 {
+            Severity::High
+        } else {
+            Severity::Medium
         };
-        if let Some(((mean, std), source)) = expected {
-            let x = ln1p(agg.bytes_out);
-            let ratio = ((x - mean) as f64).exp() as f32;
-            if agg.bytes_out >= o.spike_min_bytes
-                && ratio >= o.spike_min_ratio
-                && x > mean + o.spike_sigmas * std
-            {
-                let typical = (mean as f64).exp_m1().max(0.0) as u64;
-                let peer_group = group.filter(|_| source == "peer group").map(|g| g.name());
-                let mut top: Vec<(&String, &(u64, i32))> = agg.ext_out.iter().collect();
-                top.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
-                let top: Vec<serde_json::Value> = top
-                    .iter()
-                    .take(3)
-                    .map(|(a, (b, p))| serde_json::json!({"remote": a, "bytes": b, "port": p}))
-                    .collect();
-                let sev = if ratio >= 100.0 || agg.bytes_out >= 10_000_000_000 {
-                    Severity::High
-                } else {
-                    Severity::Medium
-                };
-                let mut evidence = serde_json::json!({
-                    "bytes_out": agg.bytes_out, "baseline_bytes_out": typical, "ratio": (ratio * 10.0).round() / 10.0,
-                    "baseline": source, "hour_of_day": h, "top_peers": top, "peers": agg.peers.len(),
-                });
-                let basis = if source == "own" {
-                    Basis::Instance
-                } else {
-                    Basis::PeerGroup
-                };
-                let band = Band::from_log_model(
-                    h as u32,
-                    (mean, std),
-                    o.spike_sigmas,
-                    agg.bytes_out,
-                    "bytes_out_per_hour",
-                    basis,
-                );
-                if let Some(obj) = evidence.as_object_mut() {
-                    obj.insert("band".into(), band.to_json());
-                    if let Some(g) = peer_group {
-                        obj.insert("peer_group".into(), g.into());
-                    }
-                }
-                out.push(base(
-                    VOLUME_SPIKE,
-                    VOLUME_SPIKE_ATTACK,
-                    sev,
-                    format!(
-                        "{entity} sent {} in an hour, {ratio:.0}x its usual",
-                        human_bytes(agg.bytes_out)
-                    ),
-                    entity.to_string(),
-                    evidence,
-                ));
+        let mut evidence = serde_json::json!({
+            "bytes_out": agg.bytes_out, "baseline_bytes_out": typical, "ratio": (ratio * 10.0).round() / 10.0,
+            "baseline": source, "hour_of_day": h, "top_peers": top, "peers": agg.peers.len(),
+        });
+        let basis = if source == "own" {
+            Basis::Instance
+        } else {
+            Basis::PeerGroup
+        };
+        let band = Band::from_log_model(
+            h as u32,
+            (mean, std),
+            o.spike_sigmas,
+            agg.bytes_out,
+            "bytes_out_per_hour",
+            basis,
+        );
+        if let Some(obj) = evidence.as_object_mut() {
+            obj.insert("band".into(), band.to_json());
+            if let Some(g) = peer_group {
+                obj.insert("peer_group".into(), g.into());
             }
         }
-        // new_peer: an external network neither the entity nor its group ever reached, with
-        // real data sent to it or on a service port none of them uses (a reverse shell on 4444).
-        let mut news: Vec<(&String, &(u64, i32))> = agg.ext_out.iter().collect();
+        Some(at.finding(
+            VOLUME_SPIKE,
+            VOLUME_SPIKE_ATTACK,
+            sev,
+            format!(
+                "{entity} sent {} in an hour, {ratio:.0}x its usual",
+                human_bytes(agg.bytes_out)
+            ),
+            entity.to_string(),
+            evidence,
+        ))
+    }
+
+    /// new_peer: an external network neither the entity nor its group ever reached, with
+    /// real data sent to it or on a service port none of them uses (a reverse shell on 4444).
+    fn new_peers(
+        &self,
+        at: &Judged<'_>,
+        profile: Option<&Profile>,
+        own_warm: bool,
+        group: Option<GroupKey<'_>>,
+    ) -> Vec<Finding> {
+        let (o, entity) = (&self.opts, at.entity);
+        let mut out = Vec::new();
+        let mut news: Vec<(&String, &(u64, i32))> = at.agg.ext_out.iter().collect();
         news.sort_by(|a, b| a.0.cmp(b.0));
         for (remote, (bytes, port)) in news {
             let net = peer_net(remote);
@@ -536,7 +580,7 @@ impl FlowBaselines {
             } else {
                 Severity::Medium
             };
-            out.push(base(
+            out.push(at.finding(
                 NEW_PEER,
                 NEW_PEER_ATTACK,
                 sev,

@@ -15,7 +15,7 @@
 //! logged on its own interface (`flow-direction`, or the interface's address learned in a
 //! first pass: the one address in every record of the interface).
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, PrimitiveArray, RecordBatch, StringArray};
 use arrow::datatypes::{Int32Type, Int64Type, TimestampMillisecondType};
 
 use flowtrail_core::EntityKind;
@@ -155,135 +155,183 @@ pub fn scan(batches: &(impl Batches + ?Sized)) -> Result<Hour, DetectError> {
     Ok(h)
 }
 
-fn scan_batch(h: &mut Hour, enis: &EniAddrs, b: &RecordBatch) {
-    let (inst, eni, src, dst) = (
-        s(b, col::INSTANCE_ID),
-        s(b, col::INTERFACE_ID),
-        s(b, col::SRCADDR),
-        s(b, col::DSTADDR),
-    );
-    let (action, dir, acct, region) = (
-        s(b, col::ACTION),
-        s(b, col::FLOW_DIRECTION),
-        s(b, ACCOUNT_ID),
-        s(b, REGION),
-    );
-    let (sport, dport, proto) = (
-        int::<Int32Type>(b, col::SRCPORT),
-        int::<Int32Type>(b, col::DSTPORT),
-        int::<Int32Type>(b, col::PROTOCOL),
-    );
-    let (bytes, start, end) = (
-        int::<Int64Type>(b, col::BYTES),
-        int::<Int64Type>(b, col::START),
-        int::<Int64Type>(b, col::END),
-    );
-    let time = int::<TimestampMillisecondType>(b, EVENT_TIME);
-    for i in 0..b.num_rows() {
-        if get(action, i) != Some("ACCEPT") {
-            continue;
+/// The flows columns the scan reads (`None` when a batch lacks one).
+struct Cols<'a> {
+    inst: Option<&'a StringArray>,
+    eni: Option<&'a StringArray>,
+    src: Option<&'a StringArray>,
+    dst: Option<&'a StringArray>,
+    action: Option<&'a StringArray>,
+    dir: Option<&'a StringArray>,
+    acct: Option<&'a StringArray>,
+    region: Option<&'a StringArray>,
+    sport: Option<&'a PrimitiveArray<Int32Type>>,
+    dport: Option<&'a PrimitiveArray<Int32Type>>,
+    proto: Option<&'a PrimitiveArray<Int32Type>>,
+    bytes: Option<&'a PrimitiveArray<Int64Type>>,
+    start: Option<&'a PrimitiveArray<Int64Type>>,
+    end: Option<&'a PrimitiveArray<Int64Type>>,
+    time: Option<&'a PrimitiveArray<TimestampMillisecondType>>,
+}
+
+impl<'a> Cols<'a> {
+    fn of(b: &'a RecordBatch) -> Self {
+        Self {
+            inst: s(b, col::INSTANCE_ID),
+            eni: s(b, col::INTERFACE_ID),
+            src: s(b, col::SRCADDR),
+            dst: s(b, col::DSTADDR),
+            action: s(b, col::ACTION),
+            dir: s(b, col::FLOW_DIRECTION),
+            acct: s(b, ACCOUNT_ID),
+            region: s(b, REGION),
+            sport: int::<Int32Type>(b, col::SRCPORT),
+            dport: int::<Int32Type>(b, col::DSTPORT),
+            proto: int::<Int32Type>(b, col::PROTOCOL),
+            bytes: int::<Int64Type>(b, col::BYTES),
+            start: int::<Int64Type>(b, col::START),
+            end: int::<Int64Type>(b, col::END),
+            time: int::<TimestampMillisecondType>(b, EVENT_TIME),
         }
-        let p = val(proto, i).unwrap_or(6);
-        let (Some(x), Some(y), Some(sp), Some(dp)) =
-            (get(src, i), get(dst, i), val(sport, i), val(dport, i))
-        else {
-            continue;
-        };
-        if p != 6 && p != 17 {
-            continue;
-        }
-        let t = val(time, i).unwrap_or(0);
-        let (client, server, port, cport) = if dp <= sp {
-            (x, y, dp, sp)
-        } else {
-            (y, x, sp, dp)
-        };
-        let e = get(eni, i);
-        let local = match get(dir, i) {
-            Some("egress") => Some(x),
-            Some("ingress") => Some(y),
-            _ => e.and_then(|e| enis.addr(e)).filter(|a| *a == x || *a == y),
-        };
-        let who = || match (get(inst, i), e) {
+    }
+
+    /// The entity whose interface logged row `i`: its instance, else the interface.
+    fn logged_by(&self, i: usize) -> Option<(EntityKind, &'a str)> {
+        match (get(self.inst, i), get(self.eni, i)) {
             (Some(id), _) => Some((EntityKind::Instance, id)),
             (None, Some(e)) => Some((EntityKind::Eni, e)),
             _ => None,
-        };
-        let mk = |(kind, id): (EntityKind, &str)| Who {
+        }
+    }
+
+    /// That entity as a [`Who`], with row `i`'s account and region.
+    fn who(&self, i: usize, (kind, id): (EntityKind, &str)) -> Who {
+        Who {
             kind,
             id: id.to_string(),
-            account: get(acct, i).map(str::to_string),
-            region: get(region, i).map(str::to_string),
+            account: get(self.acct, i).map(str::to_string),
+            region: get(self.region, i).map(str::to_string),
+        }
+    }
+}
+
+fn scan_batch(h: &mut Hour, enis: &EniAddrs, b: &RecordBatch) {
+    let cols = Cols::of(b);
+    for i in 0..b.num_rows() {
+        scan_row(h, enis, &cols, i);
+    }
+}
+
+/// Row `i`: learn the entity of its local address, and count it on its contact when the
+/// client is private. Only ACCEPTed TCP/UDP rows with both addresses and ports count.
+fn scan_row(h: &mut Hour, enis: &EniAddrs, cols: &Cols<'_>, i: usize) {
+    if get(cols.action, i) != Some("ACCEPT") {
+        return;
+    }
+    let p = val(cols.proto, i).unwrap_or(6);
+    let (Some(x), Some(y), Some(sp), Some(dp)) = (
+        get(cols.src, i),
+        get(cols.dst, i),
+        val(cols.sport, i),
+        val(cols.dport, i),
+    ) else {
+        return;
+    };
+    if p != 6 && p != 17 {
+        return;
+    }
+    let t = val(cols.time, i).unwrap_or(0);
+    let (client, server, port, cport) = if dp <= sp {
+        (x, y, dp, sp)
+    } else {
+        (y, x, sp, dp)
+    };
+    let local = match get(cols.dir, i) {
+        Some("egress") => Some(x),
+        Some("ingress") => Some(y),
+        _ => get(cols.eni, i)
+            .and_then(|e| enis.addr(e))
+            .filter(|a| *a == x || *a == y),
+    };
+    if let (Some(l), Some(w)) = (local, cols.logged_by(i)) {
+        let li = h.intern(l);
+        let better = match h.locals.get(&li) {
+            None => true,
+            Some(old) => old.kind != EntityKind::Instance && w.0 == EntityKind::Instance,
         };
-        if let (Some(l), Some(w)) = (local, who()) {
-            let li = h.intern(l);
-            let better = match h.locals.get(&li) {
-                None => true,
-                Some(old) => old.kind != EntityKind::Instance && w.0 == EntityKind::Instance,
-            };
-            if better {
-                h.locals.insert(li, mk(w));
-            }
+        if better {
+            h.locals.insert(li, cols.who(i, w));
         }
-        if !is_private(client) {
-            continue;
-        }
-        let ext = !is_private(server);
-        let key = (h.intern(client), h.intern(server), port, p);
-        let map = if ext {
-            &mut h.external
-        } else {
-            &mut h.internal
+    }
+    if !is_private(client) {
+        return;
+    }
+    let ext = !is_private(server);
+    let key = (h.intern(client), h.intern(server), port, p);
+    let map = if ext {
+        &mut h.external
+    } else {
+        &mut h.internal
+    };
+    let c = map.entry(key).or_default();
+    let n = val(cols.bytes, i).unwrap_or(0).max(0) as u64;
+    c.count(t, n, x == client);
+    // A record of a public server is logged on the client's side (a NAT gateway's
+    // interface aside, which has no instance id: an instance's record wins).
+    if local == Some(client) || (ext && local.is_none()) {
+        let better = match (&c.who, cols.logged_by(i)) {
+            (None, Some(_)) => true,
+            (Some(old), Some(w)) => old.kind != EntityKind::Instance && w.0 == EntityKind::Instance,
+            _ => false,
         };
-        let c = map.entry(key).or_default();
-        let n = val(bytes, i).unwrap_or(0).max(0) as u64;
-        if c.records == 0 {
-            c.first_ms = t;
-            c.last_ms = t;
+        if better {
+            c.who = cols.logged_by(i).map(|w| cols.who(i, w));
         }
-        c.records += 1;
-        c.bytes += n;
-        if x == client {
-            c.bytes_out += n;
+    }
+    if ext {
+        let st = val(cols.start, i).unwrap_or(t / 1000);
+        let en = val(cols.end, i).unwrap_or(st);
+        c.add_conn(cport, st, en, n);
+    }
+}
+
+impl Contact {
+    /// Count one record of `n` bytes at `t` (ms); `sent` when the client logged it as sender.
+    fn count(&mut self, t: i64, n: u64, sent: bool) {
+        if self.records == 0 {
+            self.first_ms = t;
+            self.last_ms = t;
         }
-        c.first_ms = c.first_ms.min(t);
-        c.last_ms = c.last_ms.max(t);
-        // A record of a public server is logged on the client's side (a NAT gateway's
-        // interface aside, which has no instance id: an instance's record wins).
-        if local == Some(client) || (ext && local.is_none()) {
-            let better = match (&c.who, who()) {
-                (None, Some(_)) => true,
-                (Some(old), Some(w)) => {
-                    old.kind != EntityKind::Instance && w.0 == EntityKind::Instance
-                }
-                _ => false,
-            };
-            if better {
-                c.who = who().map(mk);
+        self.records += 1;
+        self.bytes += n;
+        if sent {
+            self.bytes_out += n;
+        }
+        self.first_ms = self.first_ms.min(t);
+        self.last_ms = self.last_ms.max(t);
+    }
+
+    /// Extend the connection of client port `cport` (a new one while fewer than
+    /// [`MAX_CONNS`] are kept).
+    fn add_conn(&mut self, cport: i32, start_s: i64, end_s: i64, n: u64) {
+        let room = self.conns.len() < MAX_CONNS;
+        match self.conns.get_mut(&cport) {
+            Some(k) => {
+                k.start_s = k.start_s.min(start_s);
+                k.end_s = k.end_s.max(end_s);
+                k.bytes += n;
             }
-        }
-        if ext {
-            let st = val(start, i).unwrap_or(t / 1000);
-            let en = val(end, i).unwrap_or(st);
-            let room = c.conns.len() < MAX_CONNS;
-            match c.conns.get_mut(&cport) {
-                Some(k) => {
-                    k.start_s = k.start_s.min(st);
-                    k.end_s = k.end_s.max(en);
-                    k.bytes += n;
-                }
-                None if room => {
-                    c.conns.insert(
-                        cport,
-                        Conn {
-                            start_s: st,
-                            end_s: en,
-                            bytes: n,
-                        },
-                    );
-                }
-                None => {}
+            None if room => {
+                self.conns.insert(
+                    cport,
+                    Conn {
+                        start_s,
+                        end_s,
+                        bytes: n,
+                    },
+                );
             }
+            None => {}
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //! `<lake>/<table>/account_id=<id>/region=<region>/date=YYYY-MM-DD/hour=HH/<commit>-<n>.parquet`
-//! (`alerts`: `date=` only), zstd, rows sorted by event time, row groups of 128k rows. `account_id` and `region` are
+//! (`alerts`: `date=` only), zstd (Snappy below [`encode::SMALL_FILE_ROWS`] rows), rows sorted by event time, row groups of 128k rows. `account_id` and `region` are
 //! stored in the files too, always equal to the path values, so a reader that ignores the
 //! path still sees them typed as strings.
 //!

@@ -6,7 +6,7 @@
 //! - [`fleet`]: accounts, VPCs, subnets, interfaces, peers; [`traffic`]: normal flows;
 //! - [`flowlog`]: flow-log records and text files; [`trail_events`]: CloudTrail events;
 //!   [`cloudtrail`]: CloudTrail log and digest files; [`layout`]: S3 keys; [`output`]: gzip files;
-//! - [`scenarios`]: the labeled attacks; [`sample`]: the committed sample; [`bench`]: the large set;
+//! - [`scenarios`]: the labeled attacks; [`sample`]: the committed sample; [`bench`](mod@bench): the large set;
 //! - [`unseen`]: a seeded evaluation scenario with a different fleet and attack plan per seed.
 
 pub mod bench;

@@ -44,7 +44,7 @@ pub const MIN_ENTITIES: usize = 4;
 pub const MIN_HOURS_TO_ASSIGN: u32 = 3;
 /// Least mean silhouette for k > 1.
 pub const MIN_SILHOUETTE: f64 = 0.25;
-/// Least distance between two clusters' means, in units of [`SCALE_FLOOR`] (the silhouette
+/// Least distance between two clusters' means, in units of `SCALE_FLOOR` (the silhouette
 /// does not see scale: it would split a fleet of one kind along its noise).
 pub const MIN_SEPARATION: f64 = 2.0;
 /// Most clusters.

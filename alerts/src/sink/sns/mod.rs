@@ -1,6 +1,6 @@
 //! Alerts to Amazon SNS through the durable [`Outbox`](crate::outbox::Outbox).
 //!
-//! [`SnsSink::send`] writes the alerts to the outbox (fsynced) and returns: that is the
+//! `SnsSink::send` writes the alerts to the outbox (fsynced) and returns: that is the
 //! [`AlertSink`](crate::sink::AlertSink) contract (durable when it returns Ok; delivery may
 //! lag). Publishing runs on the sink's own thread, so detection never waits on SNS; an SNS
 //! outage delays alerts and never loses them.

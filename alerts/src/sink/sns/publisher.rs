@@ -1,6 +1,6 @@
 //! Publishing what waits in the outbox: alerts grouped by topic, sent 10 at a time, each
 //! batch retried with backoff a bounded number of times; a file leaves the outbox only when
-//! SNS listed its entry as successful. One [`Publisher`] is shared by the sink's background
+//! SNS listed its entry as successful. One publisher ([`SnsPublisher`] is a handle on it) is shared by the sink's background
 //! thread and explicit flushes (startup, end of run, shutdown), behind one lock, so two
 //! flushes never send the same file at once.
 

@@ -10,8 +10,8 @@
 //! - [`fence`]: `unexpected_resource`, what should not be in a watched subnet.
 //! - [`behaviour`]: network behaviour over flows: lateral movement, tier policy, beaconing,
 //!   mining, rogue DNS resolvers.
-//! - [`inventory`]: interface → instance, subnet, VPC, tags, with validity times.
 //! - [`explain`]: every finding's `why`, `next_steps`, evidence SQL and rows.
+//! - [`inventory`]: interface → instance, subnet, VPC, tags, with validity times.
 //! - [`keep`]: the columns and batches the engine holds of an open hour.
 //! - [`spill`]: held rows on local disk when they outgrow the memory budget.
 //! - [`state`]: baselines on disk.

@@ -138,17 +138,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     // The alerts file keeps earlier runs' alerts: this run appends the ones it does not hold.
     let sink = AlertsFile::open(&args.alerts_out, args.alerts_format)?;
-    // SNS: alerts go through the outbox; what an earlier run left there is sent first.
-    let sns = match (&aws, &args.sns_topic_arn) {
-        (Some(aws), Some(arn)) => Some(aws.sns_sink(&args.outbox, Router::single(arn))?),
-        _ => None,
-    };
-    if let Some(s) = &sns {
-        s.lock()
-            .map_err(|e| anyhow::anyhow!("sns sink: {e}"))?
-            .set_format(args.alerts_format);
-        crate::aws::flush_sns(s, "at startup")?;
-    }
+    let sns = start_sns(&args, aws.as_ref())?;
     let (mut checkpoint, mut detection) =
         start_detection(&args, &mut lake, &budget, sink, sns.as_ref())?;
 
@@ -157,15 +147,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         bar.set_position(s.objects_done + s.objects_already_done);
         bar.set_message(format!("{} records", s.flow_records + s.cloudtrail_records));
     };
-    let mut rejudged = 0;
-    if let (Some(d), Some(cp)) = (detection.as_mut(), checkpoint.as_ref()) {
-        rejudged = d.rejudge(&lake, cp.covered())?;
-        if rejudged > 0 {
-            eprintln!(
-                "judging again {rejudged} rows an interrupted run committed before its detection checkpoint"
-            );
-        }
-    }
+    let rejudged = match (detection.as_mut(), checkpoint.as_ref()) {
+        (Some(d), Some(cp)) => rejudge(d, cp, &lake)?,
+        _ => 0,
+    };
     let stats = replay_objects(objects, &mut lake, &opts, &mut detection, &mut progress)?;
     bar.finish_and_clear();
     let mut alerts = AlertCount::default();
@@ -266,6 +251,35 @@ fn start_detection(
     }
     let detection = Detection::new(&d, sinks)?;
     Ok((Some(checkpoint), Some(detection)))
+}
+
+/// SNS, when a topic is given: alerts go through the outbox; what an earlier run left there
+/// is sent first.
+fn start_sns(
+    args: &ReplayArgs,
+    aws: Option<&crate::aws::Aws>,
+) -> anyhow::Result<Option<Arc<Mutex<SnsSink>>>> {
+    let (Some(aws), Some(arn)) = (aws, &args.sns_topic_arn) else {
+        return Ok(None);
+    };
+    let s = aws.sns_sink(&args.outbox, Router::single(arn))?;
+    s.lock()
+        .map_err(|e| anyhow::anyhow!("sns sink: {e}"))?
+        .set_format(args.alerts_format);
+    crate::aws::flush_sns(&s, "at startup")?;
+    Ok(Some(s))
+}
+
+/// Judge again the rows of lake commits the detection checkpoint does not cover (an
+/// interrupted run committed them). Returns how many.
+fn rejudge(d: &mut Detection, cp: &Checkpoint, lake: &LakeWriter) -> anyhow::Result<u64> {
+    let rejudged = d.rejudge(lake, cp.covered())?;
+    if rejudged > 0 {
+        eprintln!(
+            "judging again {rejudged} rows an interrupted run committed before its detection checkpoint"
+        );
+    }
+    Ok(rejudged)
 }
 
 /// A progress bar over the objects to read; hidden with `--quiet`.

@@ -33,18 +33,20 @@ pub mod http;
 pub mod metrics;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
 use flowtrail_alerts::sink::AlertSink;
 use flowtrail_alerts::sink::jsonl::JsonlSink;
+use flowtrail_alerts::sink::sns::SnsSink;
 use flowtrail_core::Table;
 use flowtrail_core::{Clock, SystemClock};
 use flowtrail_ingest::dedupe::EventIdDedup;
-use flowtrail_ingest::lake::WriterOptions;
+use flowtrail_ingest::lake::claims::Claims;
+use flowtrail_ingest::lake::{LakeWriter, WriterOptions};
 use flowtrail_ingest::replay::ReplayOptions;
 use flowtrail_ingest::source::cloudwatch::{CloudWatchOptions, CloudWatchSource};
 
@@ -118,21 +120,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     metrics.started_ms.store(now_ms(), Ordering::Relaxed);
 
     // Health and metrics first, so a slow start is visible.
-    let listener = std::net::TcpListener::bind(&config.listen)
-        .with_context(|| format!("listening on {}", config.listen))?;
-    listener.set_nonblocking(true)?;
-    let local = listener.local_addr()?;
-    {
-        let _guard = aws.runtime().enter();
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        let ui = config
-            .ui
-            .as_ref()
-            .filter(|u| u.enabled)
-            .map(|_| crate::ui::router(crate::ui::Ui::new(config.lake.clone())));
-        let app = http::router(metrics.clone(), now_ms, ui);
-        aws.runtime().spawn(http::serve_with(listener, app));
-    }
+    let local = start_http(&config, &aws, &metrics)?;
     let shutdown = Arc::new(AtomicBool::new(false));
     spawn_signal_handler(&aws, shutdown.clone());
 
@@ -148,55 +136,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     let mut lake = crate::aws::open_lake(&config.lake, &config.state, Some(&aws), writer_opts)?;
-    let sns = match &config.alerts.sns {
-        Some(router) => Some(aws.sns_sink(&config.outbox(), router.clone())?),
-        None => None,
-    };
-    if let Some(s) = &sns {
-        s.lock()
-            .map_err(|e| anyhow::anyhow!("sns sink: {e}"))?
-            .set_format(config.alerts.format);
-        crate::aws::flush_sns(s, "at startup")?;
-    }
-    let mut detection = if config.detection.enabled {
-        let mut sinks: Vec<Box<dyn AlertSink + Send>> = Vec::new();
-        if let Some(p) = &config.alerts.jsonl {
-            sinks.push(Box::new(
-                JsonlSink::append(p)?.with_format(config.alerts.format),
-            ));
-        }
-        if let Some(s) = &sns {
-            sinks.push(Box::new(s.clone()));
-        }
-        let d = DetectionArgs {
-            rules: config.detection.rules.clone(),
-            suppress: config.detection.suppress.clone(),
-            state: Some(config.state.clone()),
-            dedupe_minutes: config.detection.dedupe_minutes,
-            rules_batch_hours: 1,
-            grace_minutes: Some(config.detection.grace_minutes),
-            service: true,
-            fence: config.detection.fence.clone(),
-            hold_memory_mb: config.hold_memory_mb(),
-            spill_dir: Some(
-                config
-                    .detection
-                    .spill_dir
-                    .clone()
-                    .unwrap_or_else(|| config.state.join("spill")),
-            ),
-            sigma: config.detection.sigma.clone(),
-            network: config.detection.network.clone(),
-        };
-        let mut d = Detection::new(&d, sinks)?;
-        // Following the lake, the open hours come back with their commits' messages instead.
-        if config.detection.source == DetectionSource::Inline {
-            recover(&mut d, &lake, &config.state)?;
-        }
-        Some(d)
-    } else {
-        None
-    };
+    let sns = start_sns(&config, &aws)?;
+    let mut detection = start_detection(&config, &lake, sns.as_ref())?;
     let follow = (config.detection.source == DetectionSource::Lake).then(|| {
         follow::Follower::new(Duration::from_secs(
             config.sqs.as_ref().map_or(60, |s| s.visibility_seconds),
@@ -206,40 +147,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .sqs
         .as_ref()
         .map(|s| (aws.sqs_queue(&s.queue_url), s.clone()));
-    // Several tasks on one queue with one lake on S3: each object is claimed before it is
-    // read, so no two tasks process it (`flowtrail_ingest::lake::claims`).
-    let claims = match (lake.mirror(), &config.sqs) {
-        (Some(m), Some(s)) => {
-            let c = aws.claims(m.url(), Duration::from_secs(s.visibility_seconds));
-            tracing::info!(owner = %c.owner(), "objects are claimed in the S3 lake");
-            Some(Arc::new(c))
-        }
-        _ => None,
-    };
-    let cloudwatch = match &config.cloudwatch {
-        Some(cw) if !cw.groups.is_empty() => {
-            let mut src = CloudWatchSource::new(
-                aws.logs_client(),
-                aws.runtime().handle().clone(),
-                cw.groups.clone(),
-                CloudWatchOptions {
-                    max_requests_per_second: cw.max_requests_per_second,
-                    ..Default::default()
-                },
-            )?;
-            src.restore(lake.ledger().cursors_with_prefix("cloudwatch:"));
-            Some((src, Duration::from_secs(cw.poll_seconds.max(1))))
-        }
-        _ => None,
-    };
-    let mut opts = ReplayOptions {
-        max_in_flight_bytes: budget.in_flight_bytes(),
-        ..Default::default()
-    };
-    if let Some(w) = config.workers {
-        opts.workers = w.max(1);
-    }
-    opts.s3 = Some(aws.s3_fetcher());
+    let claims = claims_for(&lake, &config, &aws);
+    let cloudwatch = cloudwatch_source(&config, &aws, &lake)?;
+    let opts = replay_options(&config, &budget, &aws);
 
     tracing::info!(
         listen = %local,
@@ -273,9 +183,162 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         state: config.state.clone(),
         follow,
     };
+    run_cycles(&mut svc, &shutdown, &metrics);
+    tracing::info!("shutting down: saving state and flushing alerts");
+    svc.drain()?;
+    eprintln!("flowtrail serve: stopped cleanly");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Bind the listen address and serve health, metrics (and the UI when enabled) on the AWS
+/// runtime. Returns the address bound.
+fn start_http(
+    config: &Config,
+    aws: &crate::aws::Aws,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = std::net::TcpListener::bind(&config.listen)
+        .with_context(|| format!("listening on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let local = listener.local_addr()?;
+    let _guard = aws.runtime().enter();
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let ui = config
+        .ui
+        .as_ref()
+        .filter(|u| u.enabled)
+        .map(|_| crate::ui::router(crate::ui::Ui::new(config.lake.clone())));
+    let app = http::router(metrics.clone(), now_ms, ui);
+    aws.runtime().spawn(http::serve_with(listener, app));
+    Ok(local)
+}
+
+/// SNS, when routes are configured; what the outbox holds from before is sent first.
+fn start_sns(
+    config: &Config,
+    aws: &crate::aws::Aws,
+) -> anyhow::Result<Option<Arc<Mutex<SnsSink>>>> {
+    let Some(router) = &config.alerts.sns else {
+        return Ok(None);
+    };
+    let s = aws.sns_sink(&config.outbox(), router.clone())?;
+    s.lock()
+        .map_err(|e| anyhow::anyhow!("sns sink: {e}"))?
+        .set_format(config.alerts.format);
+    crate::aws::flush_sns(&s, "at startup")?;
+    Ok(Some(s))
+}
+
+/// How each cycle reads its objects: the in-flight memory budget, `workers`, the S3 fetcher.
+fn replay_options(
+    config: &Config,
+    budget: &crate::budget::Budget,
+    aws: &crate::aws::Aws,
+) -> ReplayOptions {
+    let mut opts = ReplayOptions {
+        max_in_flight_bytes: budget.in_flight_bytes(),
+        ..Default::default()
+    };
+    if let Some(w) = config.workers {
+        opts.workers = w.max(1);
+    }
+    opts.s3 = Some(aws.s3_fetcher());
+    opts
+}
+
+/// Detection with the JSONL file and SNS as its sinks, or `None` when it is off. Judging this
+/// task's rows, the hours that were open come back from the lake; following the lake, they
+/// come back with their commits' messages instead.
+fn start_detection(
+    config: &Config,
+    lake: &LakeWriter,
+    sns: Option<&Arc<Mutex<SnsSink>>>,
+) -> anyhow::Result<Option<Detection>> {
+    if !config.detection.enabled {
+        return Ok(None);
+    }
+    let mut sinks: Vec<Box<dyn AlertSink + Send>> = Vec::new();
+    if let Some(p) = &config.alerts.jsonl {
+        sinks.push(Box::new(
+            JsonlSink::append(p)?.with_format(config.alerts.format),
+        ));
+    }
+    if let Some(s) = sns {
+        sinks.push(Box::new(s.clone()));
+    }
+    let d = DetectionArgs {
+        rules: config.detection.rules.clone(),
+        suppress: config.detection.suppress.clone(),
+        state: Some(config.state.clone()),
+        dedupe_minutes: config.detection.dedupe_minutes,
+        rules_batch_hours: 1,
+        grace_minutes: Some(config.detection.grace_minutes),
+        service: true,
+        fence: config.detection.fence.clone(),
+        hold_memory_mb: config.hold_memory_mb(),
+        spill_dir: Some(
+            config
+                .detection
+                .spill_dir
+                .clone()
+                .unwrap_or_else(|| config.state.join("spill")),
+        ),
+        sigma: config.detection.sigma.clone(),
+        network: config.detection.network.clone(),
+    };
+    let mut d = Detection::new(&d, sinks)?;
+    if config.detection.source == DetectionSource::Inline {
+        recover(&mut d, lake, &config.state)?;
+    }
+    Ok(Some(d))
+}
+
+/// Several tasks on one queue with one lake on S3: each object is claimed before it is
+/// read, so no two tasks process it (`flowtrail_ingest::lake::claims`).
+fn claims_for(lake: &LakeWriter, config: &Config, aws: &crate::aws::Aws) -> Option<Arc<Claims>> {
+    match (lake.mirror(), &config.sqs) {
+        (Some(m), Some(s)) => {
+            let c = aws.claims(m.url(), Duration::from_secs(s.visibility_seconds));
+            tracing::info!(owner = %c.owner(), "objects are claimed in the S3 lake");
+            Some(Arc::new(c))
+        }
+        _ => None,
+    }
+}
+
+/// The CloudWatch Logs source over the configured groups, resumed from the tokens in the
+/// lake's ledger, with its poll interval; `None` without groups.
+fn cloudwatch_source(
+    config: &Config,
+    aws: &crate::aws::Aws,
+    lake: &LakeWriter,
+) -> anyhow::Result<Option<(CloudWatchSource, Duration)>> {
+    let Some(cw) = config
+        .cloudwatch
+        .as_ref()
+        .filter(|cw| !cw.groups.is_empty())
+    else {
+        return Ok(None);
+    };
+    let mut src = CloudWatchSource::new(
+        aws.logs_client(),
+        aws.runtime().handle().clone(),
+        cw.groups.clone(),
+        CloudWatchOptions {
+            max_requests_per_second: cw.max_requests_per_second,
+            ..Default::default()
+        },
+    )?;
+    src.restore(lake.ledger().cursors_with_prefix("cloudwatch:"));
+    Ok(Some((src, Duration::from_secs(cw.poll_seconds.max(1)))))
+}
+
+/// Run cycles until shutdown; a failed cycle is retried after a back-off (2 s doubling to
+/// 32 s), its messages coming back from the queue.
+fn run_cycles(svc: &mut Service<'_>, shutdown: &AtomicBool, metrics: &Metrics) {
     let mut failures = 0u32;
     while !shutdown.load(Ordering::Relaxed) {
-        match svc.cycle(&shutdown) {
+        match svc.cycle(shutdown) {
             Ok(()) => {
                 failures = 0;
                 metrics.cycles.fetch_add(1, Ordering::Relaxed);
@@ -285,14 +348,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 failures += 1;
                 let wait = Duration::from_secs(1u64 << failures.min(5));
                 tracing::error!(error = %crate::error_chain::one_line(&e), retry_in_s = wait.as_secs(), "cycle failed; its messages come back and are retried");
-                sleep_unless(&shutdown, wait);
+                sleep_unless(shutdown, wait);
             }
         }
     }
-    tracing::info!("shutting down: saving state and flushing alerts");
-    svc.drain()?;
-    eprintln!("flowtrail serve: stopped cleanly");
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Sleep for `d`, waking early on shutdown.

@@ -24,9 +24,11 @@ use std::time::{Duration, Instant};
 
 use flowtrail_core::Table;
 use flowtrail_ingest::lake::ledger::CommitRecord;
+use flowtrail_ingest::lake::mirror::S3Mirror;
 use flowtrail_ingest::lake::reader;
 use flowtrail_ingest::quarantine::QuarantineRecord;
 use flowtrail_ingest::source::notification::parse_message;
+use flowtrail_ingest::source::sqs::{Message, SqsQueue};
 
 use super::cycle::Service;
 
@@ -88,6 +90,21 @@ struct Fetched {
     until_ms: i64,
 }
 
+/// A message with rows to judge this cycle: its receipt, its commit records, the end of the
+/// newest hour its rows fall in (ms).
+type Pending = (String, Vec<String>, i64);
+
+/// The messages of a cycle, sorted out.
+#[derive(Default)]
+struct Received {
+    /// Receipts to delete: poison messages and messages with no rows to judge.
+    ack: Vec<String>,
+    /// Messages with rows to judge.
+    cycle: Vec<Pending>,
+    /// Their commits, each with its message's index in `cycle` and its record's path.
+    commits: Vec<(usize, String, Fetched)>,
+}
+
 impl Service<'_> {
     /// One cycle of the follower: receive commit notifications, judge their rows, save, and
     /// acknowledge the messages whose hours are all judged.
@@ -112,10 +129,40 @@ impl Service<'_> {
         let msgs = queue
             .receive(10, Duration::from_secs(conf.wait_seconds), visibility)
             .inspect_err(|_| self.metrics.error("sqs"))?;
-        let mut ack = Vec::new();
-        // Messages with rows to judge (receipt, commits, end of newest hour), and their commits.
-        let mut cycle: Vec<(String, Vec<String>, i64)> = Vec::new();
-        let mut commits: Vec<(usize, String, Fetched)> = Vec::new();
+        let Received {
+            mut ack,
+            cycle,
+            commits,
+        } = self.fetch_notified(&queue, &mirror, msgs);
+        self.judge_commits(cycle, commits)?;
+        tracing::debug!(
+            received = ack.len() + self.follow.as_ref().map_or(0, Follower::in_flight),
+            "follower cycle"
+        );
+        self.commit_alerts_and_save()?;
+        // Judged and saved: the messages whose hours are all closed go.
+        self.release_judged(&queue, visibility, &mut ack);
+        if !ack.is_empty() {
+            let failed = queue
+                .delete(&ack)
+                .inspect_err(|_| self.metrics.error("sqs"))?;
+            self.metrics
+                .messages_done
+                .fetch_add((ack.len() - failed) as u64, Ordering::Relaxed);
+        }
+        self.housekeeping()
+    }
+
+    /// Sort the received messages: a poison message is quarantined and acknowledged, one
+    /// whose commits hold no rows (or are all judged already) acknowledged, one with a commit
+    /// not readable for now left to come back; the others' commits are fetched whole.
+    fn fetch_notified(
+        &mut self,
+        queue: &SqsQueue,
+        mirror: &S3Mirror,
+        msgs: Vec<Message>,
+    ) -> Received {
+        let mut got = Received::default();
         for m in msgs {
             let n = match parse_message(&m.body) {
                 Ok(n) => n,
@@ -128,7 +175,7 @@ impl Service<'_> {
                         e.to_string(),
                         m.body.as_bytes(),
                     ));
-                    ack.push(m.receipt);
+                    got.ack.push(m.receipt);
                     continue;
                 }
             };
@@ -138,47 +185,66 @@ impl Service<'_> {
                 .filter_map(|o| mirror.rel_of(&o.bucket, &o.key))
                 .filter(|rel| rel.starts_with("_ledger/") && rel.ends_with(".json"))
                 .collect();
-            let unseen: Vec<String> = records
-                .into_iter()
-                .filter(|r| !self.follow_seen(r))
-                .collect();
-            let mut fetched = Vec::new();
-            let mut failed = false;
-            for rel in &unseen {
-                match fetch_commit(&mirror, rel) {
-                    Ok(Outcome::Rows(c)) => fetched.push((rel.clone(), c)),
-                    Ok(Outcome::Empty) => {}
-                    Ok(Outcome::Bad(reason)) => {
-                        tracing::warn!(commit = %rel, %reason, "commit record quarantined");
-                        self.lake.quarantine(QuarantineRecord::line(
-                            &format!("{}/{rel}", mirror.url().to_string().trim_end_matches('/')),
-                            1,
-                            reason,
-                            &[],
-                        ));
-                    }
-                    Err(e) => {
-                        tracing::warn!(commit = %rel, error = %format!("{e:#}"), "commit not readable for now; its message comes back");
-                        self.metrics.error("lake");
-                        failed = true;
-                        break;
-                    }
-                }
-            }
-            if failed {
+            let Some(fetched) = self.fetch_unseen(mirror, records) else {
                 continue;
-            }
+            };
             if fetched.is_empty() {
                 // No rows (or every commit already judged): nothing to wait for.
-                ack.push(m.receipt);
+                got.ack.push(m.receipt);
                 continue;
             }
-            let slot = cycle.len();
-            cycle.push((m.receipt, Vec::new(), i64::MIN));
+            let slot = got.cycle.len();
+            got.cycle.push((m.receipt, Vec::new(), i64::MIN));
             for (rel, c) in fetched {
-                commits.push((slot, rel, c));
+                got.commits.push((slot, rel, c));
             }
         }
+        got
+    }
+
+    /// Fetch the commits of one message not judged yet: those with rows, each with its
+    /// record's path; a bad one is quarantined. `None` when one is not readable for now (the
+    /// message comes back).
+    fn fetch_unseen(
+        &mut self,
+        mirror: &S3Mirror,
+        records: Vec<String>,
+    ) -> Option<Vec<(String, Fetched)>> {
+        let unseen: Vec<String> = records
+            .into_iter()
+            .filter(|r| !self.follow_seen(r))
+            .collect();
+        let mut fetched = Vec::new();
+        for rel in &unseen {
+            match fetch_commit(mirror, rel) {
+                Ok(Outcome::Rows(c)) => fetched.push((rel.clone(), c)),
+                Ok(Outcome::Empty) => {}
+                Ok(Outcome::Bad(reason)) => {
+                    tracing::warn!(commit = %rel, %reason, "commit record quarantined");
+                    self.lake.quarantine(QuarantineRecord::line(
+                        &format!("{}/{rel}", mirror.url().to_string().trim_end_matches('/')),
+                        1,
+                        reason,
+                        &[],
+                    ));
+                }
+                Err(e) => {
+                    tracing::warn!(commit = %rel, error = %format!("{e:#}"), "commit not readable for now; its message comes back");
+                    self.metrics.error("lake");
+                    return None;
+                }
+            }
+        }
+        Some(fetched)
+    }
+
+    /// Judge the fetched commits, oldest rows first, and hold their messages in flight until
+    /// their hours close.
+    fn judge_commits(
+        &mut self,
+        mut cycle: Vec<Pending>,
+        mut commits: Vec<(usize, String, Fetched)>,
+    ) -> anyhow::Result<()> {
         // Oldest rows first: commits of several ingest tasks arrive in any order.
         commits.sort_by_key(|(_, rel, c)| (c.from_ms, rel.clone()));
         for (slot, rel, c) in commits {
@@ -211,49 +277,41 @@ impl Service<'_> {
                 });
             }
         }
-        tracing::debug!(
-            received = ack.len() + self.follow.as_ref().map_or(0, Follower::in_flight),
-            "follower cycle"
-        );
-        self.commit_alerts_and_save()?;
-        // Judged and saved: the messages whose hours are all closed go.
+        Ok(())
+    }
+
+    /// Move the held messages whose hours detection has closed to `ack`, and extend the
+    /// visibility of the others every third of the visibility timeout.
+    fn release_judged(&mut self, queue: &SqsQueue, visibility: Duration, ack: &mut Vec<String>) {
         let closed = self
             .detection
             .as_deref()
             .and_then(|d| d.closed_until())
             .unwrap_or(i64::MIN);
-        if let Some(f) = self.follow.as_mut() {
-            let (done, keep): (Vec<Held>, Vec<Held>) =
-                f.held.drain(..).partition(|h| h.until_ms <= closed);
-            f.held = keep;
-            for h in done {
-                // A later notification of these commits finds their hours closed: its rows
-                // are late, counted and not judged again.
-                for r in &h.records {
-                    f.seen.remove(r);
-                }
-                ack.push(h.receipt);
+        let Some(f) = self.follow.as_mut() else {
+            return;
+        };
+        let (done, keep): (Vec<Held>, Vec<Held>) =
+            f.held.drain(..).partition(|h| h.until_ms <= closed);
+        f.held = keep;
+        for h in done {
+            // A later notification of these commits finds their hours closed: its rows
+            // are late, counted and not judged again.
+            for r in &h.records {
+                f.seen.remove(r);
             }
-            if f.last_extend.elapsed() >= visibility / 3 && !f.held.is_empty() {
-                let receipts: Vec<String> = f.held.iter().map(|h| h.receipt.clone()).collect();
-                if let Err(e) = queue.extend(&receipts, visibility) {
-                    tracing::warn!(error = %e, "extending message visibility failed");
-                }
-                f.last_extend = Instant::now();
+            ack.push(h.receipt);
+        }
+        if f.last_extend.elapsed() >= visibility / 3 && !f.held.is_empty() {
+            let receipts: Vec<String> = f.held.iter().map(|h| h.receipt.clone()).collect();
+            if let Err(e) = queue.extend(&receipts, visibility) {
+                tracing::warn!(error = %e, "extending message visibility failed");
             }
-            self.metrics
-                .messages_in_flight
-                .store(f.in_flight() as u64, Ordering::Relaxed);
+            f.last_extend = Instant::now();
         }
-        if !ack.is_empty() {
-            let failed = queue
-                .delete(&ack)
-                .inspect_err(|_| self.metrics.error("sqs"))?;
-            self.metrics
-                .messages_done
-                .fetch_add((ack.len() - failed) as u64, Ordering::Relaxed);
-        }
-        self.housekeeping()
+        self.metrics
+            .messages_in_flight
+            .store(f.in_flight() as u64, Ordering::Relaxed);
     }
 
     fn follow_seen(&self, rel: &str) -> bool {
@@ -263,10 +321,7 @@ impl Service<'_> {
 
 /// Fetch a commit record and its row files. `Err` only for what may work later (S3 errors);
 /// a missing key is gone for good (S3 is strongly consistent), so it is `Bad`.
-fn fetch_commit(
-    mirror: &flowtrail_ingest::lake::mirror::S3Mirror,
-    rel: &str,
-) -> anyhow::Result<Outcome> {
+fn fetch_commit(mirror: &S3Mirror, rel: &str) -> anyhow::Result<Outcome> {
     let Some(bytes) = mirror.read_if_exists(rel)? else {
         return Ok(Outcome::Bad(
             "the notified commit record is not in the lake (NoSuchKey)".into(),

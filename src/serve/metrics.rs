@@ -123,146 +123,161 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut o = String::new();
-        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let counter = |o: &mut String, name: &str, help: &str, samples: &[(&str, u64)]| {
-            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter");
-            for (labels, v) in samples {
-                let _ = writeln!(o, "{name}{labels} {v}");
-            }
-        };
+        self.render_ingest(&mut o);
+        self.render_outcomes(&mut o);
+        self.render_detection(&mut o);
+        self.render_lag(&mut o);
+        o
+    }
+
+    /// What was read: objects, rows, quarantine, SQS messages, CloudWatch Logs.
+    fn render_ingest(&self, o: &mut String) {
         counter(
-            &mut o,
+            o,
             "flowtrail_objects_total",
             "S3 objects by outcome.",
             &[
-                ("{outcome=\"read\"}", g(&self.objects)),
-                ("{outcome=\"already_done\"}", g(&self.objects_already_done)),
-                ("{outcome=\"quarantined\"}", g(&self.objects_quarantined)),
+                ("{outcome=\"read\"}", load(&self.objects)),
+                (
+                    "{outcome=\"already_done\"}",
+                    load(&self.objects_already_done),
+                ),
+                ("{outcome=\"quarantined\"}", load(&self.objects_quarantined)),
                 (
                     "{outcome=\"done_elsewhere\"}",
-                    g(&self.objects_done_elsewhere),
+                    load(&self.objects_done_elsewhere),
                 ),
                 (
                     "{outcome=\"held_elsewhere\"}",
-                    g(&self.objects_held_elsewhere),
+                    load(&self.objects_held_elsewhere),
                 ),
             ],
         );
         counter(
-            &mut o,
+            o,
             "flowtrail_records_total",
             "Rows written to the lake.",
             &[
-                ("{table=\"flows\"}", g(&self.flow_records)),
-                ("{table=\"cloudtrail\"}", g(&self.cloudtrail_records)),
+                ("{table=\"flows\"}", load(&self.flow_records)),
+                ("{table=\"cloudtrail\"}", load(&self.cloudtrail_records)),
             ],
         );
         counter(
-            &mut o,
+            o,
             "flowtrail_quarantined_total",
             "Lines or events quarantined.",
-            &[("", g(&self.lines_quarantined))],
+            &[("", load(&self.lines_quarantined))],
         );
         counter(
-            &mut o,
+            o,
             "flowtrail_sqs_messages_total",
             "SQS messages by outcome.",
             &[
-                ("{outcome=\"done\"}", g(&self.messages_done)),
-                ("{outcome=\"ignored\"}", g(&self.messages_ignored)),
-                ("{outcome=\"poison\"}", g(&self.messages_poison)),
+                ("{outcome=\"done\"}", load(&self.messages_done)),
+                ("{outcome=\"ignored\"}", load(&self.messages_ignored)),
+                ("{outcome=\"poison\"}", load(&self.messages_poison)),
             ],
         );
         counter(
-            &mut o,
+            o,
             "flowtrail_cloudwatch_events_total",
             "CloudWatch Logs events read.",
-            &[("", g(&self.cloudwatch_events))],
+            &[("", load(&self.cloudwatch_events))],
         );
         counter(
-            &mut o,
+            o,
             "flowtrail_cloudwatch_requests_total",
             "CloudWatch Logs API calls.",
-            &[("", g(&self.cloudwatch_requests))],
+            &[("", load(&self.cloudwatch_requests))],
         );
+    }
+
+    /// What came of it: alerts by severity, errors by kind, commits, cycles.
+    fn render_outcomes(&self, o: &mut String) {
         let sev = ["info", "low", "medium", "high", "critical"];
         let alerts: Vec<(String, u64)> = sev
             .iter()
             .zip(&self.alerts)
-            .map(|(s, a)| (format!("{{severity=\"{s}\"}}"), g(a)))
+            .map(|(s, a)| (format!("{{severity=\"{s}\"}}"), load(a)))
             .collect();
         let alerts: Vec<(&str, u64)> = alerts.iter().map(|(l, v)| (l.as_str(), *v)).collect();
-        counter(&mut o, "flowtrail_alerts_total", "Alerts raised.", &alerts);
+        counter(o, "flowtrail_alerts_total", "Alerts raised.", &alerts);
         let errors: Vec<(String, u64)> = ERROR_KINDS
             .iter()
             .zip(&self.errors)
-            .map(|(k, a)| (format!("{{kind=\"{k}\"}}"), g(a)))
+            .map(|(k, a)| (format!("{{kind=\"{k}\"}}"), load(a)))
             .collect();
         let errors: Vec<(&str, u64)> = errors.iter().map(|(l, v)| (l.as_str(), *v)).collect();
-        counter(&mut o, "flowtrail_errors_total", "Errors by kind.", &errors);
+        counter(o, "flowtrail_errors_total", "Errors by kind.", &errors);
         counter(
-            &mut o,
+            o,
             "flowtrail_commits_total",
             "Lake commits.",
-            &[("", g(&self.commits))],
+            &[("", load(&self.commits))],
         );
         counter(
-            &mut o,
+            o,
             "flowtrail_cycles_total",
             "Pipeline cycles completed.",
-            &[("", g(&self.cycles))],
+            &[("", load(&self.cycles))],
         );
-        let gauge = |o: &mut String, name: &str, help: &str, v: f64| {
-            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
-        };
+    }
+
+    /// Where detection stands: commits followed, messages in flight, outbox, last cycle,
+    /// watermark, open hours, rows held and spilled.
+    fn render_detection(&self, o: &mut String) {
         counter(
-            &mut o,
+            o,
             "flowtrail_commits_followed_total",
             "Lake commits judged by a detection task following the lake.",
-            &[("", g(&self.commits_followed))],
+            &[("", load(&self.commits_followed))],
         );
         gauge(
-            &mut o,
+            o,
             "flowtrail_sqs_messages_in_flight",
             "Commit notifications held until their hours are judged (following the lake).",
-            g(&self.messages_in_flight) as f64,
+            load(&self.messages_in_flight) as f64,
         );
         gauge(
-            &mut o,
+            o,
             "flowtrail_outbox_pending",
             "Alerts waiting in the outbox for SNS.",
-            g(&self.outbox_pending) as f64,
+            load(&self.outbox_pending) as f64,
         );
         gauge(
-            &mut o,
+            o,
             "flowtrail_last_cycle_timestamp_seconds",
             "When the last cycle completed.",
             self.last_cycle_ms.load(Ordering::Relaxed) as f64 / 1000.0,
         );
         gauge(
-            &mut o,
+            o,
             "flowtrail_detection_watermark_seconds",
             "Detection watermark (event time).",
             self.watermark_ms.load(Ordering::Relaxed) as f64 / 1000.0,
         );
         gauge(
-            &mut o,
+            o,
             "flowtrail_detection_open_hours",
             "Hours waiting for the watermark.",
-            g(&self.open_hours) as f64,
+            load(&self.open_hours) as f64,
         );
         gauge(
-            &mut o,
+            o,
             "flowtrail_detection_held_bytes",
             "Bytes of flows rows held in memory until their hour is judged.",
-            g(&self.held_bytes) as f64,
+            load(&self.held_bytes) as f64,
         );
         counter(
-            &mut o,
+            o,
             "flowtrail_detection_spilled_rows_total",
             "Flows rows held on local disk because memory was over [detection] hold_memory_mb.",
-            &[("", g(&self.spilled_rows))],
+            &[("", load(&self.spilled_rows))],
         );
+    }
+
+    /// The notification-to-lake lag histogram (cumulative buckets).
+    fn render_lag(&self, o: &mut String) {
         if let Ok(h) = self.lag.lock() {
             let name = "flowtrail_notification_lag_seconds";
             let _ = writeln!(
@@ -276,8 +291,24 @@ impl Metrics {
             let _ = writeln!(o, "{name}_sum {}", h.sum);
             let _ = writeln!(o, "{name}_count {}", h.count);
         }
-        o
     }
+}
+
+fn load(a: &AtomicU64) -> u64 {
+    a.load(Ordering::Relaxed)
+}
+
+/// A counter with its help, type and one sample per label set (`""` for none).
+fn counter(o: &mut String, name: &str, help: &str, samples: &[(&str, u64)]) {
+    let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter");
+    for (labels, v) in samples {
+        let _ = writeln!(o, "{name}{labels} {v}");
+    }
+}
+
+/// A gauge with its help, type and value.
+fn gauge(o: &mut String, name: &str, help: &str, v: f64) {
+    let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
 }
 
 #[cfg(test)]

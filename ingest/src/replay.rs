@@ -200,127 +200,127 @@ struct Outcome {
 
 fn decode_one(obj: &SourceObject, opts: &ReplayOptions) -> Outcome {
     let mut sink = VecSink::default();
-    let key = obj.id.key.as_str();
     let table = if matches!(obj.info.kind, ObjectKind::CloudTrail) {
         Table::Cloudtrail
     } else {
         Table::Flows
     };
+    let (error, skipped) = match decode_into(obj, opts, &mut sink) {
+        Ok(skipped) => (None, skipped),
+        Err(e) => (Some(e), false),
+    };
+    Outcome {
+        index: 0,
+        seq: 0,
+        bytes: 0,
+        table,
+        sink,
+        error,
+        skipped,
+    }
+}
+
+/// Decode the object's rows into `sink`. `Ok(true)` when the object is not one to read
+/// (digest, insight, unknown).
+fn decode_into(
+    obj: &SourceObject,
+    opts: &ReplayOptions,
+    sink: &mut VecSink,
+) -> Result<bool, IngestError> {
+    let key = obj.id.key.as_str();
     let fallback_time = obj
         .info
         .date
         .and_then(|d| d.and_hms_opt(obj.info.hour.unwrap_or(0), 0, 0))
         .map(|t| t.and_utc().timestamp_millis());
-    // Local files are streamed (flow text) or read whole; S3 objects are fetched whole.
-    let read_all = || -> Result<Vec<u8>, IngestError> {
-        match &obj.location {
-            Location::Local(path) => fs::read(path).map_err(|source| IngestError::Read {
-                key: key.to_string(),
-                source,
-            }),
-            Location::S3 {
-                bucket,
-                key: s3_key,
-            } => match &opts.s3 {
-                Some(f) => f.get(bucket, s3_key),
-                None => Err(IngestError::Read {
-                    key: format!("s3://{bucket}/{s3_key}"),
-                    source: std::io::Error::other("no S3 client configured for this replay"),
-                }),
-            },
-        }
+    let flow_opts = || {
+        let mut fo = opts.flow.clone();
+        fo.fallback_account_id = obj.info.account_id.clone();
+        fo.fallback_region = obj.info.region.clone();
+        fo.fallback_time_ms = fallback_time;
+        fo
     };
-    let result: Result<bool, IngestError> = (|| match obj.info.kind {
+    match obj.info.kind {
         ObjectKind::FlowLogText => {
-            let mut reader = match &obj.location {
-                // Objects as delivered (kilobytes to a few MB) are read whole: one allocation
-                // of the object's size, no read buffer per object. Larger files are streamed.
-                Location::Local(_) if obj.id.size <= WHOLE_READ_MAX => ObjectReader::from_reader(
-                    key,
-                    std::io::Cursor::new(read_all()?),
-                    opts.max_decompressed,
-                )
-                .map_err(|source| IngestError::Read {
-                    key: key.to_string(),
-                    source,
-                })?,
-                Location::Local(path) => {
-                    let file = fs::File::open(path).map_err(|source| IngestError::Read {
-                        key: key.to_string(),
-                        source,
-                    })?;
-                    ObjectReader::from_reader(
-                        key,
-                        std::io::BufReader::with_capacity(STREAM_BUFFER, file),
-                        opts.max_decompressed,
-                    )
-                    .map_err(|source| IngestError::Read {
-                        key: key.to_string(),
-                        source,
-                    })?
-                }
-                Location::S3 { .. } => {
-                    let bytes = read_all()?;
-                    ObjectReader::from_reader(
-                        key,
-                        std::io::Cursor::new(bytes),
-                        opts.max_decompressed,
-                    )
-                    .map_err(|source| IngestError::Read {
-                        key: key.to_string(),
-                        source,
-                    })?
-                }
-            };
-            let mut fo = opts.flow.clone();
-            fo.fallback_account_id = obj.info.account_id.clone();
-            fo.fallback_region = obj.info.region.clone();
-            fo.fallback_time_ms = fallback_time;
-            decode_flow_text(key, &mut reader, &fo, &mut sink)?;
+            let mut reader = flow_text_reader(obj, opts)?;
+            decode_flow_text(key, &mut reader, &flow_opts(), sink)?;
             Ok(false)
         }
         ObjectKind::FlowLogParquet => {
-            let bytes = read_all()?;
-            let mut fo = opts.flow.clone();
-            fo.fallback_account_id = obj.info.account_id.clone();
-            fo.fallback_region = obj.info.region.clone();
-            fo.fallback_time_ms = fallback_time;
-            decode_flow_parquet(key, bytes::Bytes::from(bytes), &fo, &mut sink)?;
+            let bytes = read_all(obj, opts)?;
+            decode_flow_parquet(key, bytes::Bytes::from(bytes), &flow_opts(), sink)?;
             Ok(false)
         }
         ObjectKind::CloudTrail => {
-            let bytes = read_all()?;
+            let bytes = read_all(obj, opts)?;
             let limit = opts.max_document.min(opts.max_decompressed);
             let data = ObjectReader::new(key, &bytes, limit).read_all()?;
             let mut co = opts.cloudtrail.clone();
             co.fallback_account_id = obj.info.account_id.clone();
             co.fallback_region = obj.info.region.clone();
-            decode_cloudtrail(key, &data, &co, &mut sink)?;
+            decode_cloudtrail(key, &data, &co, sink)?;
             Ok(false)
         }
         ObjectKind::CloudTrailDigest | ObjectKind::CloudTrailInsight | ObjectKind::Unknown => {
             Ok(true)
         }
-    })();
-    match result {
-        Ok(skipped) => Outcome {
-            index: 0,
-            seq: 0,
-            bytes: 0,
-            table,
-            sink,
-            error: None,
-            skipped,
+    }
+}
+
+/// The object's bytes, whole: a local file, or an S3 object through the replay's fetcher.
+fn read_all(obj: &SourceObject, opts: &ReplayOptions) -> Result<Vec<u8>, IngestError> {
+    match &obj.location {
+        Location::Local(path) => fs::read(path).map_err(|source| IngestError::Read {
+            key: obj.id.key.clone(),
+            source,
+        }),
+        Location::S3 {
+            bucket,
+            key: s3_key,
+        } => match &opts.s3 {
+            Some(f) => f.get(bucket, s3_key),
+            None => Err(IngestError::Read {
+                key: format!("s3://{bucket}/{s3_key}"),
+                source: std::io::Error::other("no S3 client configured for this replay"),
+            }),
         },
-        Err(e) => Outcome {
-            index: 0,
-            seq: 0,
-            bytes: 0,
-            table,
-            sink,
-            error: Some(e),
-            skipped: false,
-        },
+    }
+}
+
+/// A reader over a flow-log text object. Local files are streamed (flow text) or read whole;
+/// S3 objects are fetched whole.
+fn flow_text_reader(
+    obj: &SourceObject,
+    opts: &ReplayOptions,
+) -> Result<ObjectReader<'static>, IngestError> {
+    let key = obj.id.key.as_str();
+    let read_error = |source| IngestError::Read {
+        key: key.to_string(),
+        source,
+    };
+    match &obj.location {
+        // Objects as delivered (kilobytes to a few MB) are read whole: one allocation
+        // of the object's size, no read buffer per object. Larger files are streamed.
+        Location::Local(_) if obj.id.size <= WHOLE_READ_MAX => ObjectReader::from_reader(
+            key,
+            std::io::Cursor::new(read_all(obj, opts)?),
+            opts.max_decompressed,
+        )
+        .map_err(read_error),
+        Location::Local(path) => {
+            let file = fs::File::open(path).map_err(read_error)?;
+            ObjectReader::from_reader(
+                key,
+                std::io::BufReader::with_capacity(STREAM_BUFFER, file),
+                opts.max_decompressed,
+            )
+            .map_err(read_error)
+        }
+        Location::S3 { .. } => {
+            let bytes = read_all(obj, opts)?;
+            ObjectReader::from_reader(key, std::io::Cursor::new(bytes), opts.max_decompressed)
+                .map_err(read_error)
+        }
     }
 }
 

@@ -219,7 +219,7 @@ fn the_sample_investigated_in_headless_chromium() {
                 "its interface's traffic is drawn"
             );
         }
-        None => println!("the exfiltration alert names no instance: instance page not checked"),
+        None => panic!("the exfiltration alert names no instance (the inventory knows app-3)"),
     }
 }
 
@@ -265,6 +265,14 @@ fn check_alert(dom: &str) {
     assert!(
         title.contains(EXFIL_ENI) && title.contains("MB"),
         "title: {title}"
+    );
+    let instance = dom
+        .split("id=\"alert-instance\"")
+        .nth(1)
+        .expect("the story names the instance behind the interface");
+    assert!(
+        instance.split("</a>").next().unwrap().contains("app-3 (i-"),
+        "the instance by its Name tag and id"
     );
     assert!(dom.contains("<svg") && dom.contains("id=\"traffic-chart\""));
     for id in ["baseline-band", "observed-out", "observed-in"] {

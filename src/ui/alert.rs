@@ -126,6 +126,9 @@ fn story(a: &Alert, kind: &str, ent: &str) -> Markup {
             dt { "severity" } dd { (severity(a.s("severity"))) }
             dt { "detector" } dd { a href=(format!("/?detector={}", path_escape(a.s("detector")))) { (a.s("detector")) } }
             dt { "entity" } dd { a id="alert-entity" href=(entity_href(kind, ent)) { (kind) " " (ent) } }
+            @if let Some((id, label)) = instance_of(a.s("asset")) {
+                dt { "instance" } dd { a id="alert-instance" href=(entity_href("instance", &id)) { (label) } }
+            }
             dt { "account / region" } dd { (a.s("account_id")) " / " (a.s("region")) }
             dt { "first seen (UTC)" } dd { (a.s("first_seen")) }
             dt { "last seen (UTC)" } dd { (a.s("last_seen")) }
@@ -140,6 +143,24 @@ fn story(a: &Alert, kind: &str, ent: &str) -> Markup {
             p id="alert-why" { (a.s("why")) }
         }
     }
+}
+
+/// The instance in the asset JSON and how to name it: `Name (i-…), env=…, team=…`.
+fn instance_of(raw: &str) -> Option<(String, String)> {
+    let v: Value = serde_json::from_str(raw).ok()?;
+    let id = v.get("instance_id")?.as_str()?.to_string();
+    let tags = v.get("tags").and_then(Value::as_object);
+    let tag = |k: &str| tags.and_then(|t| t.get(k)).and_then(Value::as_str);
+    let mut label = match tag("Name") {
+        Some(name) => format!("{name} ({id})"),
+        None => id.clone(),
+    };
+    for (k, t) in tags.into_iter().flatten() {
+        if let (false, Some(t)) = (k == "Name", t.as_str()) {
+            label.push_str(&format!(", {k}={t}"));
+        }
+    }
+    Some((id, label))
 }
 
 /// What to do, and the instance behind the entity.
@@ -372,6 +393,26 @@ mod tests {
         );
         assert_eq!(evidence_band(&v(r#"{"band":"wide"}"#)), None);
         assert_eq!(evidence_band(&v(r#"{"ratio":3}"#)), None);
+    }
+
+    #[test]
+    fn the_story_names_the_instance_behind_the_entity() {
+        let asset = r#"{"instance_id":"i-03f8","tags":{"Name":"app-3","team":"store<front>"}}"#;
+        assert_eq!(
+            instance_of(asset),
+            Some((
+                "i-03f8".to_string(),
+                "app-3 (i-03f8), team=store<front>".to_string()
+            ))
+        );
+        assert_eq!(
+            instance_of(r#"{"instance_id":"i-1"}"#)
+                .map(|x| x.1)
+                .as_deref(),
+            Some("i-1")
+        );
+        assert_eq!(instance_of(r#"{"eni_id":"eni-1"}"#), None);
+        assert_eq!(instance_of(""), None);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! `SnsSink::send` writes the alerts to the outbox (fsynced) and returns: that is the
 //! [`AlertSink`](crate::sink::AlertSink) contract (durable when it returns Ok; delivery may
-//! lag). Publishing runs on the sink's own thread, so detection never waits on SNS; an SNS
-//! outage delays alerts and never loses them.
+//! lag). It then publishes what waits in the outbox, unless SNS failed within the cooldown;
+//! the sink's retry thread publishes after it. An SNS outage delays alerts and never loses
+//! them, and costs a sender one bounded flush per cooldown.
 //!
 //! Publishing: alerts are routed to a topic ([`Router`]: the first matching route, else the
 //! default topic), grouped by topic and sent with `PublishBatch`, at most 10 per call. The
@@ -18,7 +19,7 @@
 //!
 //! One concern per file: [`config`] (routes), [`client`], [`request`] (one `PublishBatch`),
 //! [`retry`] (what to retry, backoff), [`publisher`] (flushing the outbox), [`sink`] (the
-//! sink and its publisher thread). The sink owns a tokio runtime handle; it must not be called
+//! sink and its retry thread). The sink owns a tokio runtime handle; it must not be called
 //! from inside that runtime.
 
 pub mod client;

@@ -101,15 +101,23 @@ fn is_ipv4(v: &str) -> bool {
     v.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
+/// An EC2 id: `prefix` then hex digits only (a title that starts with an id is not one).
+fn is_aws_id(v: &str, prefix: &str) -> bool {
+    v.strip_prefix(prefix)
+        .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// The page of an entity id, when it looks like one.
 pub fn entity_link(v: &str) -> Option<String> {
-    let kind = if v.starts_with("eni-") {
+    let kind = if is_aws_id(v, "eni-") {
         "eni"
-    } else if v.starts_with("i-") && v.len() > 3 {
+    } else if is_aws_id(v, "i-") {
         "instance"
     } else if is_ipv4(v) {
         "ip"
-    } else if v.starts_with("arn:aws:iam::") || v.starts_with("arn:aws:sts::") {
+    } else if (v.starts_with("arn:aws:iam::") || v.starts_with("arn:aws:sts::"))
+        && !v.contains(char::is_whitespace)
+    {
         return Some(format!("/principal/{}", path_escape(v)));
     } else {
         return None;
@@ -182,7 +190,7 @@ mod tests {
             columns: vec!["title<".into(), "entity_id".into()],
             rows: vec![vec![
                 Some("<script>alert(1)</script> & \"q\"".into()),
-                Some("eni-1\"><img src=x>".into()),
+                Some("arn:aws:iam::1:user/x\"><img/src=x>".into()),
             ]],
         };
         let html = page("<b>t</b>", table("t", &rows), 1);
@@ -192,7 +200,7 @@ mod tests {
         assert!(!html.contains("<img"), "{html}");
         // The link's target is percent-encoded, its text escaped.
         assert!(
-            html.contains("href=\"/entity/eni/eni-1%22%3E%3Cimg%20src%3Dx%3E\""),
+            html.contains("href=\"/principal/arn:aws:iam::1:user/x%22%3E%3Cimg/src%3Dx%3E\""),
             "{html}"
         );
         assert!(html.contains("<title>&lt;b&gt;t&lt;/b&gt; - flowtrail</title>"));
@@ -203,10 +211,17 @@ mod tests {
         assert_eq!(entity_link("eni-0abc").unwrap(), "/entity/eni/eni-0abc");
         assert_eq!(entity_link("i-0abc").unwrap(), "/entity/instance/i-0abc");
         assert_eq!(entity_link("10.0.1.5").unwrap(), "/entity/ip/10.0.1.5");
+        // A sentence that starts with an id (an alert's title in a table cell) is no id.
         assert_eq!(
-            entity_link("arn:aws:iam::1:user/a b").unwrap(),
-            "/principal/arn:aws:iam::1:user/a%20b"
+            entity_link("eni-0abc12345 (10.0.1.5) reached 28 hosts"),
+            None
         );
+        assert_eq!(entity_link("i-do-not-know"), None);
+        assert_eq!(
+            entity_link("arn:aws:iam::1:user/a+b@c").unwrap(),
+            "/principal/arn:aws:iam::1:user/a%2Bb@c"
+        );
+        assert_eq!(entity_link("arn:aws:iam::1:user/a b"), None);
         assert_eq!(entity_link("high"), None);
         let id = cell("id", "b2c958ab").into_string();
         assert!(id.contains("href=\"/alert/b2c958ab\""), "{id}");

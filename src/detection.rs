@@ -372,10 +372,10 @@ pub fn name_asset(inventory: &Inventory, alert: &mut Alert) {
     if alert.asset.is_some() {
         return;
     }
-    let Ok(t) = chrono::DateTime::parse_from_rfc3339(&alert.first_seen) else {
-        return;
-    };
-    let (t, account) = (t.timestamp_millis(), alert.account_id.as_deref());
+    let (t, account) = (
+        alert.first_seen.timestamp_millis(),
+        alert.account_id.as_deref(),
+    );
     alert.asset = inventory
         .asset_for(alert.entity.kind, &alert.entity.id, account, t)
         .or_else(|| {
@@ -388,9 +388,7 @@ pub fn name_asset(inventory: &Inventory, alert: &mut Alert) {
 pub fn alerts_by_day(alerts: &[Alert]) -> anyhow::Result<Vec<(i64, RecordBatch)>> {
     let mut days: std::collections::BTreeMap<i64, Vec<Alert>> = Default::default();
     for a in alerts {
-        let t = chrono::DateTime::parse_from_rfc3339(&a.first_seen)
-            .map(|t| t.timestamp_millis())
-            .unwrap_or(0);
+        let t = a.first_seen.timestamp_millis();
         days.entry(t.div_euclid(86_400_000) * 86_400_000)
             .or_default()
             .push(a.clone());

@@ -126,7 +126,8 @@ mod tests {
             "the finding's ATT&CK ids reach the alert"
         );
         assert_eq!(
-            out[0].first_seen, "1970-01-01T00:00:01Z",
+            out[0].first_seen.timestamp(),
+            1,
             "the earliest finding opens the alert"
         );
         assert_eq!(

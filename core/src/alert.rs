@@ -277,10 +277,12 @@ pub struct Alert {
     pub region: Option<String>,
     /// Entity.
     pub entity: Entity,
-    /// RFC 3339 UTC, seconds precision.
-    pub first_seen: String,
-    /// RFC 3339 UTC, seconds precision.
-    pub last_seen: String,
+    /// Event time of the first evidence, seconds precision (RFC 3339 with `Z` on the wire).
+    #[serde(with = "wire_time")]
+    pub first_seen: DateTime<Utc>,
+    /// Event time of the last evidence, seconds precision (RFC 3339 with `Z` on the wire).
+    #[serde(with = "wire_time")]
+    pub last_seen: DateTime<Utc>,
     /// How many findings collapsed into this alert.
     pub count: u64,
     /// Dedupe key.
@@ -305,9 +307,32 @@ pub struct Alert {
 
 /// Format UTC milliseconds as RFC 3339 with seconds precision and a `Z`.
 pub fn rfc3339(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Secs, true)
+    alert_time(ms).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// UTC milliseconds as an alert time: seconds precision, as the wire carries it (the epoch
+/// for a value outside chrono's range, which no event time reaches).
+pub fn alert_time(ms: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(ms.div_euclid(1000), 0).unwrap_or_default()
+}
+
+/// Alert times on the wire: written as RFC 3339 UTC with seconds precision and a `Z`
+/// (`2026-01-08T10:05:00Z`); read from any RFC 3339 form, and an unreadable time is an error
+/// naming it rather than a silent epoch.
+mod wire_time {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Secs, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| serde::de::Error::custom(format!("alert time {s:?}: {e}")))
+    }
 }
 
 /// A stable alert id for (detector, dedupe key, first seen).
@@ -336,8 +361,8 @@ impl Alert {
             account_id: f.account_id,
             region: f.region,
             entity: f.entity,
-            first_seen: rfc3339(f.first_seen_ms),
-            last_seen: rfc3339(f.last_seen_ms),
+            first_seen: alert_time(f.first_seen_ms),
+            last_seen: alert_time(f.last_seen_ms),
             count: 1,
             dedupe_key: f.dedupe_key,
             attack: f.attack,
@@ -387,6 +412,23 @@ mod tests {
             v["attack"],
             serde_json::json!({"tactics": ["TA0007"], "techniques": ["T1046"]})
         );
+    }
+
+    #[test]
+    fn alert_times_travel_as_rfc3339_and_a_bad_one_is_an_error() {
+        let a = Alert::from_finding(finding());
+        let text = serde_json::to_string(&a).unwrap_or_default();
+        let back: Alert = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, a);
+        assert_eq!(back.last_seen.timestamp_millis(), 1_767_867_600_000);
+        // Any RFC 3339 form reads; sub-second parts and offsets included.
+        let v = text.replace("2026-01-08T10:05:00Z", "2026-01-08T11:05:00.250+01:00");
+        let other: Alert = serde_json::from_str(&v).unwrap();
+        assert_eq!(other.first_seen.timestamp_millis(), 1_767_866_700_250);
+        // An unreadable time names itself instead of becoming 1970.
+        let bad = text.replace("2026-01-08T10:05:00Z", "yesterday");
+        let err = serde_json::from_str::<Alert>(&bad).unwrap_err().to_string();
+        assert!(err.contains("alert time \"yesterday\""), "{err}");
     }
 
     #[test]

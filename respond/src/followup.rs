@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use aws_sdk_sns::types::MessageAttributeValue;
 use serde_json::{Value, json};
 
-use flowtrail_core::alert::{alert_id, rfc3339};
+use flowtrail_core::alert::{alert_id, alert_time};
 use flowtrail_core::{Alert, Entity, EntityKind, Severity};
 
 use crate::RespondError;
@@ -65,8 +65,8 @@ pub fn followup(a: &Action<'_>) -> Alert {
             kind: EntityKind::Instance,
             id: a.instance.to_string(),
         },
-        first_seen: rfc3339(a.at_ms),
-        last_seen: rfc3339(a.at_ms),
+        first_seen: alert_time(a.at_ms),
+        last_seen: alert_time(a.at_ms),
         count: 1,
         dedupe_key: key,
         // The response belongs to the source alert's activity.

@@ -1,7 +1,6 @@
 //! One alert as one OCSF Detection Finding: the classification, times, severity, product
 //! metadata and cloud context, assembled with the parts of the sibling modules.
 
-use chrono::DateTime;
 use flowtrail_core::{Alert, Severity};
 use serde_json::{Map, Value, json};
 
@@ -29,13 +28,6 @@ pub fn severity(s: Severity) -> (i64, &'static str) {
         Severity::High => (4, "High"),
         Severity::Critical => (5, "Critical"),
     }
-}
-
-/// Milliseconds of an alert time (RFC 3339); 0 when it does not parse.
-pub fn ms(rfc3339: &str) -> i64 {
-    DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| t.timestamp_millis())
-        .unwrap_or(0)
 }
 
 fn analytic(detector: &str) -> Value {
@@ -101,7 +93,10 @@ fn cloud(a: &Alert) -> Value {
 
 /// The alert as an OCSF Detection Finding.
 pub fn detection_finding(a: &Alert) -> Value {
-    let (first, last) = (ms(&a.first_seen), ms(&a.last_seen));
+    let (first, last) = (
+        a.first_seen.timestamp_millis(),
+        a.last_seen.timestamp_millis(),
+    );
     let (severity_id, severity_name) = severity(a.severity);
     let native = serde_json::to_value(a).unwrap_or(Value::Null);
     let why = native.get("why").and_then(Value::as_str);

@@ -13,17 +13,11 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 
 use flowtrail_core::Alert;
-use flowtrail_core::alert::{Attack, rfc3339};
+use flowtrail_core::alert::{Attack, alert_time};
 use flowtrail_core::schema::alerts::{alerts_schema, attack_ids_type, col};
 use flowtrail_core::schema::timestamp_type;
 
 use crate::AlertsError;
-
-fn ms(s: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|t| t.timestamp_millis())
-        .unwrap_or(0)
-}
 
 fn entity_kind(a: &Alert) -> String {
     serde_json::to_value(a.entity.kind)
@@ -66,8 +60,8 @@ pub fn to_batch(alerts: &[Alert]) -> Result<RecordBatch, AlertsError> {
         o(&|a| a.region.clone()),
         s(&entity_kind),
         s(&|a| a.entity.id.clone()),
-        t(&|a| ms(&a.first_seen)),
-        t(&|a| ms(&a.last_seen)),
+        t(&|a| a.first_seen.timestamp_millis()),
+        t(&|a| a.last_seen.timestamp_millis()),
         Arc::new(Int64Array::from_iter_values(
             alerts.iter().map(|a| a.count as i64),
         )),
@@ -177,8 +171,8 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Alert>, AlertsError> {
                         .map_err(|_| bad(row, format!("unknown entity kind {kind:?}")))?,
                     id: req(&entity, col::ENTITY_ID)?,
                 },
-                first_seen: rfc3339(int(&first, row)),
-                last_seen: rfc3339(int(&last, row)),
+                first_seen: alert_time(int(&first, row)),
+                last_seen: alert_time(int(&last, row)),
                 count: u64::try_from(int(&count, row)).unwrap_or(0),
                 dedupe_key: req(&dedupe, col::DEDUPE_KEY)?,
                 attack: Attack {

@@ -76,10 +76,6 @@ pub struct Sequences {
 /// The id of the sequence an exposure and an accepted admin connection make.
 pub const EXPOSURE_ADMIN_ACCESS: &str = "exposure_admin_access";
 
-fn ms(t: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(t).map_or(0, |t| t.timestamp_millis())
-}
-
 /// An assumed-role session's role (`arn:aws:sts::1:assumed-role/R/s` → `arn:aws:iam::1:role/R`).
 fn principal_key(arn: &str) -> String {
     if let Some((head, rest)) = arn.split_once(":assumed-role/") {
@@ -161,8 +157,8 @@ impl Sequences {
                 detector: a.detector.clone(),
                 severity: a.severity,
                 entity: a.entity.id.clone(),
-                first_ms: ms(&a.first_seen),
-                last_ms: ms(&a.last_seen),
+                first_ms: a.first_seen.timestamp_millis(),
+                last_ms: a.last_seen.timestamp_millis(),
                 account: a.account_id.clone(),
                 region: a.region.clone(),
             };

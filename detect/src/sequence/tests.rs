@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, StringArray, new_null_array};
 
+use flowtrail_core::alert::alert_time;
 use flowtrail_core::schema::cloudtrail::cloudtrail_schema;
 
 use super::*;
@@ -55,8 +56,8 @@ fn alert(id: &str, det: &str, sev: Severity, kind: EntityKind, entity: &str, t: 
             kind,
             id: entity.into(),
         },
-        first_seen: rfc3339(t),
-        last_seen: rfc3339(t + 5 * MIN),
+        first_seen: alert_time(t),
+        last_seen: alert_time(t + 5 * MIN),
         count: 1,
         dedupe_key: id.into(),
         attack: Default::default(),

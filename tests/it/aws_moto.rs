@@ -1,5 +1,5 @@
 //! AWS integration: the real `flowtrail` binary and the real SDK clients against moto server
-//! over HTTP (see `common/moto.rs`; a missing `moto_server` fails these tests).
+//! over HTTP (see `tests/common/moto.rs`; a missing `moto_server` fails these tests).
 //!
 //! - S3 archive replay: only the days asked for are listed, rows match a local replay of the
 //!   same files, a corrupt object is quarantined, a second run skips everything.
@@ -7,25 +7,14 @@
 //!   subscribed with raw delivery.
 //! - SNS outage: the replay still succeeds, alerts wait in the outbox, and the next run
 //!   delivers each of them once.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "common/awsfix.rs"]
-mod awsfix;
-mod common;
-#[path = "common/moto.rs"]
-mod moto;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use awsfix::*;
-use common::*;
-use moto::Moto;
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::common::awsfix::*;
+use crate::common::moto::{self, Moto};
+use crate::common::*;
 
 /// `flowtrail replay` in `cwd` (so `state/`, `outbox/` default there) against `endpoint`.
 fn replay_aws(cwd: &Path, endpoint: &str, sources: &[&str], extra: &[&str]) -> Output {
@@ -174,14 +163,6 @@ fn s3_archive_replay_lists_only_the_range_matches_local_and_resumes() {
     );
 }
 
-fn alerts_jsonl(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn outbox_files(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .map(|d| {
@@ -246,7 +227,7 @@ fn sns_alerts_arrive_with_body_and_attributes() {
     );
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
-    let alerts = alerts_jsonl(&dir.path().join("alerts.jsonl"));
+    let alerts = read_alerts(&dir.path().join("alerts.jsonl"));
     assert!(alerts.len() >= 2, "the sample attack raises alerts: {err}");
     assert!(
         alerts
@@ -296,7 +277,7 @@ fn sns_outage_keeps_alerts_in_the_outbox_until_the_next_run() {
         out.status.success(),
         "an SNS outage does not fail the replay: {err}"
     );
-    let alerts = alerts_jsonl(&dir.path().join("alerts.jsonl"));
+    let alerts = read_alerts(&dir.path().join("alerts.jsonl"));
     assert!(!alerts.is_empty(), "{err}");
     let outbox = dir.path().join("outbox");
     assert_eq!(
@@ -383,9 +364,9 @@ fn replay_into_an_s3_lake_copies_each_commit_and_a_new_task_resumes_from_its_led
         count(&dir.path().join("ref-lake"), "cloudtrail")
     );
     // Staging keeps the ledger, not the data (S3 has it).
-    let staged_parquet = walk_files(&dir.path().join("task1/state/lake-staging"))
+    let staged_parquet = files_under(&dir.path().join("task1/state/lake-staging"))
         .into_iter()
-        .filter(|p| p.ends_with(".parquet"))
+        .filter(|p| p.to_string_lossy().ends_with(".parquet"))
         .count();
     assert_eq!(staged_parquet, 0, "data files left in staging");
 
@@ -410,19 +391,4 @@ fn replay_into_an_s3_lake_copies_each_commit_and_a_new_task_resumes_from_its_led
         .unwrap();
     assert!(!q.status.success());
     assert!(stderr(&q).contains("Athena"), "{}", stderr(&q));
-}
-
-fn walk_files(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk_files(&p));
-            } else {
-                out.push(p.to_string_lossy().into_owned());
-            }
-        }
-    }
-    out
 }

@@ -1,7 +1,6 @@
 //! AWS fixtures shared by the moto tests: a runtime for the test's own SDK calls, a small
 //! archive, CloudTrail the detectors alert on, an SNS topic with a subscribed queue and a
 //! queue drain.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,7 +1,6 @@
 //! Scoring alerts against labels, with the golden sample test's rule: same detector, time
 //! overlap within ±15 minutes, and the alert's entity (or a quoted id in its evidence) is one
 //! of the label entity's aliases from `fleet.json` (instance id, ENI, private address).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
 

@@ -10,8 +10,6 @@
 //!
 //! `cargo metadata` runs offline and for the host platform only: the build fetched exactly
 //! those crates, while the other platforms' ones (Android, Windows) are in no fresh cache.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

@@ -5,9 +5,6 @@
 //! Every hostile object is quarantined with a reason naming it, the run succeeds, every good
 //! record lands, nothing is written outside the lake, and peak memory stays under
 //! [`MEMORY_CEILING`]. The inputs are generated here (nothing large is committed).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -15,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
@@ -245,6 +242,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn hostile_objects_are_quarantined_and_every_good_record_lands() {
+    let _heavy = heavy();
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("in");
     let work = dir.path().join("work");

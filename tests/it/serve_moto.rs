@@ -7,25 +7,17 @@
 //!   0, and after a restart a redelivered notification is a no-op.
 //! - CloudWatch Logs: flow-log and CloudTrail groups land in the lake; killed with SIGKILL and
 //!   restarted, the service resumes after the last committed event (no row twice, none lost).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "common/awsfix.rs"]
-mod awsfix;
-mod common;
-#[path = "common/moto.rs"]
-mod moto;
-#[path = "common/serve.rs"]
-mod serve;
 
 use std::time::{Duration, Instant};
 
-use awsfix::*;
-use common::*;
-use moto::Moto;
-use serve::*;
+use crate::common::awsfix::*;
+use crate::common::moto::Moto;
+use crate::common::serve::*;
+use crate::common::*;
 
 #[test]
 fn serve_takes_s3_notifications_to_the_lake_and_alerts_to_sns() {
+    let _heavy = heavy();
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -52,7 +44,7 @@ fn serve_takes_s3_notifications_to_the_lake_and_alerts_to_sns() {
         &["--state", ref_state.to_str().unwrap()],
     );
     assert!(reference.status.success());
-    let ref_alerts = read_alerts(&d.join("ref-lake.alerts.jsonl"));
+    let ref_alerts = read_alerts_if_any(&d.join("ref-lake.alerts.jsonl"));
 
     let args = [
         "--sqs-queue-url",
@@ -147,7 +139,7 @@ fn serve_takes_s3_notifications_to_the_lake_and_alerts_to_sns() {
     // Alerts: every JSONL alert delivered once through SNS; the attack's detectors fired; the
     // service raised only alerts the replay raised (the replay also closes the last open
     // hours at its end, so it may have more).
-    let alerts = read_alerts(&d.join("alerts.jsonl"));
+    let alerts = read_alerts_if_any(&d.join("alerts.jsonl"));
     let bodies: Vec<serde_json::Value> = delivered
         .iter()
         .map(|(b, _)| serde_json::from_str(b).unwrap())
@@ -279,6 +271,7 @@ fn flow_lines(n: usize, t0: i64, eni: &str) -> Vec<String> {
 
 #[test]
 fn serve_reads_cloudwatch_logs_and_resumes_after_a_crash_without_duplicates() {
+    let _heavy = heavy();
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

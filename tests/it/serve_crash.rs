@@ -24,15 +24,6 @@
 //!
 //! The kill points run four at a time, each with its own bucket, queues, topic and folders,
 //! against one moto server (about 3.5 minutes on 2 cores, debug build).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "common/awsfix.rs"]
-mod awsfix;
-mod common;
-#[path = "common/moto.rs"]
-mod moto;
-#[path = "common/serve.rs"]
-mod serve;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::ExitStatusExt;
@@ -41,10 +32,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use awsfix::*;
-use common::*;
-use moto::Moto;
-use serve::*;
+use crate::common::awsfix::*;
+use crate::common::moto::Moto;
+use crate::common::serve::*;
+use crate::common::*;
 
 /// Where the lake lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -383,7 +374,7 @@ default_topic = "{}"
                         "{what}: {log}"
                     );
                     crashed = true;
-                    jsonl_cut = read_alerts(&self.dir.join("alerts.jsonl")).len();
+                    jsonl_cut = read_alerts_if_any(&self.dir.join("alerts.jsonl")).len();
                     svc = Serve::start(self.moto, &self.dir, &args);
                     if stop_at_once {
                         let st = svc.sigterm();
@@ -422,7 +413,7 @@ default_topic = "{}"
                 let copy = self.dir.join("s3-lake");
                 download_prefix(self.moto, &self.lake_bucket, "flowtrail/", &copy);
                 // Everything committed was copied: only the ledger stays in staging.
-                let staged = files(&self.dir.join("state/lake-staging"))
+                let staged = files_under(&self.dir.join("state/lake-staging"))
                     .into_iter()
                     .filter(|p| !p.to_string_lossy().contains("/_ledger/"))
                     .collect::<Vec<_>>();
@@ -430,9 +421,9 @@ default_topic = "{}"
                 copy
             }
         };
-        let left: Vec<PathBuf> = files(&lake)
+        let left: Vec<PathBuf> = files_under(&lake)
             .into_iter()
-            .chain(files(&self.dir.join("state")))
+            .chain(files_under(&self.dir.join("state")))
             .filter(|p| {
                 let n = p.file_name().unwrap().to_string_lossy();
                 n.ends_with(".tmp") || n.ends_with(".pending") || n.starts_with('.')
@@ -447,7 +438,7 @@ default_topic = "{}"
                 (*t, out.lines().skip(1).map(str::to_string).collect())
             })
             .collect();
-        let mut quarantine: Vec<String> = files(&lake.join("_quarantine"))
+        let mut quarantine: Vec<String> = files_under(&lake.join("_quarantine"))
             .iter()
             .flat_map(|p| {
                 std::fs::read_to_string(p)
@@ -473,12 +464,12 @@ default_topic = "{}"
                 v["id"].as_str().unwrap().to_string()
             })
             .collect();
-        let all: Vec<String> = read_alerts(&self.dir.join("alerts.jsonl"))
+        let all: Vec<String> = read_alerts_if_any(&self.dir.join("alerts.jsonl"))
             .iter()
             .map(|a| a["id"].as_str().unwrap().to_string())
             .collect();
         let jsonl = vec![all[..jsonl_cut].to_vec(), all[jsonl_cut..].to_vec()];
-        let commits = files(&lake.join("_ledger"))
+        let commits = files_under(&lake.join("_ledger"))
             .iter()
             .filter(|p| p.extension().is_some_and(|e| e == "json"))
             .map(|p| {
@@ -508,27 +499,6 @@ default_topic = "{}"
             commits,
         }
     }
-}
-
-/// Files under `dir`, recursively (none when it does not exist).
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Lines only in `got`, lines only in `want` (first few), for a readable failure.
@@ -562,11 +532,6 @@ fn diff(got: &[String], want: &[String]) -> String {
         &extra[..extra.len().min(5)],
         &missing[..missing.len().min(5)]
     )
-}
-
-fn duplicates(v: &[String]) -> Vec<&String> {
-    let mut seen = BTreeSet::new();
-    v.iter().filter(|x| !seen.insert(*x)).collect()
 }
 
 /// The comparison with the clean run.
@@ -660,6 +625,7 @@ fn panic_message(e: &(dyn std::any::Any + Send)) -> String {
 
 #[test]
 fn serve_survives_a_crash_at_every_kill_point() {
+    let _heavy = heavy();
     let started = Instant::now();
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();

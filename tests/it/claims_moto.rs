@@ -1,19 +1,15 @@
 //! The claim markers of a lake on S3 (`flowtrail_ingest::lake::claims`) against moto server
 //! over HTTP, with the real SDK client: a second owner finds the object held, then done; an
 //! expired claim is taken over; eight owners claiming one object at once give one `Mine`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "common/moto.rs"]
-mod moto;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::moto::Moto;
 use flowtrail_core::ManualClock;
 use flowtrail_ingest::lake::SourceId;
 use flowtrail_ingest::lake::claims::{Claim, Claims};
 use flowtrail_ingest::source::s3::S3Url;
-use moto::Moto;
 
 struct Fixture {
     _moto: Moto,

@@ -2,23 +2,16 @@
 //! paths that are missing, empty, staged through symlinks or replayed twice, and `serve` with
 //! only the flags the README gives. Each case is a mistake or a setup a new user meets; the
 //! answer must be the work done, or an error that names the path, never a silent zero.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::io::BufRead;
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const T0: i64 = 1_767_866_700; // 2026-01-08T10:05:00Z
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// A CloudTrail object whose events raise alerts (logging stopped, flow logs deleted).
 fn attack_object(src: &Path) {
@@ -44,13 +37,9 @@ fn attack_object(src: &Path) {
 }
 
 fn alert_ids(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v["id"].as_str().unwrap().to_string()
-        })
+    read_alerts(path)
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_string())
         .collect()
 }
 

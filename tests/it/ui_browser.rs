@@ -5,17 +5,13 @@
 //! saved under `CARGO_TARGET_TMPDIR/ui_browser/` for review, and each page's server render time
 //! is printed. Skipped, saying so, only when no Chromium is installed (CI installs Debian's
 //! `chromium`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::http::{free_port, get_with, wait_until_answering};
+use crate::common::*;
 
 /// The sample's exfiltration: the interface that sends 10.8 MB to one address in an hour.
 const EXFIL_ENI: &str = "eni-0dd177f417de9d22b";
@@ -45,27 +41,9 @@ impl Drop for Site {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// GET `path`: (status, body).
+/// A page render takes seconds on a debug build of a busy machine.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    let code = out.split_whitespace().nth(1)?.parse().ok()?;
-    Some((code, out.split("\r\n\r\n").nth(1).unwrap_or("").to_string()))
+    get_with(port, path, Duration::from_secs(30))
 }
 
 fn start(lake: &Path, port: u16) -> Site {
@@ -75,15 +53,8 @@ fn start(lake: &Path, port: u16) -> Site {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let site = Site(child);
-    let t = Instant::now();
-    while get(port, "/healthz-not-here").is_none() {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "flowtrail ui did not start"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let mut site = Site(child);
+    wait_until_answering(&mut site.0, port, "/healthz-not-here", String::new);
     site
 }
 
@@ -133,11 +104,13 @@ fn render_ms(port: u16, path: &str) -> u128 {
 }
 
 /// The alert of `detector` on `entity`: its id, and the instance its asset names (if any).
-fn find_alert(jsonl: &Path, detector: &str, entity: &str) -> (String, Option<String>) {
-    let text = std::fs::read_to_string(jsonl).unwrap();
-    let a = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+fn find_alert(
+    alerts: &[serde_json::Value],
+    detector: &str,
+    entity: &str,
+) -> (String, Option<String>) {
+    let a = alerts
+        .iter()
         .find(|a| a["detector"] == detector && a["entity"]["id"] == entity)
         .unwrap_or_else(|| panic!("no {detector} alert on {entity} in the sample"));
     let instance = a["asset"]["instance_id"].as_str().map(str::to_string);
@@ -152,20 +125,10 @@ fn the_sample_investigated_in_headless_chromium() {
         );
         return;
     };
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let out = replay(&root.join("sample-data"), &lake, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (exfil, instance) = find_alert(
-        &lake.with_extension("alerts.jsonl"),
-        "volume_spike",
-        EXFIL_ENI,
-    );
+    let alerts = replay_sample(&lake, &[]);
+    let (exfil, instance) = find_alert(&alerts, "volume_spike", EXFIL_ENI);
 
     let port = free_port();
     let _site = start(&lake, port);

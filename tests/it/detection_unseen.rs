@@ -7,15 +7,13 @@
 //! are scored against the labels with the golden sample test's rule. Targets: every attack
 //! alerted (recall 1.0), at most one false alert per day, and none from background scanning,
 //! the nightly backup, the weekly job, the new instance or routine change.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use common::score::{aliases, matches, ms, same_entity_and_time};
+use crate::common::score::{aliases, matches, ms, same_entity_and_time};
 use flowtrail_sample::{ScenarioSpec, write_scenario};
 use serde_json::Value;
 
@@ -67,23 +65,12 @@ fn run(seed: u64) -> Outcome {
     let report = write_scenario(&data, ScenarioSpec { days: DAYS, seed }).unwrap();
     let gen_s = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let alerts_path = dir.path().join("alerts.jsonl");
-    let out = common::bin()
-        .arg("replay")
-        .arg(&data)
-        .arg("--quiet")
-        .arg("--lake")
-        .arg(dir.path().join("lake"))
-        .arg("--alerts-out")
-        .arg(&alerts_path)
-        .arg("--state")
-        .arg(dir.path().join("state"))
-        .output()
-        .unwrap();
+    let lake = dir.path().join("lake");
+    let out = common::replay(&data, &lake, &[]);
     assert!(
         out.status.success(),
         "seed {seed}: {}",
-        String::from_utf8_lossy(&out.stderr)
+        common::stderr(&out)
     );
     let replay_s = started.elapsed().as_secs_f64();
 
@@ -94,11 +81,7 @@ fn run(seed: u64) -> Outcome {
         .unwrap()
         .clone();
     let fleet = read(&data.join("scenarios/fleet.json"));
-    let alerts: Vec<Value> = std::fs::read_to_string(&alerts_path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let alerts = common::read_alerts(&lake.with_extension("alerts.jsonl"));
     let d0 = ms(&report.start);
     let day_of = |t: &str| (ms(t) - d0).div_euclid(86_400_000);
 
@@ -178,6 +161,7 @@ fn run(seed: u64) -> Outcome {
 
 #[test]
 fn unseen_scenarios_alert_on_every_attack_with_few_false_alerts() {
+    let _heavy = common::heavy();
     let mut failures = Vec::new();
     for seed in [7u64, 1234] {
         let o = run(seed);

@@ -5,15 +5,12 @@
 //! subnet, are placed by the launch's response), an interface with no launch at all starts
 //! talking there (alerted from flows), and a new instance appears in an unwatched public subnet
 //! (quiet).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::path::Path;
 
 use serde_json::{Value, json};
 
-use common::*;
+use crate::common::*;
 
 const T0: i64 = 1_767_830_400; // 2026-01-08T00:00:00Z
 const V3: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status vpc-id subnet-id instance-id\n";
@@ -147,10 +144,8 @@ fn archive(root: &Path) {
 }
 
 fn fence_alerts(alerts: &Path) -> Vec<Value> {
-    std::fs::read_to_string(alerts)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    read_alerts(alerts)
+        .into_iter()
         .filter(|a| a["detector"] == "unexpected_resource")
         .collect()
 }

@@ -1,11 +1,9 @@
 //! The golden end-to-end scenario: `flowtrail replay sample-data` alerts on every labeled attack
 //! of the bundled sample and on nothing else (no alert from background scanning, the nightly
 //! backup, the new instance or the other benign look-alikes). Prints precision and recall.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+use crate::common;
 
-mod common;
-
-use common::score::{matches, same_entity_and_time};
+use crate::common::score::{matches, same_entity_and_time};
 
 use std::path::Path;
 
@@ -16,22 +14,7 @@ fn sample_replay_alerts_on_every_attack_and_nothing_else() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let alerts_path = dir.path().join("alerts.jsonl");
-    let out = common::bin()
-        .current_dir(root)
-        .args(["replay", "sample-data", "--quiet", "--lake"])
-        .arg(&lake)
-        .arg("--alerts-out")
-        .arg(&alerts_path)
-        .arg("--state")
-        .arg(dir.path().join("state"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let alerts = common::replay_sample(&lake, &[]);
 
     let labels: Value = serde_json::from_str(
         &std::fs::read_to_string(root.join("sample-data/scenarios/labels.json")).unwrap(),
@@ -42,11 +25,6 @@ fn sample_replay_alerts_on_every_attack_and_nothing_else() {
     )
     .unwrap();
     let labels = labels["labels"].as_array().unwrap();
-    let alerts: Vec<Value> = std::fs::read_to_string(&alerts_path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
 
     let missed: Vec<&Value> = labels
         .iter()
@@ -91,28 +69,13 @@ fn sample_replay_alerts_on_every_attack_and_nothing_else() {
     assert_eq!(common::count(&lake, "alerts"), alerts.len() as u64);
 }
 
-/// The sample's alerts (one JSON object a line), from a replay with `extra` flags.
+/// The sample's alerts (one JSON object a line, sorted), from a replay with `extra` flags.
 fn replay_alerts(extra: &[&str]) -> Vec<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
-    let alerts_path = dir.path().join("alerts.jsonl");
-    let out = common::bin()
-        .current_dir(root)
-        .args(["replay", "sample-data", "--quiet", "--lake"])
-        .arg(dir.path().join("lake"))
-        .arg("--alerts-out")
-        .arg(&alerts_path)
-        .arg("--state")
-        .arg(dir.path().join("state"))
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut alerts: Vec<String> = std::fs::read_to_string(&alerts_path)
+    let lake = dir.path().join("lake");
+    common::replay_sample(&lake, extra);
+    // The lines as written: the same alerts means the same bytes.
+    let mut alerts: Vec<String> = std::fs::read_to_string(lake.with_extension("alerts.jsonl"))
         .unwrap()
         .lines()
         .map(str::to_string)

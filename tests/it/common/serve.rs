@@ -1,40 +1,21 @@
 //! `flowtrail serve` as a child process against moto, for the service tests: start it (and wait
-//! for `/healthz`), read its metrics, stop it with SIGTERM or SIGKILL or wait for it to die by
-//! itself (a kill point); a bucket whose new objects are announced on an SQS queue.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! for `/healthz`), read its metrics, stop it with SIGTERM or SIGKILL; a bucket whose new objects
+//! are announced on an SQS queue.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use super::awsfix::*;
+use super::http::{get_with, wait_until_answering};
 use super::moto::{self, Moto};
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use super::http::free_port;
 
 /// GET `path` on the service; (status code, body).
 pub fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    let code = out.split_whitespace().nth(1)?.parse().ok()?;
-    let body = out.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    Some((code, body))
+    get_with(port, path, Duration::from_secs(5))
 }
 
 /// A sample of a metric (`name{labels}` as rendered), or 0.
@@ -94,19 +75,10 @@ impl Serve {
             port,
             log: dir.join("serve.log"),
         };
-        wait_for(
-            "the service to answer /healthz",
-            Duration::from_secs(60),
-            || {
-                if let Ok(Some(st)) = s.child.try_wait() {
-                    panic!(
-                        "serve exited early ({st}): {}",
-                        std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default()
-                    );
-                }
-                get(port, "/healthz").is_some()
-            },
-        );
+        let log = dir.join("serve.log");
+        wait_until_answering(&mut s.child, port, "/healthz", || {
+            std::fs::read_to_string(&log).unwrap_or_default()
+        });
         s
     }
 
@@ -134,18 +106,6 @@ impl Serve {
     pub fn sigkill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-    }
-
-    /// Wait for the process to end by itself (a kill point); its status.
-    pub fn wait_exit(mut self, limit: Duration) -> ExitStatus {
-        let t = Instant::now();
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return st;
-            }
-            assert!(t.elapsed() < limit, "the crash point was never reached");
-            std::thread::sleep(Duration::from_millis(100));
-        }
     }
 }
 
@@ -236,15 +196,6 @@ pub fn put_objects(moto: &Moto, bucket: &str, objs: &[(String, Vec<u8>)]) {
                 .unwrap();
         }
     });
-}
-
-/// The alerts of a JSONL alerts file.
-pub fn read_alerts(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 pub fn ids(alerts: &[serde_json::Value]) -> BTreeSet<String> {

@@ -2,30 +2,16 @@
 //! OCSF Detection Findings (each line checked against the vendored OCSF 1.5.0 schema), and
 //! `export ocsf` writes the lake's alerts in the Amazon Security Lake custom-source layout,
 //! read back here with the parquet crate.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::Int64Type;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 
-use common::*;
-
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            files_under(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
+use crate::common::*;
 
 /// The `(region, account, day)` of a partition path `region=…/accountId=…/eventDay=…/file`.
 fn partition_of(rel: &Path) -> (String, String, String) {
@@ -162,8 +148,8 @@ fn replay_writes_ocsf_findings_and_export_writes_the_security_lake_layout() {
         String::from_utf8_lossy(&out.stderr)
     );
     let source = to.join("ext/flowtrail");
-    let mut files = Vec::new();
-    files_under(&source, &mut files);
+    assert!(source.is_dir(), "{} exported", source.display());
+    let files = files_under(&source);
     let mut parts = BTreeSet::new();
     let mut exported = BTreeSet::new();
     for f in &files {
@@ -189,8 +175,7 @@ fn replay_writes_ocsf_findings_and_export_writes_the_security_lake_layout() {
         .output()
         .unwrap();
     assert!(again.status.success());
-    let mut files_again = Vec::new();
-    files_under(&source, &mut files_again);
+    let files_again = files_under(&source);
     assert_eq!(files_again.len(), files.len());
 }
 

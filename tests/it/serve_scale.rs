@@ -4,24 +4,15 @@
 //! single-process replay of the same objects (none twice), each object is in exactly one
 //! commit record of the S3 ledger, and the objects read by both tasks add up to the objects
 //! put.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "common/awsfix.rs"]
-mod awsfix;
-mod common;
-#[path = "common/moto.rs"]
-mod moto;
-#[path = "common/serve.rs"]
-mod serve;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use awsfix::*;
-use common::*;
-use moto::Moto;
-use serve::*;
+use crate::common::awsfix::*;
+use crate::common::moto::Moto;
+use crate::common::serve::*;
+use crate::common::*;
 
 /// Rows that identify each row, the source key cut to its `AWSLogs/` part (a replay of a
 /// local folder and the service name the objects differently).
@@ -89,6 +80,7 @@ fn in_queue(moto: &Moto, queue_url: &str) -> u64 {
 
 #[test]
 fn two_serve_tasks_on_one_queue_process_each_object_once() {
+    let _heavy = heavy();
     let started = Instant::now();
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();

@@ -1,9 +1,7 @@
 //! Every alert of the bundled sample explains itself: a `why`, `next_steps`, and evidence SQL
 //! that, run as is with `flowtrail query --format json` against the replay's lake, returns the
 //! rows `evidence.rows` names (matched on their key columns). Baseline alerts carry their band.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 
@@ -82,20 +80,9 @@ fn check_band(a: &Value) {
 
 /// Replay the sample (with `extra` arguments) and check every alert; returns the alerts.
 fn replay_and_check(extra: &[&str]) -> Vec<Value> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let out = common::replay(&root.join("sample-data"), &lake, extra);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let alerts: Vec<Value> = std::fs::read_to_string(lake.with_extension("alerts.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let alerts = common::replay_sample(&lake, extra);
     assert!(alerts.len() >= 10, "{} alerts", alerts.len());
     for a in &alerts {
         let det = a["detector"].as_str().unwrap();

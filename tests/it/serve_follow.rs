@@ -3,23 +3,13 @@
 //! (`[detection] source = "lake"`). Together they must give exactly what one task doing
 //! everything gives: the same lake rows, none twice, and the same alerts, each once.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "common/awsfix.rs"]
-mod awsfix;
-mod common;
-#[path = "common/moto.rs"]
-mod moto;
-#[path = "common/serve.rs"]
-mod serve;
-
 use std::path::Path;
 use std::time::Duration;
 
-use awsfix::*;
-use common::*;
-use moto::Moto;
-use serve::*;
+use crate::common::awsfix::*;
+use crate::common::moto::Moto;
+use crate::common::serve::*;
+use crate::common::*;
 
 fn config(dir: &Path, body: &str) {
     std::fs::create_dir_all(dir).unwrap();
@@ -78,13 +68,9 @@ fn put_hour_by_hour(moto: &Moto, bucket: &str, objs: &[(String, Vec<u8>)], done:
     }
 }
 
-fn duplicates(v: &[String]) -> Vec<&String> {
-    let mut seen = std::collections::BTreeSet::new();
-    v.iter().filter(|x| !seen.insert(*x)).collect()
-}
-
 #[test]
 fn two_ingest_tasks_and_a_detection_task_following_the_lake_equal_one_task() {
+    let _heavy = heavy();
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let mut objs = archive();
@@ -110,7 +96,7 @@ fn two_ingest_tasks_and_a_detection_task_following_the_lake_equal_one_task() {
     });
     std::thread::sleep(Duration::from_secs(2));
     assert!(svc.sigterm().success());
-    let want_alerts = ids(&read_alerts(&one.join("alerts.jsonl")));
+    let want_alerts = ids(&read_alerts_if_any(&one.join("alerts.jsonl")));
     assert!(
         want_alerts.len() >= 2,
         "the reference raised too few alerts: {want_alerts:?}"
@@ -146,10 +132,12 @@ fn two_ingest_tasks_and_a_detection_task_following_the_lake_equal_one_task() {
     put_hour_by_hour(&moto, "logs", &objs, || done(&a) + done(&b));
     let alerts_file = det.join("alerts.jsonl");
     let t = std::time::Instant::now();
-    while !(alerts_file.exists() && ids(&read_alerts(&alerts_file)).is_superset(&want_alerts)) {
+    while !(alerts_file.exists()
+        && ids(&read_alerts_if_any(&alerts_file)).is_superset(&want_alerts))
+    {
         if t.elapsed() > Duration::from_secs(120) {
             let got = if alerts_file.exists() {
-                ids(&read_alerts(&alerts_file))
+                ids(&read_alerts_if_any(&alerts_file))
             } else {
                 Default::default()
             };
@@ -208,7 +196,7 @@ fn two_ingest_tasks_and_a_detection_task_following_the_lake_equal_one_task() {
         followed >= 2.0,
         "commits judged by the detection task: {followed}"
     );
-    let got = read_alerts(&alerts_file);
+    let got = read_alerts_if_any(&alerts_file);
     let got_ids: Vec<String> = got
         .iter()
         .map(|a| a["id"].as_str().unwrap().to_string())

@@ -1,9 +1,7 @@
 //! The inventory on the bundled sample: alerts about the fleet's interfaces, addresses and
 //! instances name the instance behind them (`asset.instance_id`), and the README's join of
 //! `flows` with `inventory` runs as written with `flowtrail query`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -28,22 +26,7 @@ fn sample_alerts_on_the_fleet_name_their_instance() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let alerts_path = dir.path().join("alerts.jsonl");
-    let out = common::bin()
-        .current_dir(root)
-        .args(["replay", "sample-data", "--quiet", "--lake"])
-        .arg(&lake)
-        .arg("--alerts-out")
-        .arg(&alerts_path)
-        .arg("--state")
-        .arg(dir.path().join("state"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let alerts = common::replay_sample(&lake, &[]);
 
     let fleet: Value = serde_json::from_str(
         &std::fs::read_to_string(root.join("sample-data/scenarios/fleet.json")).unwrap(),
@@ -57,11 +40,6 @@ fn sample_alerts_on_the_fleet_name_their_instance() {
             }
         }
     }
-    let alerts: Vec<Value> = std::fs::read_to_string(&alerts_path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     let on_fleet: Vec<&Value> = alerts
         .iter()
         .filter(|a| {
@@ -142,32 +120,13 @@ fn sample_alerts_on_the_fleet_name_their_instance() {
 
 #[test]
 fn an_interface_launched_in_an_earlier_run_is_still_known() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let run = |range: [&str; 2], alerts: &str| {
-        let out = common::bin()
-            .current_dir(root)
-            .args([
-                "replay",
-                "sample-data",
-                "--quiet",
-                range[0],
-                range[1],
-                "--lake",
-            ])
-            .arg(dir.path().join("lake"))
-            .arg("--alerts-out")
-            .arg(dir.path().join(alerts))
-            .arg("--state")
-            .arg(dir.path().join("state"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::read_to_string(dir.path().join(alerts)).unwrap_or_default()
+        let alerts = dir.path().join(alerts);
+        let extra = [range[0], range[1], "--alerts-out", alerts.to_str().unwrap()];
+        let out = common::replay(&common::sample_data(), &dir.path().join("lake"), &extra);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        std::fs::read_to_string(&alerts).unwrap_or_default()
     };
     // The first run reads only the launches (2026-01-05); the second, two days later, reads
     // none of them: what it knows of the fleet comes from the saved inventory.

@@ -1,10 +1,7 @@
 //! DuckDB (what many analysts point at a lake first) reads the lake with the documented column
 //! types. Needs the `duckdb` Python package, which `scripts/test` installs.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn duckdb_reads_the_lake_with_documented_types() {

@@ -1,16 +1,9 @@
 //! End-to-end: the real `flowtrail` binary replays files in the AWS layout into a lake, and
 //! `flowtrail query` reads them back.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const T0: i64 = 1_767_866_700; // 2026-01-08T10:05:00Z
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 #[test]
 fn replay_writes_the_lake_and_a_second_replay_adds_nothing() {

@@ -1,13 +1,10 @@
 //! Security of the binary: `flowtrail query` cannot write files, change the session or read
 //! outside the lake, and no credential reaches logs (at the most verbose level), alerts, the
 //! outbox or the lake.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 const T0: i64 = 1_767_866_700; // 2026-01-08T10:05:00Z
 

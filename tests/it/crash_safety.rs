@@ -7,9 +7,6 @@
 //! the alerts file, the baselines must equal the reference's, and no temporary file may be
 //! left behind. A full disk and an unwritable lake give a clear error, and the next run with
 //! room completes to the same lake.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::BTreeSet;
 use std::os::unix::process::ExitStatusExt;
@@ -17,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// Six hours of two accounts: flows every half hour, CloudTrail every hour with attacks in
 /// it, a port scan, a malformed line, a truncated object, and one event delivered twice.
@@ -251,10 +248,6 @@ fn assert_same_as_reference(
     );
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 fn reference(root: &Path, src: &Path) -> (Snapshot, BTreeSet<String>) {
     let run = Run::new(root, "reference");
     let out = run.replay(src, None);
@@ -305,6 +298,7 @@ const KILL_POINTS: &[&str] = &[
 
 #[test]
 fn replay_survives_a_crash_at_every_kill_point() {
+    let _heavy = heavy();
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
     write_input(&src);
@@ -351,6 +345,7 @@ fn replay_survives_a_crash_at_every_kill_point() {
 
 #[test]
 fn replay_survives_sigkill_at_seeded_random_times() {
+    let _heavy = heavy();
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
     write_input(&src);

@@ -1,25 +1,10 @@
-//! The `flowtrail` binary: parses the command line and runs one command. The work lives in the
-//! library crates; this crate only wires them together.
-
-mod alerts_file;
-mod aws;
-mod budget;
-mod checkpoint;
-mod cli;
-mod commands;
-mod config;
-mod detection;
-mod detection_thread;
-mod error_chain;
-mod lake_tables;
-mod output;
-mod serve;
-mod ui;
-mod utc_trunc;
+//! The `flowtrail` binary: parses the command line, sets up logging and runs one command of the
+//! `flowtrail` library (`src/lib.rs`).
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use flowtrail::{cli, commands, error_chain};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -10,7 +10,7 @@
 //! are in the fsynced outbox (and JSONL), and the detection state is saved; its visibility is
 //! extended while the cycle runs. A crash at any point before the delete brings the message
 //! back, and the ledger makes its objects no-ops; the detection hours that were open are
-//! rebuilt from the lake at start ([`crate::detection::Detection::recover_from_lake`]). That
+//! rebuilt from the lake at start (`Detection::recover_from_lake`). That
 //! raises again the alerts of hours judged after the last save: the outbox's sent log keeps
 //! SNS from getting them twice, and the lake's ledger (each alert is a source of the commit
 //! that writes it) the `alerts` table. The state is saved as a whole or not at all, and the
@@ -114,6 +114,16 @@ pub fn effective_config(args: &ServeArgs) -> anyhow::Result<Config> {
 
 /// Run the service until SIGTERM/SIGINT.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    run_until(args, signals())
+}
+
+/// Run the service until `shutdown` completes (the binary passes SIGTERM/SIGINT; a test can
+/// pass a channel). The cycle in progress then finishes, the state is saved and the alerts
+/// are flushed, as on a signal.
+pub fn run_until(
+    args: ServeArgs,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<ExitCode> {
     let config = effective_config(&args)?;
     let aws = crate::aws::Aws::new(config.endpoint_url.as_deref())?;
     let metrics = Arc::new(Metrics::default());
@@ -121,8 +131,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
     // Health and metrics first, so a slow start is visible.
     let local = start_http(&config, &aws, &metrics)?;
-    let shutdown = Arc::new(AtomicBool::new(false));
-    spawn_signal_handler(&aws, shutdown.clone());
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    aws.runtime().spawn(async move {
+        shutdown.await;
+        flag.store(true, Ordering::Relaxed);
+    });
+    let shutdown = stop;
 
     if let Some(s) = &config.snapshot {
         let restored = crate::aws::restore_snapshot(&aws, &s.s3, &config.state)?;
@@ -362,29 +377,28 @@ pub fn sleep_unless(shutdown: &AtomicBool, d: Duration) {
     }
 }
 
-fn spawn_signal_handler(aws: &crate::aws::Aws, flag: Arc<AtomicBool>) {
-    aws.runtime().spawn(async move {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) = (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::interrupt()),
-            ) else {
-                tracing::warn!("cannot install signal handlers; stop with SIGKILL");
-                return;
-            };
-            tokio::select! {
-                _ = term.recv() => tracing::info!("SIGTERM: draining"),
-                _ = int.recv() => tracing::info!("SIGINT: draining"),
-            }
+/// Completes on SIGTERM (ECS stop) or SIGINT; never when the handlers cannot be installed
+/// (a warning says so: stop with SIGKILL).
+async fn signals() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::warn!("cannot install signal handlers; stop with SIGKILL");
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: draining"),
+            _ = int.recv() => tracing::info!("SIGINT: draining"),
         }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-        flag.store(true, Ordering::Relaxed);
-    });
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Rebuild the hours detection had open when the service stopped, from the rows this task

@@ -6,7 +6,9 @@
 -- window: 10m
 -- table: cloudtrail
 -- attack: TA0005; T1562.008
--- description: Successful ec2:DeleteFlowLogs. Deleting flow logs blinds network detection.
+-- description: Successful ec2:DeleteFlowLogs. Deleting flow logs blinds network detection:
+--   what the network does next goes unrecorded. Quiet on failed calls only (a denied attempt
+--   loses no logs).
 SELECT
     min(event_time) AS first_seen,
     max(event_time) AS last_seen,

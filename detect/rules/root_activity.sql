@@ -6,9 +6,11 @@
 -- window: 10m
 -- table: cloudtrail
 -- attack: TA0004 TA0001; T1078.004
--- description: Any successful call by the root user, including what root does in the console
---   (invokedBy signin.amazonaws.com, e.g. CreateAccessKey), except service events and calls
---   other AWS services make on root's behalf (invokedBy a service). A call is not a success
+-- description: Any successful call by the root user that changes something, including what
+--   root does in the console (invokedBy signin.amazonaws.com, e.g. CreateAccessKey), except
+--   service events and calls other AWS services make on root's behalf (invokedBy a service).
+--   Root's read-only calls and CreateServiceLinkedRole (a role only an AWS service can assume,
+--   with AWS's own policy) are root_read_only_activity's, at medium. A call is not a success
 --   when it carries an errorCode or an errorMessage, or a response saying Failure
 --   (`{"ConsoleLogin": "Failure"}`, `{"PasswordUpdated": "Failure"}`); failed root logins are
 --   root_login_failed's.
@@ -29,6 +31,8 @@ WHERE user_identity_type = 'Root'
   AND error_message IS NULL
   AND (user_identity_invoked_by IS NULL OR user_identity_invoked_by = 'signin.amazonaws.com')
   AND (event_type IS NULL OR event_type <> 'AwsServiceEvent')
+  AND NOT coalesce(read_only, false)
+  AND event_name <> 'CreateServiceLinkedRole'
   AND NOT regexp_like(coalesce(response_elements, ''), '"[A-Za-z]+"\s*:\s*"Failure"')
   AND NOT (event_name = 'ConsoleLogin'
            AND coalesce(json_get_str(response_elements, 'ConsoleLogin'), '') <> 'Success')

@@ -103,5 +103,19 @@ mod tests {
         let ssh = rules.rules().iter().find(|r| r.id == "ssh_brute_force");
         let d = ssh.and_then(description).unwrap_or_default();
         assert!(d.starts_with("At least 30 short TCP flows"), "{d}");
+        // Every built-in rule's alerts explain themselves with its description.
+        let thin: Vec<&str> = rules
+            .rules()
+            .iter()
+            .filter(|r| description(r).is_none_or(|d| d.len() < 80))
+            .map(|r| r.id.as_str())
+            .collect();
+        assert!(thin.is_empty(), "rules without a description: {thin:?}");
+        let root = rules
+            .rules()
+            .iter()
+            .find(|r| r.id == "root_read_only_activity");
+        let d = root.and_then(description).unwrap_or_default();
+        assert!(d.contains("Quiet when root_activity already alerts"), "{d}");
     }
 }

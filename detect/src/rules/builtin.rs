@@ -20,6 +20,14 @@ pub const BUILTIN_RULES: &[(&str, &str)] = &[
         include_str!("../../rules/root_activity.sql"),
     ),
     (
+        "root_read_only_activity",
+        include_str!("../../rules/root_read_only_activity.sql"),
+    ),
+    (
+        "root_access_key_created",
+        include_str!("../../rules/root_access_key_created.sql"),
+    ),
+    (
         "console_login_no_mfa",
         include_str!("../../rules/console_login_no_mfa.sql"),
     ),
@@ -83,6 +91,10 @@ pub const BUILTIN_RULES: &[(&str, &str)] = &[
     (
         "macie_disabled",
         include_str!("../../rules/macie_disabled.sql"),
+    ),
+    (
+        "macie_findings_suppressed",
+        include_str!("../../rules/macie_findings_suppressed.sql"),
     ),
     (
         "cloudtrail_tampering_denied",

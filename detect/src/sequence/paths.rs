@@ -84,6 +84,7 @@ pub const PATHS: &[Path] = &[
                 name: "credentials",
                 detectors: &[
                     "access_key_created",
+                    "root_access_key_created",
                     "login_profile_for_other_user",
                     "federation_token_created",
                 ],

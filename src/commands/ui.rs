@@ -23,7 +23,7 @@ pub fn run(args: UiArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
         let local = listener.local_addr()?;
-        let ui = crate::ui::Ui::new(args.lake.clone());
+        let ui = crate::ui::Ui::holding(args.lake.clone(), crate::ui::HOLD_TABLE_BYTES);
         // Warm the session so the first page is as fast as the others.
         ui.ctx().await?;
         eprintln!(

@@ -15,6 +15,7 @@ mod chart;
 mod entity;
 mod filters;
 mod graph;
+mod hold;
 mod layout;
 mod list;
 mod net;
@@ -27,6 +28,7 @@ use std::sync::{Arc, Mutex};
 use datafusion::prelude::SessionContext;
 use flowtrail_core::Table;
 
+pub use hold::HOLD_TABLE_BYTES;
 pub use routes::router;
 
 /// The site's state: the lake and its DataFusion session, made once and made again only when
@@ -34,6 +36,9 @@ pub use routes::router;
 /// fills in while the site is up, and the session caches file listings and metadata).
 pub struct Ui {
     lake: PathBuf,
+    /// Tables whose files take at most this many bytes are held in memory (`hold`); 0 holds
+    /// none (the service, whose memory is budgeted).
+    hold_bytes: u64,
     cache: Mutex<Option<(LakeVersion, SessionContext)>>,
 }
 
@@ -41,9 +46,16 @@ pub struct Ui {
 type LakeVersion = (Vec<bool>, Option<std::time::SystemTime>);
 
 impl Ui {
+    /// The site over `lake`, reading every table from its files per page.
     pub fn new(lake: PathBuf) -> Arc<Ui> {
+        Self::holding(lake, 0)
+    }
+
+    /// The site over `lake`, holding tables of at most `hold_bytes` of files in memory.
+    pub fn holding(lake: PathBuf, hold_bytes: u64) -> Arc<Ui> {
         Arc::new(Ui {
             lake,
+            hold_bytes,
             cache: Mutex::new(None),
         })
     }
@@ -74,6 +86,8 @@ impl Ui {
             return Ok(ctx.clone());
         }
         let ctx = crate::lake_tables::session(&self.lake).await?;
+        let held = hold::hold_small_tables(&ctx, &self.lake, self.hold_bytes).await?;
+        tracing::debug!(?held, "tables held in memory for this lake version");
         if let Ok(mut c) = self.cache.lock() {
             *c = Some((present, ctx.clone()));
         }

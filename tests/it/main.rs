@@ -17,10 +17,11 @@
 //!   at a time. The heavy tests (moto with several `serve` children, the kill-point drills,
 //!   gigabytes of hostile input, the generated scenarios) take [`common::heavy`], a process-wide
 //!   mutex, so one of them runs at a time with light tests beside it: on a 2-core machine two
-//!   heavy ones together slow each other past their timeouts and the memory ceiling of
-//!   `hostile_input` would measure a crowded machine. Per-test resources alone would not help
-//!   there: the contention is for CPU, not for names. A failed heavy test does not poison the
-//!   guard for the others.
+//!   heavy ones together slow each other past their timeouts (`serve` health checks, SQS
+//!   visibility, kill-point waits). Per-test resources alone would not help there: the
+//!   contention is for CPU, not for names. A heavy test waiting for the guard holds its libtest
+//!   thread, so with two threads the heavy tests of one area run back to back. A failed heavy
+//!   test does not poison the guard for the others.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

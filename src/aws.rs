@@ -9,10 +9,10 @@ use anyhow::Context;
 
 use flowtrail_alerts::outbox::Outbox;
 use flowtrail_alerts::sink::sns::{FlushReport, RetryPolicy, Router, SnsSink, sns_client};
-use flowtrail_ingest::lake::claims::Claims;
 use flowtrail_ingest::source::DateRange;
 use flowtrail_ingest::source::s3::{Listing, S3Fetcher, S3Url};
 use flowtrail_ingest::source::sqs::SqsQueue;
+use flowtrail_lake::claims::Claims;
 
 /// The runtime and configuration the AWS clients of one command share.
 pub struct Aws {
@@ -227,10 +227,10 @@ pub fn open_lake(
     lake: &Path,
     state: &Path,
     aws: Option<&Aws>,
-    opts: flowtrail_ingest::lake::WriterOptions,
-) -> anyhow::Result<flowtrail_ingest::lake::LakeWriter> {
-    use flowtrail_ingest::lake::LakeWriter;
-    use flowtrail_ingest::lake::mirror::S3Mirror;
+    opts: flowtrail_lake::WriterOptions,
+) -> anyhow::Result<flowtrail_lake::LakeWriter> {
+    use flowtrail_lake::LakeWriter;
+    use flowtrail_lake::mirror::S3Mirror;
     let Some(url) = lake_on_s3(lake) else {
         return LakeWriter::open(lake, opts)
             .with_context(|| format!("opening the lake at {}", lake.display()));

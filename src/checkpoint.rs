@@ -31,8 +31,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use flowtrail_ingest::crashpoint;
-use flowtrail_ingest::lake::{Ledger, SourceId};
+use flowtrail_lake::crashpoint;
+use flowtrail_lake::{Ledger, SourceId};
 
 const CURRENT: &str = "CURRENT";
 const MARKER: &str = "checkpoint.json";
@@ -198,7 +198,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let lake = dir.path().join("lake");
         let state = dir.path().join("state");
-        let mut w = flowtrail_ingest::lake::LakeWriter::open(&lake, Default::default())?;
+        let mut w = flowtrail_lake::LakeWriter::open(&lake, Default::default())?;
         let cp = Checkpoint::open(&state, w.ledger())?;
         assert_eq!((cp.covered(), cp.load_dir()), (0, state.clone()));
         // Written, never committed: dropped at the next open.

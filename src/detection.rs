@@ -144,7 +144,7 @@ impl Detection {
         for s in &mut self.sinks {
             s.send(&alerts)?;
         }
-        flowtrail_ingest::crashpoint::hit("alerts_delivered");
+        flowtrail_lake::crashpoint::hit("alerts_delivered");
         self.alerts.extend(alerts);
         Ok(())
     }
@@ -182,10 +182,10 @@ impl Detection {
     /// detection on (a run crashed before its checkpoint). Returns the rows read back.
     pub fn rejudge(
         &mut self,
-        lake: &flowtrail_ingest::lake::LakeWriter,
+        lake: &flowtrail_lake::LakeWriter,
         covered: u64,
     ) -> anyhow::Result<u64> {
-        use flowtrail_ingest::lake::reread;
+        use flowtrail_lake::reread;
         let records: Vec<_> = lake
             .ledger()
             .committed_after(covered)
@@ -215,7 +215,7 @@ impl Detection {
     /// Save baselines and the watermark (the service, after each cycle's commit).
     pub fn save(&self) -> anyhow::Result<()> {
         self.engine
-            .save_with(flowtrail_ingest::crashpoint::hit)
+            .save_with(flowtrail_lake::crashpoint::hit)
             .context("saving detection state")?;
         if let Some(d) = &self.state {
             self.inventory.save(d).context("saving the inventory")?;
@@ -242,7 +242,7 @@ impl Detection {
     /// lake, the judged hours in the restored baselines. Returns the rows re-read.
     pub fn recover_from_lake(
         &mut self,
-        lake: &flowtrail_ingest::lake::LakeWriter,
+        lake: &flowtrail_lake::LakeWriter,
         state: &std::path::Path,
     ) -> anyhow::Result<u64> {
         let root = lake.root();
@@ -251,9 +251,7 @@ impl Detection {
         match self.engine.reopen_from() {
             Some(from) => {
                 for table in [Table::Flows, Table::Cloudtrail] {
-                    for (hour, path) in
-                        flowtrail_ingest::lake::reader::files_since(root, table, from)?
-                    {
+                    for (hour, path) in flowtrail_lake::reader::files_since(root, table, from)? {
                         files.push((hour, table, path));
                     }
                 }
@@ -273,7 +271,7 @@ impl Detection {
                         } else {
                             continue;
                         };
-                        let hour = flowtrail_ingest::lake::reader::hour_of(f).unwrap_or(i64::MIN);
+                        let hour = flowtrail_lake::reader::hour_of(f).unwrap_or(i64::MIN);
                         let path = root.join(f);
                         // A lake on S3: copied there and removed from staging; fetch it back.
                         if !path.exists()
@@ -294,7 +292,7 @@ impl Detection {
             if !path.exists() {
                 continue; // removed by hand
             }
-            for batch in flowtrail_ingest::lake::reader::read_file(&path)? {
+            for batch in flowtrail_lake::reader::read_file(&path)? {
                 rows += batch.num_rows() as u64;
                 self.inventory.observe(table, &batch);
                 let findings = self
@@ -315,7 +313,7 @@ impl Detection {
     /// that a crash before its first save re-reads exactly the commits made after it.
     pub fn mark_service_start(
         &self,
-        lake: &flowtrail_ingest::lake::LakeWriter,
+        lake: &flowtrail_lake::LakeWriter,
         state: &std::path::Path,
     ) -> anyhow::Result<()> {
         let path = state.join(SERVICE_START);

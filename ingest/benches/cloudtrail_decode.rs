@@ -10,7 +10,8 @@ use arrow::record_batch::RecordBatch;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use flowtrail_ingest::IngestError;
 use flowtrail_ingest::decode::cloudtrail::{CloudTrailOptions, decode_cloudtrail};
-use flowtrail_ingest::quarantine::{DecodeSink, QuarantineRecord};
+use flowtrail_ingest::sink::DecodeSink;
+use flowtrail_lake::quarantine::QuarantineRecord;
 use serde_json::{Value, json};
 
 const EVENTS: usize = 20_000;

@@ -19,7 +19,8 @@ use flate2::write::GzEncoder;
 use flowtrail_ingest::IngestError;
 use flowtrail_ingest::compress::ObjectReader;
 use flowtrail_ingest::decode::flow::{FlowDecodeOptions, decode_flow_text};
-use flowtrail_ingest::quarantine::{DecodeSink, QuarantineRecord};
+use flowtrail_ingest::sink::DecodeSink;
+use flowtrail_lake::quarantine::QuarantineRecord;
 
 const RECORDS: usize = 200_000;
 

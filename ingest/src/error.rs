@@ -113,14 +113,9 @@ pub enum IngestError {
         /// The SDK's error, with context.
         reason: String,
     },
-    /// The lake's ledger is unreadable.
-    #[error("ledger {path}: {reason}")]
-    Ledger {
-        /// The ledger file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
+    /// Writing, reading or recovering the lake failed (its error names the file or key).
+    #[error(transparent)]
+    Lake(#[from] flowtrail_lake::LakeError),
 }
 
 impl IngestError {
@@ -135,6 +130,7 @@ impl IngestError {
                     | std::io::ErrorKind::WouldBlock
                     | std::io::ErrorKind::ConnectionReset
             ),
+            IngestError::Lake(e) => e.is_retryable(),
             _ => false,
         }
     }

@@ -10,9 +10,9 @@
 use crate::compress::ObjectReader;
 use crate::decode::cloudtrail::{CloudTrailOptions, decode_cloudtrail};
 use crate::decode::flow::{FlowDecodeOptions, FlowFormat, decode_flow_text};
-use crate::lake::partition;
-use crate::quarantine::VecSink;
+use crate::sink::VecSink;
 use flowtrail_core::Table;
+use flowtrail_lake::partition;
 
 /// Key given to the decoders (quarantine records must name it).
 pub const FUZZ_KEY: &str = "AWSLogs/012345678901/vpcflowlogs/us-east-1/2026/01/08/fuzz.log";

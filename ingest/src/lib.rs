@@ -1,4 +1,5 @@
-//! flowtrail-ingest: everything between a raw AWS log object and the parquet lake.
+//! flowtrail-ingest: everything between a raw AWS log object and the parquet lake (the lake
+//! itself, its commit protocol, quarantine files and crash points, is `flowtrail-lake`).
 //!
 //! - [`keys`] classifies an object key (flow log, CloudTrail, digest, Insights) and reads the
 //!   account, region and date the AWS layouts put in it.
@@ -6,27 +7,22 @@
 //!   the decompressed size.
 //! - [`decode`] turns objects into Arrow batches of the lake schemas: flow logs (text with a
 //!   header, header-less CloudWatch lines with a configured format, parquet) and CloudTrail.
-//! - [`quarantine`] records what could not be decoded, by object and line.
+//! - [`sink`] where decoders put batches and quarantine records (by object and line).
 //! - [`dedupe`] drops CloudTrail events whose `eventID` was already seen.
-//! - [`lake`] writes partitioned parquet atomically and keeps the commit ledger that makes a
-//!   replay idempotent.
 //! - [`source`] lists input objects (a local folder in the AWS S3 layout, an S3 archive).
 //! - [`aws`] builds the AWS clients (endpoint override, path-style S3 for emulators).
 //! - [`replay`] runs decode in parallel and feeds the lake writer with bounded memory.
-//! - [`crashpoint`] named fault-injection points for crash drills (`FLOWTRAIL_CRASH_AT`).
 //! - [`fuzz`] the bodies of the fuzz targets in `fuzz/`, replayed over their corpus by tests.
 
 pub mod aws;
 pub mod compress;
-pub mod crashpoint;
 pub mod decode;
 pub mod dedupe;
 pub mod error;
 pub mod fuzz;
 pub mod keys;
-pub mod lake;
-pub mod quarantine;
 pub mod replay;
+pub mod sink;
 pub mod source;
 
 pub use error::IngestError;

@@ -37,10 +37,11 @@ use crate::decode::flow::{FlowDecodeOptions, decode_flow_text};
 use crate::decode::flow_parquet::decode_flow_parquet;
 use crate::dedupe::{DEFAULT_HORIZON_HOURS, EventIdDedup};
 use crate::keys::ObjectKind;
-use crate::lake::{LakeWriter, reread};
-use crate::quarantine::{QuarantineRecord, VecSink};
+use crate::sink::VecSink;
 use crate::source::s3::S3Fetcher;
 use crate::source::{Location, SourceObject};
+use flowtrail_lake::quarantine::QuarantineRecord;
+use flowtrail_lake::{LakeWriter, reread};
 
 /// Decode workers used at least when some objects are on S3 (fetching is I/O bound).
 pub const S3_WORKERS: usize = 8;
@@ -531,7 +532,7 @@ fn absorb(
     stats: &mut ReplayStats,
 ) -> Result<(), IngestError> {
     let obj = &objects[out.index];
-    crate::crashpoint::hit("decoded");
+    flowtrail_lake::crashpoint::hit("decoded");
     stats.bytes_in += obj.id.size;
     let had_rows = !out.sink.batches.is_empty();
     absorb_rows(
@@ -613,8 +614,8 @@ pub fn absorb_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lake::WriterOptions;
     use crate::source::{DateRange, local};
+    use flowtrail_lake::WriterOptions;
     use std::io::Write;
 
     fn flow_object(n: usize, rows: usize) -> Vec<u8> {

@@ -12,10 +12,10 @@ use chrono::{DateTime, NaiveDate};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use flowtrail_ingest::decode::flow::FlowFormat;
-use flowtrail_ingest::lake::{LakeWriter, WriterOptions};
 use flowtrail_ingest::replay::{self, NoObserver, ReplayOptions, ReplayStats};
 use flowtrail_ingest::source::s3::S3Url;
 use flowtrail_ingest::source::{DateRange, SourceObject, local};
+use flowtrail_lake::{LakeWriter, WriterOptions};
 
 use flowtrail_alerts::sink::AlertSink;
 use flowtrail_alerts::sink::sns::{FlushReport, Router, SnsSink};
@@ -351,7 +351,7 @@ fn commit_detection(
         if lake.ledger().commits() != seq {
             bail!("the detection checkpoint was not committed as commit {seq}");
         }
-        flowtrail_ingest::crashpoint::hit("checkpoint_committed");
+        flowtrail_lake::crashpoint::hit("checkpoint_committed");
         cp.publish(seq)?;
     }
     let mut count = AlertCount {

@@ -14,7 +14,7 @@ use flowtrail_detect::rules::cases::{RuleCase, read_tests, tests_path, verdict};
 use flowtrail_ingest::compress::ObjectReader;
 use flowtrail_ingest::decode::cloudtrail::{CloudTrailOptions, decode_cloudtrail};
 use flowtrail_ingest::decode::flow::{FlowDecodeOptions, decode_flow_text};
-use flowtrail_ingest::quarantine::VecSink;
+use flowtrail_ingest::sink::VecSink;
 
 use crate::cli::{RulesArgs, RulesCommand};
 

@@ -10,15 +10,15 @@ use anyhow::Context;
 
 use flowtrail_alerts::sink::sns::SnsSink;
 use flowtrail_ingest::dedupe::EventIdDedup;
-use flowtrail_ingest::lake::LakeWriter;
-use flowtrail_ingest::lake::SourceId;
-use flowtrail_ingest::lake::claims::{Claim, Claims};
-use flowtrail_ingest::quarantine::QuarantineRecord;
 use flowtrail_ingest::replay::{self, NoObserver, Observer, ReplayOptions, ReplayStats};
 use flowtrail_ingest::source::SourceObject;
 use flowtrail_ingest::source::cloudwatch::CloudWatchSource;
 use flowtrail_ingest::source::notification::parse_message;
 use flowtrail_ingest::source::sqs::{Message, SqsQueue};
+use flowtrail_lake::LakeWriter;
+use flowtrail_lake::SourceId;
+use flowtrail_lake::claims::{Claim, Claims};
+use flowtrail_lake::quarantine::QuarantineRecord;
 
 use super::metrics::Metrics;
 use super::now_ms;

@@ -23,12 +23,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use flowtrail_core::Table;
-use flowtrail_ingest::lake::ledger::CommitRecord;
-use flowtrail_ingest::lake::mirror::S3Mirror;
-use flowtrail_ingest::lake::reader;
-use flowtrail_ingest::quarantine::QuarantineRecord;
 use flowtrail_ingest::source::notification::parse_message;
 use flowtrail_ingest::source::sqs::{Message, SqsQueue};
+use flowtrail_lake::ledger::CommitRecord;
+use flowtrail_lake::mirror::S3Mirror;
+use flowtrail_lake::quarantine::QuarantineRecord;
+use flowtrail_lake::reader;
 
 use super::cycle::Service;
 

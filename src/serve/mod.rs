@@ -15,10 +15,10 @@
 //! SNS from getting them twice, and the lake's ledger (each alert is a source of the commit
 //! that writes it) the `alerts` table. The state is saved as a whole or not at all, and the
 //! CloudTrail eventID dedupe is seeded from the lake at start. `tests/serve_crash.rs` crashes
-//! the service at each kill point ([`flowtrail_ingest::crashpoint`]).
+//! the service at each kill point ([`flowtrail_lake::crashpoint`]).
 //!
 //! With the lake on S3, each object not in this task's ledger is first claimed in the lake
-//! ([`flowtrail_ingest::lake::claims`]) so that several tasks can share the queue: an object
+//! ([`flowtrail_lake::claims`]) so that several tasks can share the queue: an object
 //! another task holds is left (its message stays), one another task committed counts as done,
 //! and the claims of the objects committed here are marked done once their commit is on S3,
 //! before the messages are deleted. A message is deleted when each of its objects is in this
@@ -45,10 +45,10 @@ use flowtrail_alerts::sink::sns::SnsSink;
 use flowtrail_core::Table;
 use flowtrail_core::{Clock, SystemClock};
 use flowtrail_ingest::dedupe::EventIdDedup;
-use flowtrail_ingest::lake::claims::Claims;
-use flowtrail_ingest::lake::{LakeWriter, WriterOptions};
 use flowtrail_ingest::replay::ReplayOptions;
 use flowtrail_ingest::source::cloudwatch::{CloudWatchOptions, CloudWatchSource};
+use flowtrail_lake::claims::Claims;
+use flowtrail_lake::{LakeWriter, WriterOptions};
 
 use crate::cli::ServeArgs;
 use crate::config::{Config, DetectionSource, SqsConfig};
@@ -309,7 +309,7 @@ fn start_detection(
 }
 
 /// Several tasks on one queue with one lake on S3: each object is claimed before it is
-/// read, so no two tasks process it (`flowtrail_ingest::lake::claims`).
+/// read, so no two tasks process it (`flowtrail_lake::claims`).
 fn claims_for(lake: &LakeWriter, config: &Config, aws: &crate::aws::Aws) -> Option<Arc<Claims>> {
     match (lake.mirror(), &config.sqs) {
         (Some(m), Some(s)) => {
@@ -405,7 +405,7 @@ async fn signals() {
 /// committed to the lake.
 fn recover(
     d: &mut Detection,
-    lake: &flowtrail_ingest::lake::LakeWriter,
+    lake: &flowtrail_lake::LakeWriter,
     state: &std::path::Path,
 ) -> anyhow::Result<()> {
     let t = Instant::now();

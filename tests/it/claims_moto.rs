@@ -1,4 +1,4 @@
-//! The claim markers of a lake on S3 (`flowtrail_ingest::lake::claims`) against moto server
+//! The claim markers of a lake on S3 (`flowtrail_lake::claims`) against moto server
 //! over HTTP, with the real SDK client: a second owner finds the object held, then done; an
 //! expired claim is taken over; eight owners claiming one object at once give one `Mine`.
 
@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use crate::common::moto::Moto;
 use flowtrail_core::ManualClock;
-use flowtrail_ingest::lake::SourceId;
-use flowtrail_ingest::lake::claims::{Claim, Claims};
 use flowtrail_ingest::source::s3::S3Url;
+use flowtrail_lake::SourceId;
+use flowtrail_lake::claims::{Claim, Claims};
 
 struct Fixture {
     _moto: Moto,

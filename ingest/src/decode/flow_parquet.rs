@@ -25,7 +25,7 @@ use super::flow::builders::{extra_map_from_columns, flow_type};
 use super::flow::format::{MAX_EPOCH_SECONDS, is_epoch};
 use super::flow::{FlowDecodeOptions, FlowStats};
 use crate::IngestError;
-use crate::quarantine::DecodeSink;
+use crate::sink::DecodeSink;
 
 /// Where each input column goes.
 #[derive(Debug)]
@@ -240,7 +240,7 @@ mod tests {
     use parquet::arrow::ArrowWriter;
 
     use super::*;
-    use crate::quarantine::VecSink;
+    use crate::sink::VecSink;
 
     const KEY: &str = "AWSLogs/aws-account-id=111122223333/aws-service=vpcflowlogs/aws-region=us-east-1/year=2026/month=01/day=09/x.log.parquet";
 

@@ -4,7 +4,7 @@
 //! - [`flow_parquet`]: VPC Flow Logs delivered as parquet.
 //! - [`cloudtrail`]: CloudTrail documents, single events and CloudWatch subscription envelopes.
 //!
-//! Decoders never stop on a bad line: it goes to the [`crate::quarantine::DecodeSink`] and the
+//! Decoders never stop on a bad line: it goes to the [`crate::sink::DecodeSink`] and the
 //! rest of the object is decoded. An error returned from a decoder means the object could not be
 //! read on from that point; batches already handed to the sink stay valid.
 

@@ -31,7 +31,8 @@ use flowtrail_core::Table;
 use crate::IngestError;
 use crate::decode::cloudtrail::{CloudTrailOptions, decode_cloudtrail_events};
 use crate::decode::flow::{FlowDecodeOptions, FlowFormat, decode_flow_lines};
-use crate::quarantine::{QuarantineRecord, VecSink};
+use crate::sink::VecSink;
+use flowtrail_lake::quarantine::QuarantineRecord;
 
 /// What a log group carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use super::{DateRange, Location, SourceObject, normalize_key};
 use crate::IngestError;
 use crate::keys::{ObjectKind, parse_key};
-use crate::lake::SourceId;
+use flowtrail_lake::SourceId;
 
 /// What a listing found.
 #[derive(Debug, Default)]

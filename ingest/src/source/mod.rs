@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use crate::keys::KeyInfo;
-use crate::lake::SourceId;
+use flowtrail_lake::SourceId;
 
 /// Where an object's bytes are.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::keys::{ObjectKind, parse_key};
-use crate::lake::SourceId;
 use crate::source::{Location, SourceObject, normalize_key};
+use flowtrail_lake::SourceId;
 
 /// An object a notification announces.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,8 +23,8 @@ use tokio::runtime::Handle;
 use super::{DateRange, Location, SourceObject, normalize_key};
 use crate::IngestError;
 use crate::keys::{ObjectKind, parse_key};
-use crate::lake::SourceId;
-pub use crate::lake::s3url::S3Url;
+use flowtrail_lake::SourceId;
+pub use flowtrail_lake::s3url::S3Url;
 
 /// Day listings in flight at once.
 const LIST_CONCURRENCY: usize = 16;

@@ -75,7 +75,7 @@ mod time;
 mod tests;
 
 use crate::IngestError;
-use crate::quarantine::DecodeSink;
+use crate::sink::DecodeSink;
 
 use state::Ctx;
 

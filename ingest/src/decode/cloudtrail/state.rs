@@ -11,7 +11,8 @@ use super::event::Event;
 use super::json::error_reason;
 use super::{CloudTrailOptions, CtShape, CtStats};
 use crate::IngestError;
-use crate::quarantine::{DecodeSink, QuarantineRecord};
+use crate::sink::DecodeSink;
+use flowtrail_lake::quarantine::QuarantineRecord;
 
 /// The decoding context.
 pub(crate) struct Ctx<'x> {

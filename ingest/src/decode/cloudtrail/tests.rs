@@ -10,7 +10,8 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::*;
-use crate::quarantine::{QuarantineRecord, VecSink};
+use crate::sink::VecSink;
+use flowtrail_lake::quarantine::QuarantineRecord;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 

@@ -29,7 +29,7 @@ pub use format::FlowFormat;
 
 use crate::IngestError;
 use crate::compress::ObjectReader;
-use crate::quarantine::DecodeSink;
+use crate::sink::DecodeSink;
 
 /// Rows the builders are first sized for when the object's size is not known yet (they grow).
 pub(crate) const DEFAULT_ROWS_HINT: usize = 1024;

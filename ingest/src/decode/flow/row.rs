@@ -13,7 +13,8 @@ use super::format::{FlowFormat, MAX_FIELDS, Plan, Slot};
 use super::line::{Cell, parse_cell, split_fields, strip_cr};
 use super::{FlowDecodeOptions, FlowStats};
 use crate::IngestError;
-use crate::quarantine::{DecodeSink, QuarantineRecord};
+use crate::sink::DecodeSink;
+use flowtrail_lake::quarantine::QuarantineRecord;
 
 /// Cut a batch early once this many bytes of lines are buffered (keeps i32 string offsets and
 /// memory bounded even with very long lines).

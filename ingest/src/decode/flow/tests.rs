@@ -13,7 +13,7 @@ use flowtrail_core::schema::flows::{FLOW_FIELDS, FlowType, flows_schema};
 use proptest::prelude::*;
 
 use super::*;
-use crate::quarantine::VecSink;
+use crate::sink::VecSink;
 
 const KEY: &str = "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/01/08/x.log.gz";
 const V2_HEADER: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";

@@ -14,7 +14,8 @@ use super::row::{RowDecoder, is_wrapped, unwrap_message};
 use super::{DEFAULT_ROWS_HINT, FlowDecodeOptions, FlowStats};
 use crate::IngestError;
 use crate::compress::ObjectReader;
-use crate::quarantine::{DecodeSink, QuarantineRecord};
+use crate::sink::DecodeSink;
+use flowtrail_lake::quarantine::QuarantineRecord;
 
 /// Bytes read per chunk; also the longest line kept (longer ones are quarantined).
 pub(crate) const CHUNK: usize = 1 << 20;

@@ -1,5 +1,5 @@
 //! [`LakeWriter`]: buffers decoded rows per table and partition and commits them to the lake
-//! with the protocol described in [`crate::lake`], together with the quarantine records and the
+//! with the protocol described in [`crate`], together with the quarantine records and the
 //! identities of the source objects they came from.
 //!
 //! Memory is bounded by bytes, not rows: a commit is due when the buffered batches take
@@ -18,11 +18,11 @@ use arrow::record_batch::RecordBatch;
 use flowtrail_core::layout::QUARANTINE_DIR;
 use flowtrail_core::{PartitionKey, Table};
 
-use super::encode::{self, EncodeOptions, FileJob};
-use super::ledger::{CommitRecord, Ledger, SourceId, sync_dir, write_durable};
-use super::partition;
-use crate::IngestError;
+use crate::LakeError;
 use crate::crashpoint;
+use crate::encode::{self, EncodeOptions, FileJob};
+use crate::ledger::{CommitRecord, Ledger, SourceId, sync_dir, write_durable};
+use crate::partition;
 use crate::quarantine::QuarantineRecord;
 
 /// Default bound on the bytes of rows buffered between commits.
@@ -149,14 +149,14 @@ pub struct LakeWriter {
     quarantine: Vec<QuarantineRecord>,
     sources: Vec<SourceId>,
     cursors: BTreeMap<String, String>,
-    mirror: Option<super::mirror::S3Mirror>,
+    mirror: Option<crate::mirror::S3Mirror>,
     /// A commit is committed here but not yet on S3 (its copy failed).
     mirror_behind: bool,
     detect: bool,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
-    move |source| IngestError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
+    move |source| LakeError::Io {
         path: path.to_path_buf(),
         source,
     }
@@ -164,7 +164,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
 
 impl LakeWriter {
     /// Open the lake at `root` (created if missing), rolling back unfinished commits.
-    pub fn open(root: &Path, opts: WriterOptions) -> Result<Self, IngestError> {
+    pub fn open(root: &Path, opts: WriterOptions) -> Result<Self, LakeError> {
         fs::create_dir_all(root).map_err(io(root))?;
         let ledger = Ledger::open(root)?;
         Ok(Self {
@@ -185,14 +185,14 @@ impl LakeWriter {
 
     /// Copy every commit to S3 after it is committed here (the lake lives on S3; this
     /// directory is its staging area). Commits a failed copy left behind are copied first.
-    pub fn set_mirror(&mut self, mirror: super::mirror::S3Mirror) -> Result<(), IngestError> {
+    pub fn set_mirror(&mut self, mirror: crate::mirror::S3Mirror) -> Result<(), LakeError> {
         mirror.sync(&self.root)?;
         self.mirror = Some(mirror);
         Ok(())
     }
 
     /// The S3 mirror, if the lake lives on S3.
-    pub fn mirror(&self) -> Option<&super::mirror::S3Mirror> {
+    pub fn mirror(&self) -> Option<&crate::mirror::S3Mirror> {
         self.mirror.as_ref()
     }
 
@@ -247,7 +247,7 @@ impl LakeWriter {
     }
 
     /// Buffer a batch of `flows` or `cloudtrail` rows.
-    pub fn add(&mut self, table: Table, batch: &RecordBatch) -> Result<(), IngestError> {
+    pub fn add(&mut self, table: Table, batch: &RecordBatch) -> Result<(), LakeError> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -334,7 +334,7 @@ impl LakeWriter {
     }
 
     /// Write everything buffered, then make it visible at once with the sources it came from.
-    pub fn commit(&mut self) -> Result<CommitSummary, IngestError> {
+    pub fn commit(&mut self) -> Result<CommitSummary, LakeError> {
         if self.buffers.is_empty()
             && self.quarantine.is_empty()
             && self.sources.is_empty()
@@ -404,7 +404,7 @@ impl LakeWriter {
             }
             let mut text = Vec::new();
             for q in &quarantine {
-                serde_json::to_writer(&mut text, q).map_err(|e| IngestError::Io {
+                serde_json::to_writer(&mut text, q).map_err(|e| LakeError::Io {
                     path: path.clone(),
                     source: std::io::Error::other(e),
                 })?;

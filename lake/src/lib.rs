@@ -1,12 +1,35 @@
-//! The parquet lake: partitioned, atomic and idempotent writes.
+//! flowtrail-lake: the parquet lake, the hub every other part of flowtrail meets at.
 //!
-//! # Layout
+//! Ingest writes decoded batches here; detection reads committed files back to recover after a
+//! crash and commits its checkpoint with its alerts here; `serve` mirrors the lake to S3 and
+//! shares a queue between tasks through claim markers beside it; analysts read the files with
+//! any parquet engine. This crate owns everything that decides what is durably in the lake, so
+//! that each of those users depends on one commit protocol instead of on the ingest pipeline:
+//!
+//! - [`writer`] buffers batches per partition and commits them ([`LakeWriter`]), with
+//!   [`partition`] (rows to `account_id`/`region`/`date`/`hour`) and [`encode`] (parquet files,
+//!   sorted, one encoding job per file);
+//! - [`ledger`] the commit records, and the roll-back of unfinished commits on open;
+//! - [`reader`] and [`reread`] read committed files back (by hour, by commit);
+//! - [`mirror`] copies commits to a lake on S3, [`claims`] shares source objects between tasks
+//!   through markers there, [`s3url`] the `s3://bucket/prefix` they address;
+//! - [`quarantine`] the records of what could not be decoded, kept under `_quarantine/`;
+//! - [`crashpoint`] named fault-injection points for crash drills (`FLOWTRAIL_CRASH_AT`);
+//! - [`error`] the crate's error type, [`LakeError`].
+//!
+//! It depends on `flowtrail-core` (schemas, layout, durable writes) and the S3 SDK only; the
+//! ingest pipeline, detection and the binary depend on it, never the other way round. Where the
+//! writer's memory and time go is written up in `lake/design.md`.
+//!
+//! # Partitioned, atomic and idempotent writes
+//!
+//! ## Layout
 //! `<lake>/<table>/account_id=<id>/region=<region>/date=YYYY-MM-DD/hour=HH/<commit>-<n>.parquet`
 //! (`alerts`: `date=` only), zstd (Snappy below [`encode::SMALL_FILE_ROWS`] rows), rows sorted by event time, row groups of 128k rows. `account_id` and `region` are
 //! stored in the files too, always equal to the path values, so a reader that ignores the
 //! path still sees them typed as strings.
 //!
-//! # Commit protocol
+//! ## Commit protocol
 //! A *commit* makes the rows of a set of source objects visible at once. It runs:
 //! 1. write `_ledger/<commit>.pending` (the final file names and the source objects) and fsync;
 //! 2. write each partition's rows to a hidden `.<commit>-<n>.parquet.tmp` beside its final
@@ -21,7 +44,7 @@
 //! in a committed `*.json` is skipped by later runs, so replaying an archive twice leaves each
 //! row once.
 //!
-//! # After the commit point
+//! ## After the commit point
 //! Detection keeps its own checkpoint (baselines and the last ledger sequence number they
 //! cover) and commits it with the run's alerts as one more lake commit, whose source is the
 //! checkpoint itself (see `checkpoint` in the binary). Commits made with
@@ -31,18 +54,22 @@
 //! the lake's newest events, so a duplicate is dropped even when its first copy was committed
 //! by an earlier run.
 //!
-//! Fault injection points along the way ([`crate::crashpoint`]) let tests crash a run at each
+//! Fault injection points along the way ([`crashpoint`]) let tests crash a run at each
 //! step.
 
 pub mod claims;
+pub mod crashpoint;
 pub mod encode;
+pub mod error;
 pub mod ledger;
 pub mod mirror;
 pub mod partition;
+pub mod quarantine;
 pub mod reader;
 pub mod reread;
 pub mod s3url;
 pub mod writer;
 
+pub use error::LakeError;
 pub use ledger::{Ledger, SourceId};
 pub use writer::{LakeWriter, WriterOptions};

@@ -8,26 +8,26 @@ use arrow::datatypes::TimestampMillisecondType;
 use flowtrail_core::PartitionKey;
 use flowtrail_core::schema::{ACCOUNT_ID, EVENT_TIME, REGION};
 
-use crate::IngestError;
+use crate::LakeError;
 
 const HOUR_MS: i64 = 3_600_000;
 
-fn arrow_err(context: &str) -> impl FnOnce(arrow::error::ArrowError) -> IngestError + '_ {
-    move |source| IngestError::Arrow {
+fn arrow_err(context: &str) -> impl FnOnce(arrow::error::ArrowError) -> LakeError + '_ {
+    move |source| LakeError::Arrow {
         context: context.to_string(),
         source,
     }
 }
 
-fn missing(col: &str) -> IngestError {
-    IngestError::Arrow {
+fn missing(col: &str) -> LakeError {
+    LakeError::Arrow {
         context: format!("partitioning: column {col}"),
         source: arrow::error::ArrowError::SchemaError(format!("missing or mistyped column {col}")),
     }
 }
 
 /// Split `batch` into one batch per partition. Rows keep their order within a partition.
-pub fn split(batch: &RecordBatch) -> Result<Vec<(PartitionKey, RecordBatch)>, IngestError> {
+pub fn split(batch: &RecordBatch) -> Result<Vec<(PartitionKey, RecordBatch)>, LakeError> {
     let acct = batch
         .column_by_name(ACCOUNT_ID)
         .and_then(|c| c.as_string_opt::<i32>())

@@ -7,7 +7,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::error::DisplayErrorContext;
 use tokio::runtime::Handle;
 
-use crate::IngestError;
+use crate::LakeError;
 
 /// An `s3://bucket/prefix` location.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,9 +56,9 @@ impl S3Url {
             .map(str::to_string)
     }
 
-    /// An [`IngestError::Aws`] for `op` on `key` of this bucket.
-    pub fn error(&self, op: &str, key: &str, e: impl std::fmt::Display) -> IngestError {
-        IngestError::Aws {
+    /// An [`LakeError::Aws`] for `op` on `key` of this bucket.
+    pub fn error(&self, op: &str, key: &str, e: impl std::fmt::Display) -> LakeError {
+        LakeError::Aws {
             op: op.to_string(),
             target: format!("s3://{}/{key}", self.bucket),
             reason: e.to_string(),
@@ -72,7 +72,7 @@ impl S3Url {
         client: &Client,
         handle: &Handle,
         key: &str,
-    ) -> Result<Option<(Vec<u8>, String)>, IngestError> {
+    ) -> Result<Option<(Vec<u8>, String)>, LakeError> {
         handle.block_on(async {
             let r = match client
                 .get_object()

@@ -4,9 +4,8 @@
 //! named point.
 //!
 //! Operators can use it to rehearse a crash at the worst moment and check that the next run
-//! recovers; `tests/crash_safety.rs` (replay) and `tests/serve_crash.rs` (serve) drive every
-//! point. The variable is read once; when it is
-//! unset a point costs one atomic load.
+//! recovers; `tests/it/crash_safety.rs` (replay) and `tests/it/serve_crash.rs` (serve) drive
+//! every point. The variable is read once; when it is unset a point costs one atomic load.
 //!
 //! Points (in the order a run reaches them):
 //!

@@ -2,7 +2,7 @@
 //! directory, and every committed commit is then copied to S3 with the same relative keys.
 //!
 //! # Protocol
-//! 1. The local commit ([`super::LakeWriter::commit`]) is the commit point for the pipeline:
+//! 1. The local commit ([`crate::LakeWriter::commit`]) is the commit point for the pipeline:
 //!    sources acknowledged, cursors advanced.
 //! 2. Its files are PUT to `s3://bucket/prefix/<same path>` (each PUT is atomic: readers such
 //!    as Athena never see half a file), then its ledger record `_ledger/<commit>.json`: the
@@ -28,9 +28,9 @@ use tokio::runtime::Handle;
 use flowtrail_core::Table;
 use flowtrail_core::layout::LEDGER_DIR;
 
-use super::ledger::CommitRecord;
-use super::s3url::S3Url;
-use crate::IngestError;
+use crate::LakeError;
+use crate::ledger::CommitRecord;
+use crate::s3url::S3Url;
 
 /// Copies committed commits of a staging lake to S3.
 #[derive(Debug, Clone)]
@@ -49,8 +49,8 @@ pub struct SyncStats {
     pub files: usize,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
-    move |source| IngestError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
+    move |source| LakeError::Io {
         path: path.to_path_buf(),
         source,
     }
@@ -75,11 +75,11 @@ impl S3Mirror {
         self.url.key(rel)
     }
 
-    fn err(&self, op: &str, key: &str, e: impl std::fmt::Display) -> IngestError {
+    fn err(&self, op: &str, key: &str, e: impl std::fmt::Display) -> LakeError {
         self.url.error(op, key, e)
     }
 
-    fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<(), IngestError> {
+    fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<(), LakeError> {
         let key = self.key(rel);
         self.handle
             .block_on(
@@ -94,13 +94,13 @@ impl S3Mirror {
         Ok(())
     }
 
-    fn get(&self, key: &str) -> Result<Vec<u8>, IngestError> {
+    fn get(&self, key: &str) -> Result<Vec<u8>, LakeError> {
         self.get_opt(key)?
             .ok_or_else(|| self.err("GetObject", key, "NoSuchKey: the lake has no such file"))
     }
 
     /// `key`'s bytes; `None` when S3 answers that there is no such key.
-    fn get_opt(&self, key: &str) -> Result<Option<Vec<u8>>, IngestError> {
+    fn get_opt(&self, key: &str) -> Result<Option<Vec<u8>>, LakeError> {
         Ok(self
             .url
             .get_if_exists(&self.client, &self.handle, key)?
@@ -112,7 +112,7 @@ impl S3Mirror {
         &self,
         rel_prefix: &str,
         delimiter: bool,
-    ) -> Result<(Vec<String>, Vec<String>), IngestError> {
+    ) -> Result<(Vec<String>, Vec<String>), LakeError> {
         let prefix = self.key(rel_prefix);
         let strip = self.key("");
         let mut objects = Vec::new();
@@ -155,7 +155,7 @@ impl S3Mirror {
 
     /// When `staging` has no ledger yet, fetch the ledger records from S3 (marked as already
     /// uploaded). Returns records fetched.
-    pub fn seed_ledger(&self, staging: &Path) -> Result<usize, IngestError> {
+    pub fn seed_ledger(&self, staging: &Path) -> Result<usize, LakeError> {
         let dir = staging.join(LEDGER_DIR);
         let has_local = fs::read_dir(&dir)
             .map(|rd| {
@@ -178,7 +178,7 @@ impl S3Mirror {
             };
             let bytes = self.get(&self.key(&rel))?;
             fs::write(dir.join(format!("{stem}.uploaded")), b"").map_err(io(&dir))?;
-            super::ledger::write_durable(&dir.join(name), &bytes)?;
+            crate::ledger::write_durable(&dir.join(name), &bytes)?;
             n += 1;
         }
         Ok(n)
@@ -186,7 +186,7 @@ impl S3Mirror {
 
     /// Copy every committed commit of `staging` that S3 does not have yet, oldest first, and
     /// delete the local copies of its data files.
-    pub fn sync(&self, staging: &Path) -> Result<SyncStats, IngestError> {
+    pub fn sync(&self, staging: &Path) -> Result<SyncStats, LakeError> {
         let dir = staging.join(LEDGER_DIR);
         let mut todo: Vec<PathBuf> = fs::read_dir(&dir)
             .map_err(io(&dir))?
@@ -201,7 +201,7 @@ impl S3Mirror {
         for path in todo {
             let bytes = fs::read(&path).map_err(io(&path))?;
             let rec: CommitRecord =
-                serde_json::from_slice(&bytes).map_err(|e| IngestError::Ledger {
+                serde_json::from_slice(&bytes).map_err(|e| LakeError::Ledger {
                     path: path.clone(),
                     reason: e.to_string(),
                 })?;
@@ -224,7 +224,7 @@ impl S3Mirror {
             crate::crashpoint::hit("s3_files_copied");
             self.put(&format!("{LEDGER_DIR}/{name}"), bytes)?;
             crate::crashpoint::hit("s3_ledger_copied");
-            super::ledger::write_durable(&path.with_extension("uploaded"), b"")?;
+            crate::ledger::write_durable(&path.with_extension("uploaded"), b"")?;
             for rel in &rec.files {
                 let _ = fs::remove_file(staging.join(rel));
             }
@@ -234,7 +234,7 @@ impl S3Mirror {
     }
 
     /// Download the lake's file `rel` into `staging` (the same relative path); its local path.
-    pub fn fetch(&self, staging: &Path, rel: &str) -> Result<PathBuf, IngestError> {
+    pub fn fetch(&self, staging: &Path, rel: &str) -> Result<PathBuf, LakeError> {
         let local = staging.join(rel);
         if let Some(p) = local.parent() {
             fs::create_dir_all(p).map_err(io(p))?;
@@ -245,12 +245,12 @@ impl S3Mirror {
     }
 
     /// The bytes of the lake file `rel` (a path relative to the lake root).
-    pub fn read(&self, rel: &str) -> Result<Vec<u8>, IngestError> {
+    pub fn read(&self, rel: &str) -> Result<Vec<u8>, LakeError> {
         self.get(&self.key(rel))
     }
 
     /// [`S3Mirror::read`], with `None` when the lake has no such file.
-    pub fn read_if_exists(&self, rel: &str) -> Result<Option<Vec<u8>>, IngestError> {
+    pub fn read_if_exists(&self, rel: &str) -> Result<Option<Vec<u8>>, LakeError> {
         self.get_opt(&self.key(rel))
     }
 
@@ -266,7 +266,7 @@ impl S3Mirror {
         staging: &Path,
         table: Table,
         from_ms: i64,
-    ) -> Result<Vec<PathBuf>, IngestError> {
+    ) -> Result<Vec<PathBuf>, LakeError> {
         let from_day = chrono::DateTime::from_timestamp_millis(from_ms)
             .map(|t| t.date_naive().format("%Y-%m-%d").to_string())
             .unwrap_or_default();
@@ -288,7 +288,7 @@ impl S3Mirror {
                     }
                     let (files, _) = self.list(&day, false)?;
                     for rel in files {
-                        let in_range = super::reader::hour_of(&rel).is_some_and(|h| h >= from_ms);
+                        let in_range = crate::reader::hour_of(&rel).is_some_and(|h| h >= from_ms);
                         if !in_range || !rel.ends_with(".parquet") {
                             continue;
                         }

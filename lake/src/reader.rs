@@ -11,18 +11,18 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use flowtrail_core::Table;
 
-use crate::IngestError;
+use crate::LakeError;
 
 const HOUR_MS: i64 = 3_600_000;
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
-    move |source| IngestError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
+    move |source| LakeError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
-fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>, IngestError> {
+fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>, LakeError> {
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -47,7 +47,7 @@ pub fn files_since(
     root: &Path,
     table: Table,
     from_ms: i64,
-) -> Result<Vec<(i64, PathBuf)>, IngestError> {
+) -> Result<Vec<(i64, PathBuf)>, LakeError> {
     let mut out = Vec::new();
     let from_day = from_ms.div_euclid(86_400_000) * 86_400_000;
     for (_, acct) in subdirs(&root.join(table.name()))? {
@@ -106,8 +106,8 @@ pub fn hour_of(rel: &str) -> Option<i64> {
 }
 
 /// Every batch of the parquet file `name` held in memory (fetched from an S3 lake).
-pub fn read_bytes(name: &Path, bytes: Vec<u8>) -> Result<Vec<RecordBatch>, IngestError> {
-    let pq = |source| IngestError::Parquet {
+pub fn read_bytes(name: &Path, bytes: Vec<u8>) -> Result<Vec<RecordBatch>, LakeError> {
+    let pq = |source| LakeError::Parquet {
         path: name.to_path_buf(),
         source,
     };
@@ -117,15 +117,15 @@ pub fn read_bytes(name: &Path, bytes: Vec<u8>) -> Result<Vec<RecordBatch>, Inges
         .build()
         .map_err(pq)?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| IngestError::Arrow {
+        .map_err(|source| LakeError::Arrow {
             context: format!("reading {}", name.display()),
             source,
         })
 }
 
 /// Read a parquet file of the lake whole.
-pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>, IngestError> {
-    let pq = |source| IngestError::Parquet {
+pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>, LakeError> {
+    let pq = |source| LakeError::Parquet {
         path: path.to_path_buf(),
         source,
     };
@@ -137,7 +137,7 @@ pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>, IngestError> {
         .map_err(pq)?;
     reader
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| IngestError::Arrow {
+        .map_err(|source| LakeError::Arrow {
             context: format!("reading {}", path.display()),
             source,
         })

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::IngestError;
+use crate::LakeError;
 
 /// Raw text kept per quarantined line, at most.
 pub const MAX_RAW_BYTES: usize = 4096;
@@ -84,8 +84,8 @@ impl QuarantineWriter {
     }
 
     /// Append one record.
-    pub fn write(&mut self, rec: &QuarantineRecord) -> Result<(), IngestError> {
-        let io = |source| IngestError::Io {
+    pub fn write(&mut self, rec: &QuarantineRecord) -> Result<(), LakeError> {
+        let io = |source| LakeError::Io {
             path: self.path.clone(),
             source,
         };
@@ -101,12 +101,12 @@ impl QuarantineWriter {
             self.out = Some(BufWriter::new(f));
         }
         if let Some(out) = self.out.as_mut() {
-            let mut line = serde_json::to_vec(rec).map_err(|e| IngestError::Io {
+            let mut line = serde_json::to_vec(rec).map_err(|e| LakeError::Io {
                 path: self.path.clone(),
                 source: std::io::Error::other(e),
             })?;
             line.push(b'\n');
-            out.write_all(&line).map_err(|source| IngestError::Io {
+            out.write_all(&line).map_err(|source| LakeError::Io {
                 path: self.path.clone(),
                 source,
             })?;
@@ -116,9 +116,9 @@ impl QuarantineWriter {
     }
 
     /// Flush and fsync what was written (called before a lake commit).
-    pub fn sync(&mut self) -> Result<(), IngestError> {
+    pub fn sync(&mut self) -> Result<(), LakeError> {
         if let Some(out) = self.out.as_mut() {
-            let io = |source| IngestError::Io {
+            let io = |source| LakeError::Io {
                 path: self.path.clone(),
                 source,
             };
@@ -126,45 +126,6 @@ impl QuarantineWriter {
             out.get_ref().sync_data().map_err(io)?;
         }
         Ok(())
-    }
-}
-
-/// Where decoders put their output: batches of the table schema and quarantine records.
-pub trait DecodeSink {
-    /// A decoded batch (schema: the table the decoder produces).
-    fn batch(&mut self, batch: arrow::record_batch::RecordBatch) -> Result<(), IngestError>;
-    /// A quarantined line or object.
-    fn quarantine(&mut self, rec: QuarantineRecord);
-}
-
-/// A [`DecodeSink`] that collects everything in memory (tests, small objects).
-#[derive(Debug, Default)]
-pub struct VecSink {
-    /// Batches received.
-    pub batches: Vec<arrow::record_batch::RecordBatch>,
-    /// Quarantine records received.
-    pub quarantined: Vec<QuarantineRecord>,
-}
-
-impl VecSink {
-    /// Total rows in the collected batches.
-    pub fn rows(&self) -> usize {
-        self.batches.iter().map(|b| b.num_rows()).sum()
-    }
-
-    /// Memory held by the collected batches (buffers with their capacity).
-    pub fn memory_size(&self) -> usize {
-        self.batches.iter().map(|b| b.get_array_memory_size()).sum()
-    }
-}
-
-impl DecodeSink for VecSink {
-    fn batch(&mut self, batch: arrow::record_batch::RecordBatch) -> Result<(), IngestError> {
-        self.batches.push(batch);
-        Ok(())
-    }
-    fn quarantine(&mut self, rec: QuarantineRecord) {
-        self.quarantined.push(rec);
     }
 }
 

@@ -17,8 +17,8 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use flowtrail_core::Table;
 
-use super::ledger::CommitRecord;
-use crate::IngestError;
+use crate::LakeError;
+use crate::ledger::CommitRecord;
 
 /// `(date, hour)` of a partition path (`.../date=YYYY-MM-DD/hour=HH/...`), as `YYYY-MM-DDTHH`.
 fn partition_hour(rel: &str) -> String {
@@ -83,15 +83,12 @@ pub fn recent_cloudtrail_files(root: &Path, files: &[String], horizon_hours: i64
 }
 
 /// Read a lake parquet file whole, or only the named columns.
-pub fn read_parquet(
-    path: &Path,
-    columns: Option<&[&str]>,
-) -> Result<Vec<RecordBatch>, IngestError> {
-    let pq = |source| IngestError::Parquet {
+pub fn read_parquet(path: &Path, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>, LakeError> {
+    let pq = |source| LakeError::Parquet {
         path: path.to_path_buf(),
         source,
     };
-    let file = fs::File::open(path).map_err(|source| IngestError::Io {
+    let file = fs::File::open(path).map_err(|source| LakeError::Io {
         path: path.to_path_buf(),
         source,
     })?;
@@ -103,7 +100,7 @@ pub fn read_parquet(
     let reader = builder.build().map_err(pq)?;
     reader
         .map(|b| {
-            b.map_err(|source| IngestError::Arrow {
+            b.map_err(|source| LakeError::Arrow {
                 context: format!("reading {}", path.display()),
                 source,
             })

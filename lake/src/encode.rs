@@ -23,9 +23,9 @@ use parquet::schema::types::ColumnPath;
 
 use flowtrail_core::schema::EVENT_TIME;
 
-use super::ledger::temp_path;
-use crate::IngestError;
+use crate::LakeError;
 use crate::crashpoint;
+use crate::ledger::temp_path;
 
 /// Rows per row group: large enough that a scan reads long runs, small enough that pruning by
 /// time (row-group statistics) skips most of a busy hour's file for a narrow window.
@@ -75,8 +75,8 @@ pub struct FileJob {
     pub batches: Vec<RecordBatch>,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
-    move |source| IngestError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
+    move |source| LakeError::Io {
         path: path.to_path_buf(),
         source,
     }
@@ -133,8 +133,8 @@ fn event_time_leaf(schema: &SchemaRef) -> Option<i32> {
 ///
 /// Only the `event_time` columns are gathered to sort (8 bytes a row, plus 4 for the index):
 /// the rows themselves are copied once, a row group at a time, while writing.
-fn sort_order(batches: &[RecordBatch]) -> Result<Option<Vec<u32>>, IngestError> {
-    let arrow = |source| IngestError::Arrow {
+fn sort_order(batches: &[RecordBatch]) -> Result<Option<Vec<u32>>, LakeError> {
+    let arrow = |source| LakeError::Arrow {
         context: "sorting a partition by event time".into(),
         source,
     };
@@ -189,7 +189,7 @@ fn is_sorted(col: &dyn Array) -> bool {
 fn sorted_chunks<'a>(
     batches: &'a [RecordBatch],
     chunk: usize,
-) -> Result<Box<dyn Iterator<Item = Result<RecordBatch, IngestError>> + 'a>, IngestError> {
+) -> Result<Box<dyn Iterator<Item = Result<RecordBatch, LakeError>> + 'a>, LakeError> {
     let Some(order) = sort_order(batches)? else {
         return Ok(Box::new(batches.iter().cloned().map(Ok)));
     };
@@ -212,7 +212,7 @@ fn sorted_chunks<'a>(
                 (b, i - starts[b])
             })
             .collect();
-        arrow::compute::interleave_record_batch(&refs, &at).map_err(|source| IngestError::Arrow {
+        arrow::compute::interleave_record_batch(&refs, &at).map_err(|source| LakeError::Arrow {
             context: "sorting a partition by event time".into(),
             source,
         })
@@ -220,7 +220,7 @@ fn sorted_chunks<'a>(
 }
 
 /// Encode one file: sorted rows to a temp file, fsync, rename to the final name.
-pub fn write_one(job: &FileJob, opts: &EncodeOptions) -> Result<(), IngestError> {
+pub fn write_one(job: &FileJob, opts: &EncodeOptions) -> Result<(), LakeError> {
     let Some(first) = job.batches.first() else {
         return Ok(());
     };
@@ -238,10 +238,10 @@ pub fn write_one(job: &FileJob, opts: &EncodeOptions) -> Result<(), IngestError>
 fn write_parquet(
     path: &Path,
     schema: SchemaRef,
-    chunks: impl Iterator<Item = Result<RecordBatch, IngestError>>,
+    chunks: impl Iterator<Item = Result<RecordBatch, LakeError>>,
     props: WriterProperties,
-) -> Result<(), IngestError> {
-    let pq = |source| IngestError::Parquet {
+) -> Result<(), LakeError> {
+    let pq = |source| LakeError::Parquet {
         path: path.to_path_buf(),
         source,
     };
@@ -270,11 +270,11 @@ fn write_parquet(
 /// Encode every job, on up to `opts.threads` threads; each job's batches are released as soon
 /// as its file is written. The first error is returned (the commit is then not made, and the
 /// ledger rolls its files back).
-pub fn write_all(jobs: Vec<FileJob>, opts: &EncodeOptions) -> Result<(), IngestError> {
+pub fn write_all(jobs: Vec<FileJob>, opts: &EncodeOptions) -> Result<(), LakeError> {
     let threads = opts.threads.clamp(1, jobs.len().max(1));
     let jobs: Vec<Mutex<Option<FileJob>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
     let next = AtomicUsize::new(0);
-    let first_error: Mutex<Option<IngestError>> = Mutex::new(None);
+    let first_error: Mutex<Option<LakeError>> = Mutex::new(None);
     let work = || {
         loop {
             let n = next.fetch_add(1, Ordering::Relaxed);
@@ -489,7 +489,7 @@ mod tests {
             threads: 3,
         };
         let err = write_all(jobs, &opts).err();
-        assert!(matches!(err, Some(IngestError::Io { .. })), "{err:?}");
+        assert!(matches!(err, Some(LakeError::Io { .. })), "{err:?}");
         for i in 0..5 {
             assert!(dir.path().join(format!("{i}.parquet")).is_file());
         }

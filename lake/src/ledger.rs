@@ -1,5 +1,5 @@
 //! The commit ledger under `<lake>/_ledger/`: which source objects are in the lake, and the
-//! recovery of commits that a crash left half done. See the protocol in [`crate::lake`].
+//! recovery of commits that a crash left half done. See the protocol in [`crate`].
 
 use std::collections::HashSet;
 use std::fs;
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::IngestError;
+use crate::LakeError;
 use flowtrail_core::Table;
 use flowtrail_core::durable;
 use flowtrail_core::layout::LEDGER_DIR;
@@ -86,26 +86,26 @@ pub struct Ledger {
     cloudtrail_files: Vec<String>,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
-    move |source| IngestError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
+    move |source| LakeError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
 /// fsync a directory so a rename inside it is durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), IngestError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), LakeError> {
     durable::sync_dir(dir).map_err(io(dir))
 }
 
 /// Write `bytes` to `path` durably ([`durable::write_atomic`]).
-pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), IngestError> {
+pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
     durable::write_atomic(path, bytes).map_err(io(path))
 }
 
 impl Ledger {
     /// Open (creating) the ledger of the lake at `root`, rolling back unfinished commits.
-    pub fn open(root: &Path) -> Result<Self, IngestError> {
+    pub fn open(root: &Path) -> Result<Self, LakeError> {
         let dir = root.join(LEDGER_DIR);
         fs::create_dir_all(&dir).map_err(io(&dir))?;
         let mut ledger = Ledger {
@@ -146,22 +146,22 @@ impl Ledger {
         Ok(ledger)
     }
 
-    fn read_record(path: &Path) -> Result<CommitRecord, IngestError> {
+    fn read_record(path: &Path) -> Result<CommitRecord, LakeError> {
         let bytes = fs::read(path).map_err(io(path))?;
-        serde_json::from_slice(&bytes).map_err(|e| IngestError::Ledger {
+        serde_json::from_slice(&bytes).map_err(|e| LakeError::Ledger {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })
     }
 
-    fn roll_back(&self, rec: &CommitRecord) -> Result<(), IngestError> {
+    fn roll_back(&self, rec: &CommitRecord) -> Result<(), LakeError> {
         for f in &rec.files {
             let final_path = self.root.join(f);
             for p in [final_path.clone(), temp_path(&final_path)] {
                 match fs::remove_file(&p) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(IngestError::Io { path: p, source: e }),
+                    Err(e) => return Err(LakeError::Io { path: p, source: e }),
                 }
             }
         }
@@ -200,9 +200,9 @@ impl Ledger {
     }
 
     /// Step 1: record the intent durably.
-    pub(crate) fn begin(&self, rec: &CommitRecord) -> Result<PathBuf, IngestError> {
+    pub(crate) fn begin(&self, rec: &CommitRecord) -> Result<PathBuf, LakeError> {
         let path = self.dir.join(format!("{}.pending", rec.id));
-        let bytes = serde_json::to_vec(rec).map_err(|e| IngestError::Ledger {
+        let bytes = serde_json::to_vec(rec).map_err(|e| LakeError::Ledger {
             path: path.clone(),
             reason: e.to_string(),
         })?;
@@ -211,7 +211,7 @@ impl Ledger {
     }
 
     /// Step 4: the commit point.
-    pub(crate) fn finish(&mut self, rec: &CommitRecord, pending: &Path) -> Result<(), IngestError> {
+    pub(crate) fn finish(&mut self, rec: &CommitRecord, pending: &Path) -> Result<(), LakeError> {
         let path = self.dir.join(format!("{}.json", rec.id));
         fs::rename(pending, &path).map_err(io(&path))?;
         sync_dir(&self.dir)?;
@@ -242,7 +242,7 @@ impl Ledger {
 
     /// The committed records whose sequence number is above `seq`, in commit order (read from
     /// disk: the ledger keeps only fingerprints in memory).
-    pub fn committed_after(&self, seq: u64) -> Result<Vec<CommitRecord>, IngestError> {
+    pub fn committed_after(&self, seq: u64) -> Result<Vec<CommitRecord>, LakeError> {
         let mut paths: Vec<PathBuf> = fs::read_dir(&self.dir)
             .map_err(io(&self.dir))?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -280,8 +280,8 @@ mod tests {
     }
 
     #[test]
-    fn pending_commits_are_rolled_back_and_committed_ones_remembered() -> Result<(), IngestError> {
-        let dir = tempfile::tempdir().map_err(|e| IngestError::Io {
+    fn pending_commits_are_rolled_back_and_committed_ones_remembered() -> Result<(), LakeError> {
+        let dir = tempfile::tempdir().map_err(|e| LakeError::Io {
             path: "tmp".into(),
             source: e,
         })?;

@@ -19,7 +19,7 @@
 //! 4. After the commit holding the object is on S3 (its ledger record uploaded), the marker is
 //!    overwritten with `state: done` ([`Claims::done`]).
 //!
-//! A transient S3 error is returned as [`IngestError::Aws`]: the caller leaves the object's
+//! A transient S3 error is returned as [`LakeError::Aws`]: the caller leaves the object's
 //! message on the queue and it is tried again later. The owner id is unique per process
 //! (hostname, pid, start time and a counter).
 
@@ -34,9 +34,9 @@ use flowtrail_core::{Clock, SystemClock};
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
 
-use super::ledger::SourceId;
-use super::s3url::S3Url;
-use crate::IngestError;
+use crate::LakeError;
+use crate::ledger::SourceId;
+use crate::s3url::S3Url;
 
 /// The folder of the claim markers, relative to the lake.
 pub const CLAIMS_DIR: &str = "_claims";
@@ -175,11 +175,11 @@ impl Claims {
             .key(&format!("{CLAIMS_DIR}/{:032x}.json", id.fingerprint()))
     }
 
-    fn err(&self, op: &str, key: &str, e: impl std::fmt::Display) -> IngestError {
+    fn err(&self, op: &str, key: &str, e: impl std::fmt::Display) -> LakeError {
         self.url.error(op, key, e)
     }
 
-    fn body(&self, id: &SourceId, state: MarkerState) -> Result<Vec<u8>, IngestError> {
+    fn body(&self, id: &SourceId, state: MarkerState) -> Result<Vec<u8>, LakeError> {
         let m = Marker {
             owner: self.owner.clone(),
             key: id.key.clone(),
@@ -198,7 +198,7 @@ impl Claims {
         body: Vec<u8>,
         if_none_match: bool,
         if_match: Option<&str>,
-    ) -> Result<Put, IngestError> {
+    ) -> Result<Put, LakeError> {
         let mut req = self
             .client
             .put_object()
@@ -222,7 +222,7 @@ impl Claims {
     }
 
     /// The marker at `key` and its ETag; `None` when there is none.
-    fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, IngestError> {
+    fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, LakeError> {
         self.url.get_if_exists(&self.client, &self.handle, key)
     }
 
@@ -233,7 +233,7 @@ impl Claims {
     }
 
     /// Claim `id` for this task (see the module doc).
-    pub fn claim(&self, id: &SourceId) -> Result<Claim, IngestError> {
+    pub fn claim(&self, id: &SourceId) -> Result<Claim, LakeError> {
         let key = self.marker_key(id);
         if let Put::Written(etag) = self.put(&key, self.body(id, MarkerState::Held)?, true, None)? {
             tracing::debug!(object = %id.key, marker = %key, "claimed");
@@ -276,7 +276,7 @@ impl Claims {
 
     /// Extend the lease of this task's claims on `ids` (while it works on them). A claim taken
     /// over meanwhile is logged and left to its new owner.
-    pub fn renew(&self, ids: &[SourceId]) -> Result<(), IngestError> {
+    pub fn renew(&self, ids: &[SourceId]) -> Result<(), LakeError> {
         for id in ids {
             let etag = match self.held.lock() {
                 Ok(h) => h.get(&id.fingerprint()).cloned(),
@@ -298,7 +298,7 @@ impl Claims {
     }
 
     /// Mark `ids` done: the commit holding them is on S3.
-    pub fn done(&self, ids: &[SourceId]) -> Result<(), IngestError> {
+    pub fn done(&self, ids: &[SourceId]) -> Result<(), LakeError> {
         for id in ids {
             let key = self.marker_key(id);
             self.put(&key, self.body(id, MarkerState::Done)?, false, None)?;

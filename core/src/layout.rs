@@ -98,6 +98,34 @@ impl PartitionKey {
     }
 }
 
+/// The start (UTC ms) of the day a `date=YYYY-MM-DD` folder name stands for, the inverse of
+/// [`PartitionKey::dir`]'s `date=` segment; `None` for any other name.
+pub fn date_segment_ms(segment: &str) -> Option<i64> {
+    let d = segment.strip_prefix("date=")?;
+    let day = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?;
+    Some(day.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
+}
+
+/// The hour an `hour=HH` folder name stands for; `None` for any other name.
+pub fn hour_segment(segment: &str) -> Option<i64> {
+    segment.strip_prefix("hour=")?.parse().ok()
+}
+
+/// The start (UTC ms) of the hour partition a lake path is in
+/// (`.../date=YYYY-MM-DD/hour=HH/...`); `None` when the path names no day or no hour.
+pub fn hour_start_of_path(rel: &str) -> Option<i64> {
+    let mut day = None;
+    let mut hour = None;
+    for part in rel.split('/') {
+        if part.starts_with("date=") {
+            day = date_segment_ms(part);
+        } else if part.starts_with("hour=") {
+            hour = hour_segment(part);
+        }
+    }
+    Some(day? + hour? * 3_600_000)
+}
+
 /// Make a partition value safe as one path segment: only `[A-Za-z0-9._-]` survive (others
 /// become `_`), no leading dot (so never `.` or `..`), never empty.
 pub fn sanitize(value: &str) -> String {
@@ -138,6 +166,20 @@ mod tests {
         );
         assert_eq!(k.dir(Table::Alerts), "alerts/date=2026-01-08");
         assert_eq!(k.dir(Table::Inventory), "inventory/date=2026-01-08");
+    }
+
+    #[test]
+    fn partition_paths_parse_back_to_their_hour() {
+        let k = PartitionKey::at("012345678901", "us-east-1", 1_767_866_700_000);
+        let rel = format!("{}/f.parquet", k.dir(Table::Flows));
+        assert_eq!(hour_start_of_path(&rel), Some(1_767_866_400_000));
+        assert_eq!(date_segment_ms("date=2026-01-08"), Some(1_767_830_400_000));
+        assert_eq!(hour_segment("hour=10"), Some(10));
+        assert_eq!(date_segment_ms("date=2026-13-01"), None);
+        assert_eq!(date_segment_ms("hour=10"), None);
+        assert_eq!(hour_segment("hour=x"), None);
+        assert_eq!(hour_start_of_path("alerts/date=2026-01-08/a.parquet"), None);
+        assert_eq!(hour_start_of_path("flows/hour=10/a.parquet"), None);
     }
 
     #[test]

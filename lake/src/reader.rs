@@ -6,10 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use arrow::record_batch::RecordBatch;
-use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use flowtrail_core::Table;
+use flowtrail_core::{Table, layout};
 
 use crate::LakeError;
 
@@ -53,22 +52,14 @@ pub fn files_since(
     for (_, acct) in subdirs(&root.join(table.name()))? {
         for (_, region) in subdirs(&acct)? {
             for (date, day_dir) in subdirs(&region)? {
-                let Some(day) = date
-                    .strip_prefix("date=")
-                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-                    .and_then(|d| d.and_hms_opt(0, 0, 0))
-                    .map(|t| t.and_utc().timestamp_millis())
-                else {
+                let Some(day) = layout::date_segment_ms(&date) else {
                     continue;
                 };
                 if day < from_day {
                     continue;
                 }
                 for (hour, hour_dir) in subdirs(&day_dir)? {
-                    let Some(h) = hour
-                        .strip_prefix("hour=")
-                        .and_then(|h| h.parse::<i64>().ok())
-                    else {
+                    let Some(h) = layout::hour_segment(&hour) else {
                         continue;
                     };
                     let start = day + h * HOUR_MS;
@@ -90,19 +81,7 @@ pub fn files_since(
 
 /// The start (ms) of the hour partition a lake path is in (`.../date=YYYY-MM-DD/hour=HH/...`).
 pub fn hour_of(rel: &str) -> Option<i64> {
-    let mut day = None;
-    let mut hour = None;
-    for part in rel.split('/') {
-        if let Some(d) = part.strip_prefix("date=") {
-            day = NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|t| t.and_utc().timestamp_millis());
-        } else if let Some(h) = part.strip_prefix("hour=") {
-            hour = h.parse::<i64>().ok();
-        }
-    }
-    Some(day? + hour? * HOUR_MS)
+    layout::hour_start_of_path(rel)
 }
 
 /// Every batch of the parquet file `name` held in memory (fetched from an S3 lake).
@@ -162,7 +141,7 @@ mod tests {
             fs::create_dir_all(&p).unwrap();
             fs::write(p.join(f), b"x").unwrap();
         }
-        let from = NaiveDate::from_ymd_opt(2026, 1, 8)
+        let from = chrono::NaiveDate::from_ymd_opt(2026, 1, 8)
             .unwrap()
             .and_hms_opt(0, 0, 0)
             .unwrap()

@@ -14,7 +14,7 @@
 //! raises again the alerts of hours judged after the last save: the outbox's sent log keeps
 //! SNS from getting them twice, and the lake's ledger (each alert is a source of the commit
 //! that writes it) the `alerts` table. The state is saved as a whole or not at all, and the
-//! CloudTrail eventID dedupe is seeded from the lake at start. `tests/serve_crash.rs` crashes
+//! CloudTrail eventID dedupe is seeded from the lake at start. `tests/it/serve_crash.rs` crashes
 //! the service at each kill point ([`flowtrail_lake::crashpoint`]).
 //!
 //! With the lake on S3, each object not in this task's ledger is first claimed in the lake

@@ -6,7 +6,7 @@
 //! Publishing stays on the caller's thread while SNS answers, on purpose: a crash then never
 //! falls between SNS acknowledging an alert and the outbox logging it as sent while the
 //! caller goes on to save its state, so a restart that judges the same data again sends no
-//! alert twice (`tests/serve_crash.rs` kills the service at every step and checks it).
+//! alert twice (`tests/it/serve_crash.rs` kills the service at every step and checks it).
 //! Publishing every alert on its own thread was measured to break that: the kill at the state
 //! save found the thread between the acknowledgement and the log.
 

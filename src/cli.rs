@@ -141,7 +141,7 @@ pub struct ReplayArgs {
     /// Only events at or after this time (`2026-01-07` or RFC 3339).
     #[arg(long)]
     pub from: Option<String>,
-    /// Only events before this time (`2026-01-08` means up to the end of Jan 7... see README:
+    /// Only events before this time (`2026-01-08` means up to the end of Jan 7... see docs/commands.md:
     /// a bare date is exclusive midnight).
     #[arg(long)]
     pub to: Option<String>,

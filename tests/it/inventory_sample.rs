@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-/// The README's join (kept identical to the text there).
+/// The inventory join of docs/lake.md (kept identical to the text there).
 const JOIN: &str = "SELECT f.interface_id, i.instance_id, i.name, sum(f.bytes) AS bytes
 FROM flows f
 JOIN inventory i

@@ -19,7 +19,7 @@ use flate2::write::GzEncoder;
 const T0: i64 = 1_767_866_700; // 2026-01-08T10:05:00Z
 
 /// Peak resident memory allowed for the whole replay (detection included), stated in
-/// README. The largest single cost is a CloudTrail bomb inflated up to the 256 MiB document
+/// docs/testing.md. The largest single cost is a CloudTrail bomb inflated up to the 256 MiB document
 /// limit before it is refused.
 const MEMORY_CEILING: u64 = 1 << 30;
 

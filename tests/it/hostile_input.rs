@@ -19,8 +19,8 @@ use flate2::write::GzEncoder;
 const T0: i64 = 1_767_866_700; // 2026-01-08T10:05:00Z
 
 /// Peak resident memory allowed for the whole replay (detection included), stated in
-/// docs/testing.md. The largest single cost is a CloudTrail bomb inflated up to the 256 MiB document
-/// limit before it is refused.
+/// docs/testing.md. The largest single cost is a CloudTrail bomb inflated up to the 256 MiB
+/// document limit before it is refused.
 const MEMORY_CEILING: u64 = 1 << 30;
 
 /// Gzip of `n` zero bytes, as repeated gzip members of 64 MiB (S3 objects may be multi-member):

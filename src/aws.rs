@@ -32,14 +32,48 @@ impl Aws {
     /// Start the runtime and load the configuration (`--endpoint-url` wins over
     /// `AWS_ENDPOINT_URL`).
     pub fn new(endpoint_url: Option<&str>) -> anyhow::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+        let runtime = Self::runtime_for_clients()?;
+        let conf = runtime.block_on(flowtrail_ingest::aws::sdk_config(endpoint_url));
+        Ok(Self { runtime, conf })
+    }
+
+    /// Start the runtime with fixed credentials, region `us-east-1` and `endpoint_url`: for an
+    /// AWS-compatible endpoint (moto server in the tests, LocalStack) when the process
+    /// environment cannot carry them (several services in one process).
+    pub fn with_credentials(
+        endpoint_url: &str,
+        access_key_id: &str,
+        secret_access_key: &str,
+    ) -> anyhow::Result<Self> {
+        let runtime = Self::runtime_for_clients()?;
+        let creds = aws_sdk_sqs::config::Credentials::new(
+            access_key_id,
+            secret_access_key,
+            None,
+            None,
+            "flowtrail-static",
+        );
+        let conf = runtime.block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .http_client(flowtrail_ingest::aws::http_client())
+                .retry_config(aws_config::retry::RetryConfig::standard())
+                .credentials_provider(creds)
+                .region(aws_config::Region::new(
+                    flowtrail_ingest::aws::DEFAULT_REGION,
+                ))
+                .endpoint_url(endpoint_url)
+                .load(),
+        );
+        Ok(Self { runtime, conf })
+    }
+
+    fn runtime_for_clients() -> anyhow::Result<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("flowtrail-aws")
             .enable_all()
             .build()
-            .context("starting the AWS runtime")?;
-        let conf = runtime.block_on(flowtrail_ingest::aws::sdk_config(endpoint_url));
-        Ok(Self { runtime, conf })
+            .context("starting the AWS runtime")
     }
 
     /// The runtime the clients run on.

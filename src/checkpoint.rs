@@ -5,7 +5,8 @@
 //! `<state>/CURRENT` names the checkpoint in use; `<state>/gen-<seq>/` holds one checkpoint:
 //! the engine's state files, then `checkpoint.json` (`{"covered": <seq>}`), written last. `seq`
 //! is the ledger sequence number of the lake commit that publishes the checkpoint; that commit
-//! holds the run's `alerts` rows and, as its only source, `_checkpoint/gen-<seq>`.
+//! holds the run's `alerts` rows and, as its only ledger entry, the checkpoint
+//! ([`LedgerEntry::Checkpoint`], `_checkpoint/gen-<seq>` in the ledger's JSON).
 //!
 //! # Protocol (end of a run)
 //! 1. close every open hour, deliver the alerts (JSONL file, SNS outbox);
@@ -32,11 +33,10 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use flowtrail_lake::crashpoint;
-use flowtrail_lake::{Ledger, SourceId};
+use flowtrail_lake::{Ledger, LedgerEntry};
 
 const CURRENT: &str = "CURRENT";
 const MARKER: &str = "checkpoint.json";
-const SOURCE_PREFIX: &str = "_checkpoint/";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Marker {
@@ -60,13 +60,9 @@ fn gen_seq(name: &str) -> Option<u64> {
     name.strip_prefix("gen-")?.parse().ok()
 }
 
-/// The ledger source that publishes checkpoint `gen`.
-pub fn source_of(gen_name: &str) -> SourceId {
-    SourceId {
-        key: format!("{SOURCE_PREFIX}{gen_name}"),
-        size: 0,
-        etag: None,
-    }
+/// The ledger entry of the commit that publishes checkpoint `gen-<seq>`.
+pub fn entry_of(seq: u64) -> LedgerEntry {
+    LedgerEntry::Checkpoint { generation: seq }
 }
 
 fn write_durable(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
@@ -102,8 +98,9 @@ impl Checkpoint {
             if *seq <= current_seq {
                 break;
             }
-            let published =
-                ledger.is_done(&source_of(name)) && root.join(name).join(MARKER).is_file();
+            let published = gen_name(*seq) == *name
+                && ledger.is_done(&entry_of(*seq))
+                && root.join(name).join(MARKER).is_file();
             if published {
                 tracing::warn!(checkpoint = %name, "rolling forward a detection checkpoint an interrupted run committed");
                 write_durable(&current_path, name.as_bytes())?;
@@ -156,12 +153,13 @@ impl Checkpoint {
         self.covered
     }
 
-    /// Step 2: write the checkpoint the commit numbered `seq` will publish; returns its source.
+    /// Step 2: write the checkpoint the commit numbered `seq` will publish; returns its ledger
+    /// entry.
     pub fn prepare(
         &self,
         seq: u64,
         save: impl FnOnce(&Path) -> anyhow::Result<()>,
-    ) -> anyhow::Result<SourceId> {
+    ) -> anyhow::Result<LedgerEntry> {
         let name = gen_name(seq);
         let dir = self.root.join(&name);
         if dir.exists() {
@@ -173,7 +171,7 @@ impl Checkpoint {
         let marker = serde_json::to_vec(&Marker { covered: seq })?;
         write_durable(&dir.join(MARKER), &marker)?;
         crashpoint::hit("state_written");
-        Ok(source_of(&name))
+        Ok(entry_of(seq))
     }
 
     /// Step 4: use checkpoint `seq` from now on (its commit is durable).
@@ -213,6 +211,15 @@ mod tests {
         assert_eq!(cp.covered(), 1);
         assert_eq!(cp.load_dir(), state.join("gen-00000001"));
         assert_eq!(fs::read_to_string(state.join(CURRENT))?, "gen-00000001");
+        // The ledger holds it as earlier builds wrote it.
+        let record = fs::read_to_string(
+            lake.join("_ledger")
+                .join(format!("{}.json", w.ledger().committed_after(0)?[0].id)),
+        )?;
+        assert!(
+            record.contains(r#""sources":[{"key":"_checkpoint/gen-00000001","size":0}]"#),
+            "{record}"
+        );
         Ok(())
     }
 }

@@ -179,13 +179,14 @@ impl Detection {
     }
 
     /// Judge again the rows of lake commits after sequence number `covered` that were made with
-    /// detection on (a run crashed before its checkpoint). Returns the rows read back.
+    /// detection on (a run crashed before its checkpoint). Returns the rows read back (from S3
+    /// for a lake there).
     pub fn rejudge(
         &mut self,
         lake: &flowtrail_lake::LakeWriter,
         covered: u64,
     ) -> anyhow::Result<u64> {
-        use flowtrail_lake::reread;
+        use flowtrail_lake::reread::{self, ReadOptions, Selection, Unreadable};
         let records: Vec<_> = lake
             .ledger()
             .committed_after(covered)
@@ -193,23 +194,17 @@ impl Detection {
             .into_iter()
             .filter(|r| r.detect)
             .collect();
-        let mut rows = 0u64;
-        for (table, path) in reread::data_files(lake.root(), &records) {
-            let batches = match reread::read_parquet(&path, None) {
-                Ok(b) => b,
-                Err(e) => {
-                    // Removed or damaged by hand: judge the rest rather than never run again.
-                    tracing::warn!(error = %e, "lake file unreadable; its rows are not judged again");
-                    continue;
-                }
-            };
-            for batch in batches {
-                rows += batch.num_rows() as u64;
-                self.on_batch(table, &batch)
-                    .map_err(|e| anyhow::anyhow!("judging {} again: {e}", path.display()))?;
-            }
-        }
-        Ok(rows)
+        let opts = ReadOptions {
+            columns: None,
+            // Removed or damaged by hand: judge the rest rather than never run again.
+            unreadable: Unreadable::Warn("its rows are not judged again"),
+        };
+        let read =
+            reread::committed_rows(lake, Selection::Commits(&records), opts, |t, rel, b| {
+                self.on_batch(t, b)
+                    .map_err(|e| anyhow::anyhow!("judging {rel} again: {e}"))
+            })?;
+        Ok(read.rows)
     }
 
     /// Save baselines and the watermark (the service, after each cycle's commit).
@@ -239,74 +234,37 @@ impl Detection {
     }
 
     /// Rebuild the hours that were open when the service last stopped: their rows are in the
-    /// lake, the judged hours in the restored baselines. Returns the rows re-read.
+    /// lake (on S3 for a lake there: fetched into staging one file at a time), the judged hours
+    /// in the restored baselines. Returns the rows re-read.
     pub fn recover_from_lake(
         &mut self,
         lake: &flowtrail_lake::LakeWriter,
         state: &std::path::Path,
     ) -> anyhow::Result<u64> {
-        let root = lake.root();
-        let mut files: Vec<(i64, Table, std::path::PathBuf)> = Vec::new();
-        let mut fetched = Vec::new();
-        match self.engine.reopen_from() {
-            Some(from) => {
-                for table in [Table::Flows, Table::Cloudtrail] {
-                    for (hour, path) in flowtrail_lake::reader::files_since(root, table, from)? {
-                        files.push((hour, table, path));
-                    }
-                }
-            }
+        use flowtrail_lake::reread::{self, Selection};
+        let records;
+        let selection = match self.engine.reopen_from() {
+            Some(from_ms) => Selection::HoursSince { from_ms },
             None => {
                 // No hour was ever judged or saved as open: every commit made since the service
                 // first started (it crashed before its first save) is unjudged.
                 let Some(first) = service_start(state)? else {
                     return Ok(0);
                 };
-                for rec in lake.ledger().committed_after(first)? {
-                    for f in &rec.files {
-                        let table = if f.starts_with("flows/") {
-                            Table::Flows
-                        } else if f.starts_with("cloudtrail/") {
-                            Table::Cloudtrail
-                        } else {
-                            continue;
-                        };
-                        let hour = flowtrail_lake::reader::hour_of(f).unwrap_or(i64::MIN);
-                        let path = root.join(f);
-                        // A lake on S3: copied there and removed from staging; fetch it back.
-                        if !path.exists()
-                            && let Some(m) = lake.mirror()
-                        {
-                            m.fetch(root, f)
-                                .context("fetching an unjudged lake file from S3")?;
-                            fetched.push(path.clone());
-                        }
-                        files.push((hour, table, path));
-                    }
-                }
+                records = lake.ledger().committed_after(first)?;
+                Selection::Commits(&records)
             }
-        }
-        files.sort();
-        let mut rows = 0u64;
-        for (_, table, path) in files {
-            if !path.exists() {
-                continue; // removed by hand
-            }
-            for batch in flowtrail_lake::reader::read_file(&path)? {
-                rows += batch.num_rows() as u64;
-                self.inventory.observe(table, &batch);
-                let findings = self
-                    .engine
-                    .observe(table, &batch)
-                    .with_context(|| format!("re-reading {}", path.display()))?;
-                self.deliver(findings)
-                    .map_err(|e| anyhow::anyhow!("delivering alerts: {e}"))?;
-            }
-        }
-        for f in fetched {
-            let _ = std::fs::remove_file(f);
-        }
-        Ok(rows)
+        };
+        let read = reread::committed_rows(lake, selection, Default::default(), |table, rel, b| {
+            self.inventory.observe(table, b);
+            let findings = self
+                .engine
+                .observe(table, b)
+                .with_context(|| format!("re-reading {rel}"))?;
+            self.deliver(findings)
+                .map_err(|e| anyhow::anyhow!("delivering alerts: {e}"))
+        })?;
+        Ok(read.rows)
     }
 
     /// A service starting with no saved detection state records the lake's commit count, so
@@ -325,11 +283,6 @@ impl Detection {
         std::fs::write(&tmp, lake.ledger().commits().to_string())?;
         std::fs::rename(&tmp, &path)?;
         Ok(())
-    }
-
-    /// Where [`Detection::recover_from_lake`] starts reading (ms), if anything is to be rebuilt.
-    pub fn reopen_from(&self) -> Option<i64> {
-        self.engine.reopen_from()
     }
 
     /// Take the alerts raised since the last call (the service writes them to the lake each

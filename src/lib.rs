@@ -19,3 +19,5 @@ mod output;
 pub mod serve;
 mod ui;
 mod utc_trunc;
+
+pub use aws::Aws;

@@ -7,9 +7,11 @@
 //!   override (`AWS_ENDPOINT_URL`, the per-service variables, the profile's `endpoint_url`, or
 //!   an explicit URL, which wins), so the same code runs against AWS in production and against
 //!   moto server in tests. Without a region anywhere, [`DEFAULT_REGION`].
-//! - [`classify`]: one answer to "may this failed call succeed if repeated?" for S3, SQS, SNS,
-//!   CloudWatch Logs and the responder, so a throttled `GetObject` and a throttled
-//!   `PublishBatch` are treated alike. See [`retry`].
+//! - [`classify`]: one answer to "may this failed call succeed if repeated?", for any service,
+//!   so a throttled `GetObject` and a throttled `PublishBatch` are treated alike. Its callers:
+//!   the S3 source (`flowtrail-ingest`), the SNS sink (`flowtrail-alerts`) and the lake's own
+//!   S3 calls, its mirror and claims (`flowtrail-lake`, through `S3Url::sdk_error`). The SQS
+//!   and CloudWatch Logs sources and the responder do not consult it yet. See [`retry`].
 //!
 //! This crate depends on no service SDK (`aws-sdk-s3`, `aws-sdk-ec2`, ...): the service clients
 //! stay with the crates that call them, and a crate that needs only S3 does not build EC2.

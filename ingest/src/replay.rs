@@ -473,39 +473,23 @@ pub fn run_with(
 /// that a copy of an event committed by an earlier run is dropped.
 pub fn seed_dedup(lake: &LakeWriter, dedup: &mut EventIdDedup) -> Result<(), IngestError> {
     use flowtrail_core::schema::cloudtrail::col;
-    let files = reread::recent_cloudtrail_files(
-        lake.root(),
-        lake.ledger().cloudtrail_files(),
-        DEFAULT_HORIZON_HOURS,
-    );
-    for path in &files {
-        // A lake on S3 keeps no local copy of what it copied: read those files from S3.
-        let cols = Some(&[col::EVENT_ID, col::EVENT_TIME][..]);
-        let read = match (lake.mirror(), path.strip_prefix(lake.root())) {
-            (Some(m), Ok(rel)) if !path.exists() => {
-                m.fetch(lake.root(), &rel.to_string_lossy()).and_then(|f| {
-                    let r = reread::read_parquet(&f, cols);
-                    let _ = std::fs::remove_file(&f);
-                    r
-                })
-            }
-            _ => reread::read_parquet(path, cols),
-        };
-        // A file that cannot be read back (removed by hand, damaged) costs only dedupe memory.
-        match read {
-            Ok(batches) => {
-                for batch in batches {
-                    dedup.filter(&batch)?;
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "lake file unreadable; its eventIDs are not deduplicated against")
-            }
-        }
-    }
-    if !files.is_empty() {
+    use reread::{ReadOptions, Selection, Unreadable};
+    let read = reread::committed_rows(
+        lake,
+        Selection::RecentCloudtrail {
+            horizon_hours: DEFAULT_HORIZON_HOURS,
+        },
+        ReadOptions {
+            columns: Some(&[col::EVENT_ID, col::EVENT_TIME]),
+            // A file that cannot be read back (removed by hand, damaged) costs only dedupe
+            // memory.
+            unreadable: Unreadable::Warn("its eventIDs are not deduplicated against"),
+        },
+        |_, _, batch| dedup.filter(batch).map(drop),
+    )?;
+    if read.files > 0 {
         tracing::debug!(
-            files = files.len(),
+            files = read.files,
             ids = dedup.len(),
             "eventID dedupe seeded from the lake"
         );

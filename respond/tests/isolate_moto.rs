@@ -3,9 +3,6 @@
 //! subscription filter policy of `deploy/respond/`) and delivered to the responder's queue.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../tests/common/moto.rs"]
-mod moto;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -18,6 +15,7 @@ use serde_json::{Value, json};
 use flowtrail_core::{Alert, Entity, EntityKind, ManualClock, Severity};
 use flowtrail_respond::aws::Clients;
 use flowtrail_respond::{RespondConfig, Responder};
+use flowtrail_testkit::moto;
 
 const FILTER_POLICY: &str = include_str!("../../deploy/respond/sns-filter-policy.json");
 

@@ -1,35 +1,28 @@
-//! One cycle of the service: receive, read, commit, judge, acknowledge. The order of the steps
-//! is the acknowledgement contract (see the module doc of `serve`).
+//! The ingest loop of the service: receive notifications, claim and read their objects, poll
+//! the log groups, commit, judge, acknowledge. The order of the steps is the acknowledgement
+//! contract (see the module doc of `serve`).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-
-use flowtrail_alerts::sink::sns::SnsSink;
 use flowtrail_ingest::dedupe::EventIdDedup;
 use flowtrail_ingest::replay::{self, NoObserver, Observer, ReplayOptions, ReplayStats};
 use flowtrail_ingest::source::SourceObject;
 use flowtrail_ingest::source::cloudwatch::CloudWatchSource;
 use flowtrail_ingest::source::notification::parse_message;
 use flowtrail_ingest::source::sqs::{Message, SqsQueue};
-use flowtrail_lake::LakeWriter;
 use flowtrail_lake::SourceId;
 use flowtrail_lake::claims::{Claim, Claims};
 use flowtrail_lake::quarantine::QuarantineRecord;
 
-use super::metrics::Metrics;
-use super::now_ms;
-use crate::config::{SnapshotConfig, SqsConfig};
-use crate::detection::Detection;
+use super::shared::{Core, Loop, now_ms, sleep_unless};
+use crate::config::SqsConfig;
 
-/// The service's moving parts.
-pub(super) struct Service<'a> {
-    pub lake: &'a mut LakeWriter,
-    pub detection: Option<&'a mut Detection>,
-    pub sns: Option<&'a Arc<Mutex<SnsSink>>>,
+/// The ingest loop's moving parts.
+pub(super) struct Ingest<'a> {
+    pub core: Core<'a>,
     pub queue: Option<(SqsQueue, SqsConfig)>,
     /// With a lake on S3: the claim markers that keep two tasks off the same object.
     pub claims: Option<Arc<Claims>>,
@@ -39,13 +32,6 @@ pub(super) struct Service<'a> {
     pub last_poll: Option<Instant>,
     pub opts: ReplayOptions,
     pub dedup: EventIdDedup,
-    pub metrics: &'a Metrics,
-    pub snapshot: Option<SnapshotConfig>,
-    pub last_snapshot: Instant,
-    pub aws: &'a crate::aws::Aws,
-    pub state: std::path::PathBuf,
-    /// Set when detection follows the lake's commits instead of this task's rows.
-    pub follow: Option<super::follow::Follower>,
 }
 
 /// Messages of a cycle, sorted out.
@@ -68,7 +54,7 @@ struct Claimed {
     elsewhere: HashSet<SourceId>,
 }
 
-impl Service<'_> {
+impl Ingest<'_> {
     fn receive(&mut self, shutdown: &AtomicBool) -> anyhow::Result<Inbox> {
         let mut inbox = Inbox::default();
         let Some((queue, conf)) = &self.queue else {
@@ -78,7 +64,7 @@ impl Service<'_> {
                     .last_poll
                     .map(|t| t + *every)
                     .unwrap_or_else(Instant::now);
-                super::sleep_unless(shutdown, due.saturating_duration_since(Instant::now()));
+                sleep_unless(shutdown, due.saturating_duration_since(Instant::now()));
             }
             return Ok(inbox);
         };
@@ -93,7 +79,7 @@ impl Service<'_> {
         loop {
             let got = queue
                 .receive(10, wait, visibility)
-                .inspect_err(|_| self.metrics.error("sqs"))?;
+                .inspect_err(|_| self.core.metrics.error("sqs"))?;
             let n = got.len();
             msgs.extend(got);
             if n < 10 || msgs.len() >= conf.max_messages_per_cycle {
@@ -119,7 +105,8 @@ impl Service<'_> {
                         }
                     }
                     if !any {
-                        self.metrics
+                        self.core
+                            .metrics
                             .messages_ignored
                             .fetch_add(1, Ordering::Relaxed);
                     }
@@ -127,8 +114,11 @@ impl Service<'_> {
                 Err(e) => {
                     // Never valid: keep it in the quarantine (so it is not lost) and delete it.
                     tracing::warn!(message = %m.id, error = %e, "queue message quarantined");
-                    self.metrics.messages_poison.fetch_add(1, Ordering::Relaxed);
-                    self.lake.quarantine(QuarantineRecord::line(
+                    self.core
+                        .metrics
+                        .messages_poison
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.core.lake.quarantine(QuarantineRecord::line(
                         &format!("{}#{}", queue.url(), m.id),
                         1,
                         e.to_string(),
@@ -149,11 +139,8 @@ impl Service<'_> {
         Ok(inbox)
     }
 
-    /// One cycle.
-    pub(super) fn cycle(&mut self, shutdown: &AtomicBool) -> anyhow::Result<()> {
-        if self.follow.is_some() {
-            return self.follow_cycle(shutdown);
-        }
+    /// One cycle: receive, claim, process, settle the claims, acknowledge.
+    fn ingest_cycle(&mut self, shutdown: &AtomicBool) -> anyhow::Result<()> {
         let inbox = self.receive(shutdown)?;
         let poll_due = self
             .cloudwatch
@@ -213,7 +200,7 @@ impl Service<'_> {
             .iter()
             .filter(|(_, ids)| {
                 ids.iter()
-                    .all(|id| self.lake.ledger().is_done(id) || claimed.elsewhere.contains(id))
+                    .all(|id| self.core.lake.ledger().is_done(id) || claimed.elsewhere.contains(id))
             })
             .map(|(r, _)| r.clone())
             .collect();
@@ -226,7 +213,9 @@ impl Service<'_> {
         if let Some(q) = &queue
             && !ack.is_empty()
         {
-            let failed = q.delete(&ack).inspect_err(|_| self.metrics.error("sqs"))?;
+            let failed = q
+                .delete(&ack)
+                .inspect_err(|_| self.core.metrics.error("sqs"))?;
             if failed > 0 {
                 tracing::warn!(
                     failed,
@@ -239,12 +228,13 @@ impl Service<'_> {
                 .iter()
                 .filter(|(r, ids)| !ids.is_empty() && ack.contains(r))
                 .count();
-            self.metrics
+            self.core
+                .metrics
                 .messages_done
                 .fetch_add(announced.saturating_sub(failed) as u64, Ordering::Relaxed);
             let now = now_ms();
             for t in &inbox.sent_ms {
-                self.metrics.observe_lag((now - t) as f64 / 1000.0);
+                self.core.metrics.observe_lag((now - t) as f64 / 1000.0);
             }
         }
         self.count(&stats);
@@ -264,7 +254,7 @@ impl Service<'_> {
         };
         let mut c = Claimed::default();
         for o in objects {
-            if self.lake.ledger().is_done(&o.id) {
+            if self.core.lake.ledger().is_done(&o.id) {
                 c.objects.push(o);
                 continue;
             }
@@ -274,18 +264,20 @@ impl Service<'_> {
                     c.objects.push(o);
                 }
                 Ok(Claim::DoneElsewhere) => {
-                    self.metrics
+                    self.core
+                        .metrics
                         .objects_done_elsewhere
                         .fetch_add(1, Ordering::Relaxed);
                     c.elsewhere.insert(o.id);
                 }
                 Ok(Claim::HeldElsewhere) => {
-                    self.metrics
+                    self.core
+                        .metrics
                         .objects_held_elsewhere
                         .fetch_add(1, Ordering::Relaxed);
                 }
                 Err(e) => {
-                    self.metrics.error("lake");
+                    self.core.metrics.error("lake");
                     tracing::warn!(object = %o.id.key, error = %e, "claiming the object failed; it is tried again later");
                 }
             }
@@ -299,17 +291,18 @@ impl Service<'_> {
         let Some(claims) = &self.claims else {
             return;
         };
-        let ledger = self.lake.ledger();
+        let ledger = self.core.lake.ledger();
         self.claims_pending
             .extend(committed.iter().filter(|id| ledger.is_done(id)).cloned());
-        if self.claims_pending.is_empty() || (self.lake.mirror_behind() && !self.lake.sync_mirror())
+        if self.claims_pending.is_empty()
+            || (self.core.lake.mirror_behind() && !self.core.lake.sync_mirror())
         {
             return;
         }
         match claims.done(&self.claims_pending) {
             Ok(()) => self.claims_pending.clear(),
             Err(e) => {
-                self.metrics.error("lake");
+                self.core.metrics.error("lake");
                 tracing::warn!(error = %e, "marking claims done failed; retried after the next cycle");
             }
         }
@@ -318,91 +311,56 @@ impl Service<'_> {
     fn process(&mut self, objects: &[SourceObject], poll: bool) -> anyhow::Result<ReplayStats> {
         let mut stats = ReplayStats::default();
         let mut none = NoObserver;
-        let observer: &mut dyn Observer = match self.detection.as_deref_mut() {
+        let observer: &mut dyn Observer = match self.core.detection.as_deref_mut() {
             Some(d) => d,
             None => &mut none,
         };
         if poll && let Some((src, _)) = &mut self.cloudwatch {
             self.last_poll = Some(Instant::now());
             let before = src.requests;
-            let polled = src.poll().inspect_err(|_| self.metrics.error("cloudwatch"));
-            self.metrics
+            let polled = src
+                .poll()
+                .inspect_err(|_| self.core.metrics.error("cloudwatch"));
+            self.core
+                .metrics
                 .cloudwatch_requests
                 .fetch_add(src.requests - before, Ordering::Relaxed);
             for p in polled? {
-                self.metrics
+                self.core
+                    .metrics
                     .cloudwatch_events
                     .fetch_add(p.events as u64, Ordering::Relaxed);
                 replay::absorb_rows(
                     &p.unit,
                     p.table,
                     p.sink,
-                    self.lake,
+                    self.core.lake,
                     &self.opts,
                     observer,
                     &mut self.dedup,
                     &mut stats,
                 )
-                .inspect_err(|_| self.metrics.error("lake"))?;
-                self.lake.set_cursor(p.cursor_name, p.cursor);
+                .inspect_err(|_| self.core.metrics.error("lake"))?;
+                self.core.lake.set_cursor(p.cursor_name, p.cursor);
             }
         }
         // Objects, then one commit holding them, the log events and the tokens.
         let s = replay::run_with(
             objects,
-            self.lake,
+            self.core.lake,
             &self.opts,
             observer,
             &mut self.dedup,
             &mut |_| {},
         )
-        .inspect_err(|_| self.metrics.error("lake"))?;
+        .inspect_err(|_| self.core.metrics.error("lake"))?;
         stats += &s;
-        self.commit_alerts_and_save()?;
+        self.core.commit_alerts_and_save()?;
         Ok(stats)
     }
 
-    /// The alerts raised so far to the lake (each once), then the detection state saved.
-    pub(super) fn commit_alerts_and_save(&mut self) -> anyhow::Result<()> {
-        let Some(d) = self.detection.as_deref_mut() else {
-            return Ok(());
-        };
-        // Each alert is a source of the commit that writes it: one raised again after a
-        // crash (its hour judged again from the lake) is in the lake already.
-        let mut alerts = d.take_alerts();
-        alerts.retain(|a| !self.lake.ledger().is_done(&alert_source(a)));
-        for a in &alerts {
-            self.metrics.alerts[a.severity as usize].fetch_add(1, Ordering::Relaxed);
-            self.lake.source_done(alert_source(a));
-        }
-        for (day, batch) in crate::detection::alerts_by_day(&alerts)? {
-            self.lake.add_alerts(day, batch);
-        }
-        if let Some((at, batch)) = d.inventory_snapshot(true)? {
-            self.lake.add_inventory(at, batch);
-        }
-        self.lake
-            .commit()
-            .context("writing alerts to the lake")
-            .inspect_err(|_| self.metrics.error("lake"))?;
-        d.save().inspect_err(|_| self.metrics.error("detection"))?;
-        let (wm, open) = d.position();
-        self.metrics
-            .watermark_ms
-            .store(wm.max(0), Ordering::Relaxed);
-        self.metrics
-            .open_hours
-            .store(open as u64, Ordering::Relaxed);
-        let (held, spilled) = d.held();
-        self.metrics
-            .held_bytes
-            .store(held as u64, Ordering::Relaxed);
-        self.metrics.spilled_rows.store(spilled, Ordering::Relaxed);
-        Ok(())
-    }
-
     fn count(&self, s: &ReplayStats) {
-        let m = self.metrics;
+        let m = self.core.metrics;
         let add = |a: &std::sync::atomic::AtomicU64, v: u64| a.fetch_add(v, Ordering::Relaxed);
         add(&m.objects, s.objects_done);
         add(&m.objects_already_done, s.objects_already_done);
@@ -413,64 +371,21 @@ impl Service<'_> {
         add(&m.commits, s.commits);
     }
 
-    /// Retry alerts waiting in the outbox; snapshot the state when due.
-    pub(super) fn housekeeping(&mut self) -> anyhow::Result<()> {
+    /// Claims settled, the outbox retried, a snapshot when due.
+    fn housekeeping(&mut self) -> anyhow::Result<()> {
         self.settle_claims(&[]);
-        if let Some(s) = self.sns {
-            match crate::aws::flush_sns(s, "in the service") {
-                Ok(r) => {
-                    if r.error.is_some() {
-                        self.metrics.error("sns");
-                    }
-                    self.metrics
-                        .outbox_pending
-                        .store(r.pending, Ordering::Relaxed);
-                }
-                Err(e) => {
-                    self.metrics.error("sns");
-                    tracing::warn!(error = %crate::error_chain::one_line(&e), "alert outbox flush failed");
-                }
-            }
-        }
-        if let Some(snap) = &self.snapshot
-            && self.last_snapshot.elapsed() >= Duration::from_secs(snap.every_seconds)
-        {
-            self.take_snapshot()?;
-        }
-        Ok(())
-    }
-
-    fn take_snapshot(&mut self) -> anyhow::Result<()> {
-        if let Some(snap) = &self.snapshot {
-            let n = crate::aws::save_snapshot(self.aws, &snap.s3, &self.state)
-                .inspect_err(|_| self.metrics.error("lake"))?;
-            tracing::debug!(files = n, to = %snap.s3, "state snapshot");
-            self.last_snapshot = Instant::now();
-        }
-        Ok(())
-    }
-
-    /// On shutdown: the state saved, the outbox flushed, a last snapshot.
-    pub(super) fn drain(&mut self) -> anyhow::Result<()> {
-        self.lake.commit().context("final commit")?;
-        // Alerts raised by rebuilding the open hours at start, if no cycle has run since.
-        self.commit_alerts_and_save()?;
-        self.settle_claims(&[]);
-        if let Some(s) = self.sns {
-            crate::aws::flush_sns(s, "at shutdown")?;
-        }
-        if self.snapshot.is_some() {
-            self.take_snapshot()?;
-        }
-        Ok(())
+        self.core.housekeeping()
     }
 }
 
-/// The ledger source recording that an alert is in the lake's `alerts` table.
-fn alert_source(a: &flowtrail_core::Alert) -> SourceId {
-    SourceId {
-        key: format!("_alert/{}", a.id),
-        size: 0,
-        etag: None,
+impl Loop for Ingest<'_> {
+    fn cycle(&mut self, shutdown: &AtomicBool) -> anyhow::Result<()> {
+        self.ingest_cycle(shutdown)
+    }
+
+    fn drain(&mut self) -> anyhow::Result<()> {
+        self.core.commit_final()?;
+        self.settle_claims(&[]);
+        self.core.flush_final()
     }
 }

@@ -30,7 +30,8 @@ use flowtrail_lake::mirror::S3Mirror;
 use flowtrail_lake::quarantine::QuarantineRecord;
 use flowtrail_lake::reader;
 
-use super::cycle::Service;
+use super::shared::{Core, Loop, sleep_unless};
+use crate::config::SqsConfig;
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -44,9 +45,13 @@ struct Held {
     until_ms: i64,
 }
 
-/// What the follower remembers between cycles.
-#[derive(Debug)]
-pub(super) struct Follower {
+/// The follower loop: its queue of commit notifications and what it remembers between
+/// cycles.
+pub(super) struct LakeFollower<'a> {
+    core: Core<'a>,
+    queue: SqsQueue,
+    conf: SqsConfig,
+    mirror: S3Mirror,
     held: Vec<Held>,
     /// Commit records judged by this process (a second notification of one is a no-op).
     seen: HashSet<String>,
@@ -55,19 +60,23 @@ pub(super) struct Follower {
     start_after: Instant,
 }
 
-impl Follower {
-    pub(super) fn new(visibility: Duration) -> Self {
-        Self {
+impl<'a> LakeFollower<'a> {
+    /// A follower of the lake `core.lake` mirrors, notified on `queue`.
+    pub(super) fn new(core: Core<'a>, queue: SqsQueue, conf: SqsConfig) -> anyhow::Result<Self> {
+        let Some(mirror) = core.lake.mirror().cloned() else {
+            anyhow::bail!("following the lake needs a lake on S3");
+        };
+        let visibility = Duration::from_secs(conf.visibility_seconds);
+        Ok(Self {
+            core,
+            queue,
+            conf,
+            mirror,
             held: Vec::new(),
             seen: HashSet::new(),
             last_extend: Instant::now(),
             start_after: Instant::now() + visibility,
-        }
-    }
-
-    /// Messages held in flight.
-    pub(super) fn in_flight(&self) -> usize {
-        self.held.len()
+        })
     }
 }
 
@@ -105,72 +114,70 @@ struct Received {
     commits: Vec<(usize, String, Fetched)>,
 }
 
-impl Service<'_> {
+impl Loop for LakeFollower<'_> {
     /// One cycle of the follower: receive commit notifications, judge their rows, save, and
     /// acknowledge the messages whose hours are all judged.
-    pub(super) fn follow_cycle(&mut self, shutdown: &AtomicBool) -> anyhow::Result<()> {
-        let (Some((queue, conf)), Some(mirror)) = (self.queue.clone(), self.lake.mirror().cloned())
-        else {
-            anyhow::bail!("following the lake needs a queue and a lake on S3");
-        };
-        let visibility = Duration::from_secs(conf.visibility_seconds);
-        let Some(f) = self.follow.as_mut() else {
-            return Ok(());
-        };
-        let wait_first = f.start_after.saturating_duration_since(Instant::now());
+    fn cycle(&mut self, shutdown: &AtomicBool) -> anyhow::Result<()> {
+        let wait_first = self.start_after.saturating_duration_since(Instant::now());
         if !wait_first.is_zero() {
             tracing::info!(
                 secs = wait_first.as_secs(),
                 "waiting one visibility timeout for the messages a previous task held"
             );
-            super::sleep_unless(shutdown, wait_first);
+            sleep_unless(shutdown, wait_first);
             return Ok(());
         }
-        let msgs = queue
-            .receive(10, Duration::from_secs(conf.wait_seconds), visibility)
-            .inspect_err(|_| self.metrics.error("sqs"))?;
+        let visibility = Duration::from_secs(self.conf.visibility_seconds);
+        let msgs = self
+            .queue
+            .receive(10, Duration::from_secs(self.conf.wait_seconds), visibility)
+            .inspect_err(|_| self.core.metrics.error("sqs"))?;
         let Received {
             mut ack,
             cycle,
             commits,
-        } = self.fetch_notified(&queue, &mirror, msgs);
+        } = self.fetch_notified(msgs);
         self.judge_commits(cycle, commits)?;
-        tracing::debug!(
-            received = ack.len() + self.follow.as_ref().map_or(0, Follower::in_flight),
-            "follower cycle"
-        );
-        self.commit_alerts_and_save()?;
+        tracing::debug!(received = ack.len() + self.held.len(), "follower cycle");
+        self.core.commit_alerts_and_save()?;
         // Judged and saved: the messages whose hours are all closed go.
-        self.release_judged(&queue, visibility, &mut ack);
+        self.release_judged(visibility, &mut ack);
         if !ack.is_empty() {
-            let failed = queue
+            let failed = self
+                .queue
                 .delete(&ack)
-                .inspect_err(|_| self.metrics.error("sqs"))?;
-            self.metrics
+                .inspect_err(|_| self.core.metrics.error("sqs"))?;
+            self.core
+                .metrics
                 .messages_done
                 .fetch_add((ack.len() - failed) as u64, Ordering::Relaxed);
         }
-        self.housekeeping()
+        self.core.housekeeping()
     }
 
+    fn drain(&mut self) -> anyhow::Result<()> {
+        self.core.commit_final()?;
+        self.core.flush_final()
+    }
+}
+
+impl LakeFollower<'_> {
     /// Sort the received messages: a poison message is quarantined and acknowledged, one
     /// whose commits hold no rows (or are all judged already) acknowledged, one with a commit
     /// not readable for now left to come back; the others' commits are fetched whole.
-    fn fetch_notified(
-        &mut self,
-        queue: &SqsQueue,
-        mirror: &S3Mirror,
-        msgs: Vec<Message>,
-    ) -> Received {
+    fn fetch_notified(&mut self, msgs: Vec<Message>) -> Received {
         let mut got = Received::default();
         for m in msgs {
             let n = match parse_message(&m.body) {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(message = %m.id, error = %e, "queue message quarantined");
-                    self.metrics.messages_poison.fetch_add(1, Ordering::Relaxed);
-                    self.lake.quarantine(QuarantineRecord::line(
-                        &format!("{}#{}", queue.url(), m.id),
+                    self.core
+                        .metrics
+                        .messages_poison
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.core.lake.quarantine(QuarantineRecord::line(
+                        &format!("{}#{}", self.queue.url(), m.id),
                         1,
                         e.to_string(),
                         m.body.as_bytes(),
@@ -182,10 +189,10 @@ impl Service<'_> {
             let records: Vec<String> = n
                 .objects
                 .iter()
-                .filter_map(|o| mirror.rel_of(&o.bucket, &o.key))
+                .filter_map(|o| self.mirror.rel_of(&o.bucket, &o.key))
                 .filter(|rel| rel.starts_with("_ledger/") && rel.ends_with(".json"))
                 .collect();
-            let Some(fetched) = self.fetch_unseen(mirror, records) else {
+            let Some(fetched) = self.fetch_unseen(records) else {
                 continue;
             };
             if fetched.is_empty() {
@@ -205,24 +212,23 @@ impl Service<'_> {
     /// Fetch the commits of one message not judged yet: those with rows, each with its
     /// record's path; a bad one is quarantined. `None` when one is not readable for now (the
     /// message comes back).
-    fn fetch_unseen(
-        &mut self,
-        mirror: &S3Mirror,
-        records: Vec<String>,
-    ) -> Option<Vec<(String, Fetched)>> {
+    fn fetch_unseen(&mut self, records: Vec<String>) -> Option<Vec<(String, Fetched)>> {
         let unseen: Vec<String> = records
             .into_iter()
-            .filter(|r| !self.follow_seen(r))
+            .filter(|r| !self.seen.contains(r))
             .collect();
         let mut fetched = Vec::new();
         for rel in &unseen {
-            match fetch_commit(mirror, rel) {
+            match fetch_commit(&self.mirror, rel) {
                 Ok(Outcome::Rows(c)) => fetched.push((rel.clone(), c)),
                 Ok(Outcome::Empty) => {}
                 Ok(Outcome::Bad(reason)) => {
                     tracing::warn!(commit = %rel, %reason, "commit record quarantined");
-                    self.lake.quarantine(QuarantineRecord::line(
-                        &format!("{}/{rel}", mirror.url().to_string().trim_end_matches('/')),
+                    self.core.lake.quarantine(QuarantineRecord::line(
+                        &format!(
+                            "{}/{rel}",
+                            self.mirror.url().to_string().trim_end_matches('/')
+                        ),
                         1,
                         reason,
                         &[],
@@ -230,7 +236,7 @@ impl Service<'_> {
                 }
                 Err(e) => {
                     tracing::warn!(commit = %rel, error = %format!("{e:#}"), "commit not readable for now; its message comes back");
-                    self.metrics.error("lake");
+                    self.core.metrics.error("lake");
                     return None;
                 }
             }
@@ -249,7 +255,7 @@ impl Service<'_> {
         commits.sort_by_key(|(_, rel, c)| (c.from_ms, rel.clone()));
         for (slot, rel, c) in commits {
             tracing::debug!(commit = %rel, until_ms = c.until_ms, "judging a lake commit");
-            if let Some(d) = self.detection.as_deref_mut() {
+            if let Some(d) = self.core.detection.as_deref_mut() {
                 for (table, batches) in &c.batches {
                     for b in batches {
                         flowtrail_ingest::replay::Observer::on_batch(d, *table, b)
@@ -257,65 +263,57 @@ impl Service<'_> {
                     }
                 }
             }
-            self.metrics
+            self.core
+                .metrics
                 .commits_followed
                 .fetch_add(1, Ordering::Relaxed);
-            if let Some(f) = self.follow.as_mut() {
-                f.seen.insert(rel.clone());
-            }
+            self.seen.insert(rel.clone());
             if let Some(entry) = cycle.get_mut(slot) {
                 entry.1.push(rel);
                 entry.2 = entry.2.max(c.until_ms);
             }
         }
-        if let Some(f) = self.follow.as_mut() {
-            for (receipt, records, until_ms) in cycle {
-                f.held.push(Held {
-                    receipt,
-                    records,
-                    until_ms,
-                });
-            }
+        for (receipt, records, until_ms) in cycle {
+            self.held.push(Held {
+                receipt,
+                records,
+                until_ms,
+            });
         }
         Ok(())
     }
 
     /// Move the held messages whose hours detection has closed to `ack`, and extend the
     /// visibility of the others every third of the visibility timeout.
-    fn release_judged(&mut self, queue: &SqsQueue, visibility: Duration, ack: &mut Vec<String>) {
+    fn release_judged(&mut self, visibility: Duration, ack: &mut Vec<String>) {
         let closed = self
+            .core
             .detection
             .as_deref()
             .and_then(|d| d.closed_until())
             .unwrap_or(i64::MIN);
-        let Some(f) = self.follow.as_mut() else {
-            return;
-        };
         let (done, keep): (Vec<Held>, Vec<Held>) =
-            f.held.drain(..).partition(|h| h.until_ms <= closed);
-        f.held = keep;
+            self.held.drain(..).partition(|h| h.until_ms <= closed);
+        self.held = keep;
         for h in done {
             // A later notification of these commits finds their hours closed: its rows
             // are late, counted and not judged again.
             for r in &h.records {
-                f.seen.remove(r);
+                self.seen.remove(r);
             }
             ack.push(h.receipt);
         }
-        if f.last_extend.elapsed() >= visibility / 3 && !f.held.is_empty() {
-            let receipts: Vec<String> = f.held.iter().map(|h| h.receipt.clone()).collect();
-            if let Err(e) = queue.extend(&receipts, visibility) {
+        if self.last_extend.elapsed() >= visibility / 3 && !self.held.is_empty() {
+            let receipts: Vec<String> = self.held.iter().map(|h| h.receipt.clone()).collect();
+            if let Err(e) = self.queue.extend(&receipts, visibility) {
                 tracing::warn!(error = %e, "extending message visibility failed");
             }
-            f.last_extend = Instant::now();
+            self.last_extend = Instant::now();
         }
-        self.metrics
+        self.core
+            .metrics
             .messages_in_flight
-            .store(f.in_flight() as u64, Ordering::Relaxed);
-    }
-
-    fn follow_seen(&self, rel: &str) -> bool {
-        self.follow.as_ref().is_some_and(|f| f.seen.contains(rel))
+            .store(self.held.len() as u64, Ordering::Relaxed);
     }
 }
 

@@ -31,6 +31,7 @@ mod cycle;
 mod follow;
 pub mod http;
 pub mod metrics;
+mod shared;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,8 +43,6 @@ use anyhow::Context;
 use flowtrail_alerts::sink::AlertSink;
 use flowtrail_alerts::sink::jsonl::JsonlSink;
 use flowtrail_alerts::sink::sns::SnsSink;
-use flowtrail_core::Table;
-use flowtrail_core::{Clock, SystemClock};
 use flowtrail_ingest::dedupe::EventIdDedup;
 use flowtrail_ingest::replay::ReplayOptions;
 use flowtrail_ingest::source::cloudwatch::{CloudWatchOptions, CloudWatchSource};
@@ -54,12 +53,9 @@ use crate::cli::ServeArgs;
 use crate::config::{Config, DetectionSource, SqsConfig};
 use crate::detection::{Detection, DetectionArgs};
 
-use cycle::Service;
+use cycle::Ingest;
 use metrics::Metrics;
-
-fn now_ms() -> i64 {
-    SystemClock.now_ms()
-}
+use shared::{Core, Loop, now_ms, sleep_unless};
 
 /// The configuration file with the flags applied over it.
 pub fn effective_config(args: &ServeArgs) -> anyhow::Result<Config> {
@@ -124,8 +120,19 @@ pub fn run_until(
     args: ServeArgs,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<ExitCode> {
+    let endpoint = effective_config(&args)?.endpoint_url;
+    let aws = crate::aws::Aws::new(endpoint.as_deref())?;
+    run_with(args, aws, shutdown)
+}
+
+/// [`run_until`] with the AWS clients given, whatever the flags and configuration say of the
+/// endpoint (tests run the service in-process this way, with moto's endpoint and credentials).
+pub fn run_with(
+    args: ServeArgs,
+    aws: crate::aws::Aws,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<ExitCode> {
     let config = effective_config(&args)?;
-    let aws = crate::aws::Aws::new(config.endpoint_url.as_deref())?;
     let metrics = Arc::new(Metrics::default());
     metrics.started_ms.store(now_ms(), Ordering::Relaxed);
 
@@ -153,18 +160,10 @@ pub fn run_until(
     let mut lake = crate::aws::open_lake(&config.lake, &config.state, Some(&aws), writer_opts)?;
     let sns = start_sns(&config, &aws)?;
     let mut detection = start_detection(&config, &lake, sns.as_ref())?;
-    let follow = (config.detection.source == DetectionSource::Lake).then(|| {
-        follow::Follower::new(Duration::from_secs(
-            config.sqs.as_ref().map_or(60, |s| s.visibility_seconds),
-        ))
-    });
     let queue = config
         .sqs
         .as_ref()
         .map(|s| (aws.sqs_queue(&s.queue_url), s.clone()));
-    let claims = claims_for(&lake, &config, &aws);
-    let cloudwatch = cloudwatch_source(&config, &aws, &lake)?;
-    let opts = replay_options(&config, &budget, &aws);
 
     tracing::info!(
         listen = %local,
@@ -175,34 +174,55 @@ pub fn run_until(
     );
     eprintln!("flowtrail serve: listening on http://{local} (/healthz, /metrics)");
 
-    // A CloudTrail event delivered again after a restart is dropped, as within a run.
-    let mut dedup = EventIdDedup::default();
-    flowtrail_ingest::replay::seed_dedup(&lake, &mut dedup)
-        .context("reading the lake's recent CloudTrail eventIDs")?;
-
-    let mut svc = Service {
+    let core = Core {
         lake: &mut lake,
         detection: detection.as_mut(),
         sns: sns.as_ref(),
-        queue,
-        claims,
-        claims_pending: Vec::new(),
-        cloudwatch,
-        last_poll: None,
-        opts,
-        dedup,
         metrics: &metrics,
         snapshot: config.snapshot.clone(),
         last_snapshot: Instant::now(),
         aws: &aws,
         state: config.state.clone(),
-        follow,
     };
-    run_cycles(&mut svc, &shutdown, &metrics);
+    let mut svc = start_loop(&config, &aws, &budget, core, queue)?;
+    run_cycles(svc.as_mut(), &shutdown, &metrics);
     tracing::info!("shutting down: saving state and flushing alerts");
     svc.drain()?;
     eprintln!("flowtrail serve: stopped cleanly");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The loop the configuration asks for: ingest (objects and log events into the lake, judged
+/// here when detection is on), or detection following the lake's commits.
+fn start_loop<'a>(
+    config: &Config,
+    aws: &crate::aws::Aws,
+    budget: &crate::budget::Budget,
+    core: Core<'a>,
+    queue: Option<(flowtrail_ingest::source::sqs::SqsQueue, SqsConfig)>,
+) -> anyhow::Result<Box<dyn Loop + 'a>> {
+    if config.detection.source == DetectionSource::Lake {
+        let Some((queue, conf)) = queue else {
+            anyhow::bail!("following the lake needs a queue ([sqs] queue_url)");
+        };
+        return Ok(Box::new(follow::LakeFollower::new(core, queue, conf)?));
+    }
+    let claims = claims_for(core.lake, config, aws);
+    let cloudwatch = cloudwatch_source(config, aws, core.lake)?;
+    // A CloudTrail event delivered again after a restart is dropped, as within a run.
+    let mut dedup = EventIdDedup::default();
+    flowtrail_ingest::replay::seed_dedup(core.lake, &mut dedup)
+        .context("reading the lake's recent CloudTrail eventIDs")?;
+    Ok(Box::new(Ingest {
+        core,
+        queue,
+        claims,
+        claims_pending: Vec::new(),
+        cloudwatch,
+        last_poll: None,
+        opts: replay_options(config, budget, aws),
+        dedup,
+    }))
 }
 
 /// Bind the listen address and serve health, metrics (and the UI when enabled) on the AWS
@@ -350,7 +370,7 @@ fn cloudwatch_source(
 
 /// Run cycles until shutdown; a failed cycle is retried after a back-off (2 s doubling to
 /// 32 s), its messages coming back from the queue.
-fn run_cycles(svc: &mut Service<'_>, shutdown: &AtomicBool, metrics: &Metrics) {
+fn run_cycles(svc: &mut dyn Loop, shutdown: &AtomicBool, metrics: &Metrics) {
     let mut failures = 0u32;
     while !shutdown.load(Ordering::Relaxed) {
         match svc.cycle(shutdown) {
@@ -366,14 +386,6 @@ fn run_cycles(svc: &mut Service<'_>, shutdown: &AtomicBool, metrics: &Metrics) {
                 sleep_unless(shutdown, wait);
             }
         }
-    }
-}
-
-/// Sleep for `d`, waking early on shutdown.
-pub fn sleep_unless(shutdown: &AtomicBool, d: Duration) {
-    let end = Instant::now() + d;
-    while !shutdown.load(Ordering::Relaxed) && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(100).min(end - Instant::now()));
     }
 }
 
@@ -409,23 +421,11 @@ fn recover(
     state: &std::path::Path,
 ) -> anyhow::Result<()> {
     let t = Instant::now();
-    // A lake on S3: fetch the open hours' files into staging first.
-    let mut fetched = Vec::new();
-    if let (Some(m), Some(from)) = (lake.mirror(), d.reopen_from()) {
-        for table in [Table::Flows, Table::Cloudtrail] {
-            fetched.extend(
-                m.fetch_hours(lake.root(), table, from)
-                    .context("fetching the open detection hours from the S3 lake")?,
-            );
-        }
-    }
+    // A lake on S3: its files are fetched into staging one at a time, and deleted once read.
     let rows = d
         .recover_from_lake(lake, state)
         .context("rebuilding the open detection hours from the lake")?;
     d.mark_service_start(lake, state)?;
-    for f in fetched {
-        let _ = std::fs::remove_file(f);
-    }
     if rows > 0 {
         tracing::info!(
             rows,

@@ -19,9 +19,10 @@
 //! 4. After the commit holding the object is on S3 (its ledger record uploaded), the marker is
 //!    overwritten with `state: done` ([`Claims::done`]).
 //!
-//! A transient S3 error is returned as [`LakeError::Aws`]: the caller leaves the object's
-//! message on the queue and it is tried again later. The owner id is unique per process
-//! (hostname, pid, start time and a counter).
+//! A failed S3 call is returned as [`LakeError::Aws`], retryable as the AWS edge classifies
+//! it ([`LakeError::is_retryable`]); the caller leaves the object's message on the queue and
+//! it is tried again later. The owner id is unique per process (hostname, pid, start time and
+//! a counter).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::error::SdkError;
 use flowtrail_core::{Clock, SystemClock};
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
@@ -175,10 +176,6 @@ impl Claims {
             .key(&format!("{CLAIMS_DIR}/{:032x}.json", id.fingerprint()))
     }
 
-    fn err(&self, op: &str, key: &str, e: impl std::fmt::Display) -> LakeError {
-        self.url.error(op, key, e)
-    }
-
     fn body(&self, id: &SourceId, state: MarkerState) -> Result<Vec<u8>, LakeError> {
         let m = Marker {
             owner: self.owner.clone(),
@@ -188,7 +185,8 @@ impl Claims {
             state,
             at_ms: self.clock.now_ms(),
         };
-        serde_json::to_vec(&m).map_err(|e| self.err("PutObject", &self.marker_key(id), e))
+        serde_json::to_vec(&m)
+            .map_err(|e| self.url.error("PutObject", &self.marker_key(id), e, false))
     }
 
     /// PutObject with an optional `If-None-Match` / `If-Match` condition.
@@ -216,7 +214,7 @@ impl Claims {
             Ok(out) => Ok(Put::Written(out.e_tag().unwrap_or_default().to_string())),
             Err(e) => match status(&e) {
                 Some(412 | 409) => Ok(Put::Refused),
-                _ => Err(self.err("PutObject", key, DisplayErrorContext(e))),
+                _ => Err(self.url.sdk_error("PutObject", key, &e)),
             },
         }
     }

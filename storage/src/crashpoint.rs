@@ -14,7 +14,7 @@
 //! | `decoded` | an object is decoded, before its rows are buffered for the lake |
 //! | `ledger_pending` | a commit's intent (`_ledger/<id>.pending`) is durable, no file written |
 //! | `parquet_mid` | part of a parquet temp file is on disk (one row group flushed) |
-//! | `parquet_written` | a temp file is complete and fsynced, before its rename |
+//! | `parquet_written` | a temp file is complete (durable at the commit's sync), before its rename |
 //! | `parquet_renamed` | a file has its final name, before the commit point |
 //! | `quarantine_written` | the commit's quarantine file is in place, before the commit point |
 //! | `committed` | the commit point passed (ledger `<id>.json`), before anything else |

@@ -219,7 +219,8 @@ fn sorted_chunks<'a>(
     })))
 }
 
-/// Encode one file: sorted rows to a temp file, fsync, rename to the final name.
+/// Encode one file: sorted rows to a temp file, rename to the final name. The commit makes it
+/// durable before its commit point (`sync.rs`).
 pub fn write_one(job: &FileJob, opts: &EncodeOptions) -> Result<(), LakeError> {
     let Some(first) = job.batches.first() else {
         return Ok(());
@@ -263,7 +264,9 @@ fn write_parquet(
         }
     }
     let file = w.into_inner().map_err(pq)?;
-    file.sync_all().map_err(io(path))?;
+    if crate::sync::each_file() {
+        file.sync_all().map_err(io(path))?;
+    }
     Ok(())
 }
 

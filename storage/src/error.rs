@@ -40,6 +40,10 @@ pub enum LakeError {
         op: String,
         /// The object or prefix it was called on (`s3://bucket/key`).
         target: String,
+        /// Whether repeating the call may succeed: the AWS edge's verdict
+        /// ([`flowtrail_aws::classify`]: throttling, 5xx, timeouts and dropped connections are
+        /// retryable; access denied, no such key or bucket are not).
+        retryable: bool,
         /// The SDK's error, with context.
         reason: String,
     },
@@ -54,10 +58,12 @@ pub enum LakeError {
 }
 
 impl LakeError {
-    /// Whether retrying the same operation may succeed (transient local I/O), as opposed to a
-    /// lake that will fail the same way every time.
+    /// Whether retrying the same operation may succeed (transient local I/O, an S3 call the AWS
+    /// edge classifies as transient), as opposed to a lake that will fail the same way every
+    /// time.
     pub fn is_retryable(&self) -> bool {
         match self {
+            LakeError::Aws { retryable, .. } => *retryable,
             LakeError::Io { source, .. } => matches!(
                 source.kind(),
                 std::io::ErrorKind::TimedOut

@@ -38,6 +38,114 @@ impl SourceId {
     }
 }
 
+/// One entry of a commit record's `sources`: something the commit makes durable once, that a
+/// later run skips when [`Ledger::is_done`] says it is in the lake.
+///
+/// On disk every entry is a [`SourceId`] object (`{"key", "size", "etag"?}`), so ledgers stay
+/// readable by every build: an alert is the key `_alert/<id>` and a checkpoint the key
+/// `_checkpoint/gen-<seq, 8 digits>`, both of size 0. The two `From` impls between
+/// `LedgerEntry` and `SourceId` are the only place that maps one to the other; decoding names
+/// an alert or a checkpoint only when encoding it gives back the very same `SourceId`, so
+/// every entry ever written round-trips byte for byte (and keeps its fingerprint).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "SourceId", into = "SourceId")]
+pub enum LedgerEntry {
+    /// A source object (an S3 object or a local file) whose rows and quarantine records the
+    /// commit holds. Its key is an S3 key or a path (from `AWSLogs/` on when there is one),
+    /// never of the two forms below.
+    Object(SourceId),
+    /// An alert the commit wrote to the `alerts` table (the service: an alert raised again
+    /// after a crash is not written twice).
+    Alert {
+        /// The alert's id.
+        id: String,
+    },
+    /// The detection checkpoint the commit publishes (see `checkpoint` in the binary).
+    Checkpoint {
+        /// The ledger sequence number of the commit that publishes it (`gen-<seq>`).
+        generation: u64,
+    },
+}
+
+const ALERT_PREFIX: &str = "_alert/";
+const CHECKPOINT_PREFIX: &str = "_checkpoint/gen-";
+
+impl LedgerEntry {
+    /// The source object, if the entry is one.
+    pub fn object(&self) -> Option<&SourceId> {
+        match self {
+            LedgerEntry::Object(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+impl From<LedgerEntry> for SourceId {
+    fn from(entry: LedgerEntry) -> Self {
+        let pseudo = |key: String| SourceId {
+            key,
+            size: 0,
+            etag: None,
+        };
+        match entry {
+            LedgerEntry::Object(id) => id,
+            LedgerEntry::Alert { id } => pseudo(format!("{ALERT_PREFIX}{id}")),
+            LedgerEntry::Checkpoint { generation } => {
+                pseudo(format!("{CHECKPOINT_PREFIX}{generation:08}"))
+            }
+        }
+    }
+}
+
+impl From<SourceId> for LedgerEntry {
+    fn from(id: SourceId) -> Self {
+        if id.size != 0 || id.etag.is_some() {
+            return LedgerEntry::Object(id);
+        }
+        if let Some(alert) = id.key.strip_prefix(ALERT_PREFIX).filter(|a| !a.is_empty()) {
+            return LedgerEntry::Alert {
+                id: alert.to_string(),
+            };
+        }
+        let generation = id
+            .key
+            .strip_prefix(CHECKPOINT_PREFIX)
+            .and_then(|g| Some((g, g.parse::<u64>().ok()?)))
+            .filter(|(g, n)| format!("{n:08}") == *g);
+        match generation {
+            Some((_, generation)) => LedgerEntry::Checkpoint { generation },
+            None => LedgerEntry::Object(id),
+        }
+    }
+}
+
+/// What [`Ledger::is_done`] can look up: a [`LedgerEntry`] or the [`SourceId`] of an object.
+pub trait Recorded {
+    /// The 128-bit fingerprint the ledger holds in memory, of the entry's on-disk form.
+    fn fingerprint(&self) -> u128;
+}
+
+impl<T: Recorded + ?Sized> Recorded for &T {
+    fn fingerprint(&self) -> u128 {
+        (**self).fingerprint()
+    }
+}
+
+impl Recorded for SourceId {
+    fn fingerprint(&self) -> u128 {
+        SourceId::fingerprint(self)
+    }
+}
+
+impl Recorded for LedgerEntry {
+    fn fingerprint(&self) -> u128 {
+        match self {
+            LedgerEntry::Object(id) => id.fingerprint(),
+            other => SourceId::from(other.clone()).fingerprint(),
+        }
+    }
+}
+
 /// One commit record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CommitRecord {
@@ -45,8 +153,9 @@ pub struct CommitRecord {
     pub id: String,
     /// Files the commit made visible, relative to the lake root.
     pub files: Vec<String>,
-    /// Source objects whose rows (and quarantine records) the commit holds.
-    pub sources: Vec<SourceId>,
+    /// What the commit makes durable once: source objects whose rows (and quarantine records)
+    /// it holds, alerts it writes, the checkpoint it publishes.
+    pub sources: Vec<LedgerEntry>,
     /// Rows written, per table name.
     pub rows: std::collections::BTreeMap<String, u64>,
     /// Source positions this commit advances to (CloudWatch Logs stream tokens): committed
@@ -168,9 +277,9 @@ impl Ledger {
         Ok(())
     }
 
-    /// Whether a source object is already in the lake.
-    pub fn is_done(&self, id: &SourceId) -> bool {
-        self.done.contains(&id.fingerprint())
+    /// Whether a source object, alert or checkpoint is already in the lake.
+    pub fn is_done(&self, entry: &impl Recorded) -> bool {
+        self.done.contains(&entry.fingerprint())
     }
 
     /// The committed position of a source cursor (the newest commit's value).
@@ -221,7 +330,7 @@ impl Ledger {
 
     fn remember(&mut self, rec: &CommitRecord) {
         for s in &rec.sources {
-            self.done.insert(s.fingerprint());
+            self.done.insert(Recorded::fingerprint(s));
         }
         self.cursors
             .extend(rec.cursors.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -290,7 +399,7 @@ mod tests {
         let rec = CommitRecord {
             id: "c1".into(),
             files: vec!["flows/a.parquet".into()],
-            sources: vec![src("a")],
+            sources: vec![src("a").into()],
             rows: Default::default(),
             cursors: [("cw:g:s".to_string(), "t1".to_string())].into(),
             detect: false,
@@ -301,7 +410,7 @@ mod tests {
         let rec2 = CommitRecord {
             id: "c2".into(),
             files: vec!["flows/b.parquet".into()],
-            sources: vec![src("b")],
+            sources: vec![src("b").into()],
             rows: Default::default(),
             cursors: [("cw:g:s".to_string(), "t2".to_string())].into(),
             detect: false,
@@ -328,6 +437,44 @@ mod tests {
             .fingerprint()
             .eq(&src("a").fingerprint())
         );
+        Ok(())
+    }
+
+    #[test]
+    fn entries_keep_the_on_disk_form_of_earlier_builds() -> Result<(), serde_json::Error> {
+        // As earlier builds wrote them: an object, an alert, a checkpoint.
+        let wire = r#"[{"key":"AWSLogs/1/x.gz","size":10,"etag":"e"},{"key":"_alert/a1b2","size":0},{"key":"_checkpoint/gen-00000007","size":0}]"#;
+        let entries: Vec<LedgerEntry> = serde_json::from_str(wire)?;
+        assert_eq!(
+            entries,
+            [
+                LedgerEntry::Object(SourceId {
+                    key: "AWSLogs/1/x.gz".into(),
+                    size: 10,
+                    etag: Some("e".into()),
+                }),
+                LedgerEntry::Alert { id: "a1b2".into() },
+                LedgerEntry::Checkpoint { generation: 7 },
+            ]
+        );
+        assert_eq!(serde_json::to_string(&entries)?, wire);
+        // The same fingerprints as the source ids earlier builds recorded.
+        let old: Vec<SourceId> = serde_json::from_str(wire)?;
+        for (e, o) in entries.iter().zip(&old) {
+            assert_eq!(Recorded::fingerprint(e), o.fingerprint());
+        }
+        // Anything that would not encode back to the same bytes stays an object.
+        for odd in [
+            r#"{"key":"_checkpoint/gen-7","size":0}"#,
+            r#"{"key":"_checkpoint/gen-x","size":0}"#,
+            r#"{"key":"_alert/","size":0}"#,
+            r#"{"key":"_alert/a","size":3}"#,
+            r#"{"key":"_alert/a","size":0,"etag":"e"}"#,
+        ] {
+            let e: LedgerEntry = serde_json::from_str(odd)?;
+            assert!(e.object().is_some(), "{odd} read as {e:?}");
+            assert_eq!(serde_json::to_string(&e)?, odd);
+        }
         Ok(())
     }
 }

@@ -9,8 +9,11 @@
 //! - [`writer`] buffers batches per partition and commits them ([`LakeWriter`]), with
 //!   [`partition`] (rows to `account_id`/`region`/`date`/`hour`) and [`encode`] (parquet files,
 //!   sorted, one encoding job per file);
-//! - [`ledger`] the commit records, and the roll-back of unfinished commits on open;
-//! - [`reader`] and [`reread`] read committed files back (by hour, by commit);
+//! - [`ledger`] the commit records, their typed entries ([`LedgerEntry`]: a source object, an
+//!   alert, a detection checkpoint), and the roll-back of unfinished commits on open;
+//! - [`reread`] reads committed files back, one function ([`reread::committed_rows`]) for
+//!   every recovery path: a selection (commits, open hours, recent CloudTrail), from this disk
+//!   or fetched from S3 into staging and deleted once read; [`reader`] lists hour partitions;
 //! - [`mirror`] copies commits to a lake on S3, [`claims`] shares source objects between tasks
 //!   through markers there, [`s3url`] the `s3://bucket/prefix` they address;
 //! - [`quarantine`] the records of what could not be decoded, kept under `_quarantine/`;
@@ -33,8 +36,10 @@
 //! A *commit* makes the rows of a set of source objects visible at once. It runs:
 //! 1. write `_ledger/<commit>.pending` (the final file names and the source objects) and fsync;
 //! 2. write each partition's rows to a hidden `.<commit>-<n>.parquet.tmp` beside its final
-//!    name, fsync;
-//! 3. rename each temp file to its final name (atomic on POSIX), fsync the directories;
+//!    name;
+//! 3. rename each temp file to its final name (atomic on POSIX), then make the files, the
+//!    renames and new folders durable: one `syncfs` of the lake's filesystem on Linux, an
+//!    fsync of each file and folder elsewhere (`sync.rs`, with the measurement);
 //! 4. rename `<commit>.pending` to `<commit>.json`: the commit point.
 //!
 //! Readers (DataFusion, DuckDB, Athena) skip hidden files and files not ending in `.parquet`, so
@@ -46,13 +51,14 @@
 //!
 //! ## After the commit point
 //! Detection keeps its own checkpoint (baselines and the last ledger sequence number they
-//! cover) and commits it with the run's alerts as one more lake commit, whose source is the
-//! checkpoint itself (see `checkpoint` in the binary). Commits made with
-//! [`LakeWriter::set_detect`] that no checkpoint covers are read back ([`reread`]) and judged
-//! again by the next run, so a crash between "rows committed" and "alerts committed" loses no
-//! alert and a crash after it repeats none. Replay seeds its CloudTrail `eventID` dedupe with
-//! the lake's newest events, so a duplicate is dropped even when its first copy was committed
-//! by an earlier run.
+//! cover) and commits it with the run's alerts as one more lake commit, whose ledger entry is
+//! the checkpoint itself ([`LedgerEntry::Checkpoint`]; see `checkpoint` in the binary); the
+//! service records each alert it writes ([`LedgerEntry::Alert`]) so that one raised again
+//! after a crash is not written twice. Commits made with [`LakeWriter::set_detect`] that no
+//! checkpoint covers are read back ([`reread::committed_rows`]) and judged again by the next
+//! run, so a crash between "rows committed" and "alerts committed" loses no alert and a crash
+//! after it repeats none. Replay seeds its CloudTrail `eventID` dedupe with the lake's newest
+//! events, so a duplicate is dropped even when its first copy was committed by an earlier run.
 //!
 //! Fault injection points along the way ([`crashpoint`]) let tests crash a run at each
 //! step.
@@ -68,8 +74,9 @@ pub mod quarantine;
 pub mod reader;
 pub mod reread;
 pub mod s3url;
+mod sync;
 pub mod writer;
 
 pub use error::LakeError;
-pub use ledger::{Ledger, SourceId};
+pub use ledger::{Ledger, LedgerEntry, SourceId};
 pub use writer::{LakeWriter, WriterOptions};

@@ -14,15 +14,18 @@
 //!    added twice.
 //! 4. A staging directory without a ledger (a new ECS task, a new machine) first fetches the
 //!    ledger records from S3 ([`S3Mirror::seed_ledger`]): the sources already in the lake and
-//!    the CloudWatch Logs positions carry over. The detection hours that were open are fetched
-//!    back with [`S3Mirror::fetch_hours`], single files (the CloudTrail eventIDs to dedupe
-//!    against, the commits a service that crashed before its first state save never judged)
-//!    with [`S3Mirror::fetch`].
+//!    the CloudWatch Logs positions carry over. Committed files are read back (the detection
+//!    hours that were open, the CloudTrail eventIDs to dedupe against, the commits detection
+//!    never judged) by [`crate::reread::committed_rows`], which lists them on S3
+//!    ([`S3Mirror::hour_files`]), fetches each one into staging ([`S3Mirror::fetch`]) and
+//!    deletes it again once read.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use tokio::runtime::Handle;
 
 use flowtrail_core::Table;
@@ -75,8 +78,12 @@ impl S3Mirror {
         self.url.key(rel)
     }
 
-    fn err(&self, op: &str, key: &str, e: impl std::fmt::Display) -> LakeError {
-        self.url.error(op, key, e)
+    /// A failed SDK call, retryable as the AWS edge classifies it.
+    fn err<E>(&self, op: &str, key: &str, e: &SdkError<E, HttpResponse>) -> LakeError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        self.url.sdk_error(op, key, e)
     }
 
     fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<(), LakeError> {
@@ -90,13 +97,16 @@ impl S3Mirror {
                     .body(bytes.into())
                     .send(),
             )
-            .map_err(|e| self.err("PutObject", &key, aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            .map_err(|e| self.err("PutObject", &key, &e))?;
         Ok(())
     }
 
     fn get(&self, key: &str) -> Result<Vec<u8>, LakeError> {
-        self.get_opt(key)?
-            .ok_or_else(|| self.err("GetObject", key, "NoSuchKey: the lake has no such file"))
+        // Not retryable: S3 is strongly consistent, so a key that is not there now is gone.
+        self.get_opt(key)?.ok_or_else(|| {
+            let reason = "NoSuchKey: the lake has no such file";
+            self.url.error("GetObject", key, reason, false)
+        })
     }
 
     /// `key`'s bytes; `None` when S3 answers that there is no such key.
@@ -128,13 +138,10 @@ impl S3Mirror {
             if delimiter {
                 req = req.delimiter("/");
             }
-            let r = self.handle.block_on(req.send()).map_err(|e| {
-                self.err(
-                    "ListObjectsV2",
-                    &prefix,
-                    aws_sdk_s3::error::DisplayErrorContext(e),
-                )
-            })?;
+            let r = self
+                .handle
+                .block_on(req.send())
+                .map_err(|e| self.err("ListObjectsV2", &prefix, &e))?;
             for o in r.contents() {
                 if let Some(k) = o.key() {
                     objects.push(k.strip_prefix(&strip).unwrap_or(k).to_string());
@@ -259,14 +266,9 @@ impl S3Mirror {
         self.url.rel_of(bucket, key)
     }
 
-    /// Download `table`'s files in hour partitions from `from_ms` on into `staging` (to rebuild
-    /// the open detection hours). Returns the local paths.
-    pub fn fetch_hours(
-        &self,
-        staging: &Path,
-        table: Table,
-        from_ms: i64,
-    ) -> Result<Vec<PathBuf>, LakeError> {
+    /// The lake-relative paths of `table`'s files in hour partitions from `from_ms` on (the
+    /// open detection hours to rebuild; read back with [`crate::reread::committed_rows`]).
+    pub fn hour_files(&self, table: Table, from_ms: i64) -> Result<Vec<String>, LakeError> {
         let from_day = chrono::DateTime::from_timestamp_millis(from_ms)
             .map(|t| t.date_naive().format("%Y-%m-%d").to_string())
             .unwrap_or_default();
@@ -292,7 +294,7 @@ impl S3Mirror {
                         if !in_range || !rel.ends_with(".parquet") {
                             continue;
                         }
-                        out.push(self.fetch(staging, &rel)?);
+                        out.push(rel);
                     }
                 }
             }

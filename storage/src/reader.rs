@@ -1,6 +1,7 @@
-//! Reading the lake back: the committed rows of a table from a given hour on. A restarted
-//! service uses it to rebuild the detection hours that were open when it stopped (their rows
-//! are in the lake; the judged hours are in the baselines).
+//! The lake's hour partitions on this disk: the committed files of a table from a given hour
+//! on ([`files_since`], for [`crate::reread::committed_rows`] to rebuild the detection hours
+//! that were open when a service stopped), the hour a path is in, and the batches of a file
+//! held in memory ([`read_bytes`], for a commit another task made, read from S3).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -98,26 +99,6 @@ pub fn read_bytes(name: &Path, bytes: Vec<u8>) -> Result<Vec<RecordBatch>, LakeE
         .collect::<Result<Vec<_>, _>>()
         .map_err(|source| LakeError::Arrow {
             context: format!("reading {}", name.display()),
-            source,
-        })
-}
-
-/// Read a parquet file of the lake whole.
-pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>, LakeError> {
-    let pq = |source| LakeError::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = fs::File::open(path).map_err(io(path))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(pq)?
-        .with_batch_size(65_536)
-        .build()
-        .map_err(pq)?;
-    reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| LakeError::Arrow {
-            context: format!("reading {}", path.display()),
             source,
         })
 }

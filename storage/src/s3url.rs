@@ -4,7 +4,8 @@
 //! source → lake.
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use tokio::runtime::Handle;
 
 use crate::LakeError;
@@ -56,11 +57,34 @@ impl S3Url {
             .map(str::to_string)
     }
 
-    /// An [`LakeError::Aws`] for `op` on `key` of this bucket.
-    pub fn error(&self, op: &str, key: &str, e: impl std::fmt::Display) -> LakeError {
+    /// A [`LakeError::Aws`] for the SDK call `op` on `key` of this bucket that failed with `e`,
+    /// retryable as the AWS edge classifies it ([`flowtrail_aws::classify`]).
+    pub fn sdk_error<E>(&self, op: &str, key: &str, e: &SdkError<E, HttpResponse>) -> LakeError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        self.error(
+            op,
+            key,
+            DisplayErrorContext(e),
+            flowtrail_aws::classify(e).is_retryable(),
+        )
+    }
+
+    /// A [`LakeError::Aws`] for `op` on `key` of this bucket that is not an SDK call's failure
+    /// (a body cut short, a marker that cannot be encoded, a file the lake lacks), `retryable`
+    /// as the caller knows it.
+    pub fn error(
+        &self,
+        op: &str,
+        key: &str,
+        e: impl std::fmt::Display,
+        retryable: bool,
+    ) -> LakeError {
         LakeError::Aws {
             op: op.to_string(),
             target: format!("s3://{}/{key}", self.bucket),
+            retryable,
             reason: e.to_string(),
         }
     }
@@ -85,14 +109,14 @@ impl S3Url {
                 Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(404) => {
                     return Ok(None);
                 }
-                Err(e) => return Err(self.error("GetObject", key, DisplayErrorContext(e))),
+                Err(e) => return Err(self.sdk_error("GetObject", key, &e)),
             };
             let etag = r.e_tag().unwrap_or_default().to_string();
-            let body = r
-                .body
-                .collect()
-                .await
-                .map_err(|e| self.error("GetObject", key, e))?;
+            // The response was cut short: the connection, not the object, is at fault.
+            let body = r.body.collect().await.map_err(|e| {
+                let reason = format!("reading the body: {}", DisplayErrorContext(&e));
+                self.error("GetObject", key, reason, true)
+            })?;
             Ok(Some((body.into_bytes().to_vec(), etag)))
         })
     }
@@ -106,7 +130,62 @@ impl std::fmt::Display for S3Url {
 
 #[cfg(test)]
 mod tests {
+    use aws_sdk_s3::error::ErrorMetadata;
+    use aws_sdk_s3::operation::get_object::GetObjectError;
+    use aws_sdk_s3::primitives::SdkBody;
+
     use super::*;
+
+    fn get_object_failed(status: u16, code: &str) -> SdkError<GetObjectError, HttpResponse> {
+        let status = status.try_into().unwrap_or_else(|e| panic!("{e}"));
+        let meta = ErrorMetadata::builder().code(code).message("m").build();
+        SdkError::service_error(
+            GetObjectError::generic(meta),
+            HttpResponse::new(status, SdkBody::empty()),
+        )
+    }
+
+    #[test]
+    fn s3_errors_name_the_object_and_carry_the_edge_verdict() {
+        let url = S3Url {
+            bucket: "b".into(),
+            prefix: "lake".into(),
+        };
+        let key = url.key("_ledger/1.json");
+        let slow = url.sdk_error("GetObject", &key, &get_object_failed(503, "SlowDown"));
+        assert!(slow.is_retryable(), "{slow}");
+        let msg = slow.to_string();
+        assert!(
+            msg.starts_with("GetObject s3://b/lake/_ledger/1.json: "),
+            "{msg}"
+        );
+        assert!(msg.contains("SlowDown"), "{msg}");
+        // Throttling under a 400, a bare 5xx and a timeout are retryable as well.
+        for e in [
+            get_object_failed(400, "Throttling"),
+            get_object_failed(500, "InternalError"),
+            SdkError::timeout_error("slow"),
+        ] {
+            let e = url.sdk_error("GetObject", &key, &e);
+            assert!(e.is_retryable(), "{e}");
+        }
+
+        let denied = url.sdk_error("PutObject", &key, &get_object_failed(403, "AccessDenied"));
+        assert!(!denied.is_retryable(), "{denied}");
+        assert!(denied.to_string().contains("AccessDenied"), "{denied}");
+        let missing = url.sdk_error("GetObject", &key, &get_object_failed(404, "NoSuchKey"));
+        assert!(!missing.is_retryable(), "{missing}");
+
+        // Failures that are no SDK call's keep the caller's verdict.
+        assert!(
+            url.error("GetObject", &key, "cut short", true)
+                .is_retryable()
+        );
+        assert!(
+            !url.error("GetObject", &key, "NoSuchKey", false)
+                .is_retryable()
+        );
+    }
 
     #[test]
     fn parses_s3_urls() {

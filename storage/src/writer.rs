@@ -21,7 +21,7 @@ use flowtrail_core::{PartitionKey, Table};
 use crate::LakeError;
 use crate::crashpoint;
 use crate::encode::{self, EncodeOptions, FileJob};
-use crate::ledger::{CommitRecord, Ledger, SourceId, sync_dir, write_durable};
+use crate::ledger::{CommitRecord, Ledger, LedgerEntry, Recorded, write_durable};
 use crate::partition;
 use crate::quarantine::QuarantineRecord;
 
@@ -133,7 +133,7 @@ pub struct CommitSummary {
     pub rows: BTreeMap<Table, u64>,
     /// Quarantine records written.
     pub quarantined: u64,
-    /// Source objects recorded as done.
+    /// Ledger entries recorded as done (source objects, alerts, a checkpoint).
     pub sources: usize,
 }
 
@@ -147,7 +147,7 @@ pub struct LakeWriter {
     buffered_rows: usize,
     buffered_bytes: usize,
     quarantine: Vec<QuarantineRecord>,
-    sources: Vec<SourceId>,
+    sources: Vec<LedgerEntry>,
     cursors: BTreeMap<String, String>,
     mirror: Option<crate::mirror::S3Mirror>,
     /// A commit is committed here but not yet on S3 (its copy failed).
@@ -280,10 +280,10 @@ impl LakeWriter {
         self.quarantine.push(rec);
     }
 
-    /// Record that every row and quarantine record of `id` has been buffered: the next commit
-    /// marks it done.
-    pub fn source_done(&mut self, id: SourceId) {
-        self.sources.push(id);
+    /// Record that every row and quarantine record of a source object (a [`SourceId`](crate::SourceId)), an
+    /// alert or a checkpoint has been buffered: the next commit marks it done.
+    pub fn source_done(&mut self, entry: impl Into<LedgerEntry>) {
+        self.sources.push(entry.into());
     }
 
     /// Advance a source cursor in the next commit (after the rows read up to it are buffered).
@@ -314,7 +314,7 @@ impl LakeWriter {
     fn commit_id(&self) -> String {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         for s in &self.sources {
-            h.update(&s.fingerprint().to_le_bytes());
+            h.update(&Recorded::fingerprint(s).to_le_bytes());
         }
         h.update(&(self.buffered_rows as u64).to_le_bytes());
         h.update(&(self.quarantine.len() as u64).to_le_bytes());
@@ -416,9 +416,7 @@ impl LakeWriter {
         }
         dirs.sort();
         dirs.dedup();
-        for d in &dirs {
-            sync_dir(d)?;
-        }
+        crate::sync::commit_files(&self.root, &dirs)?;
         // Step 4: the commit point.
         self.ledger.finish(&record, &pending)?;
         crashpoint::hit("committed");
@@ -432,6 +430,7 @@ impl LakeWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SourceId;
     use arrow::array::{Int64Array, StringArray, TimestampMillisecondArray};
     use arrow::datatypes::{DataType, Field, Schema};
     use flowtrail_core::schema::{ACCOUNT_ID, EVENT_TIME, REGION, timestamp_type};

@@ -1,5 +1,5 @@
 //! AWS integration: the real `flowtrail` binary and the real SDK clients against moto server
-//! over HTTP (see `tests/common/moto.rs`; a missing `moto_server` fails these tests).
+//! over HTTP (see `testkit/src/moto.rs`; a missing `moto_server` fails these tests).
 //!
 //! - S3 archive replay: only the days asked for are listed, rows match a local replay of the
 //!   same files, a corrupt object is quarantined, a second run skips everything.
@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::common::awsfix::*;
-use crate::common::moto::{self, Moto};
 use crate::common::*;
+use flowtrail_testkit::moto::{self, Moto};
 
 /// `flowtrail replay` in `cwd` (so `state/`, `outbox/` default there) against `endpoint`.
 fn replay_aws(cwd: &Path, endpoint: &str, sources: &[&str], extra: &[&str]) -> Output {

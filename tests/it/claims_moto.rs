@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::moto::Moto;
 use flowtrail_core::ManualClock;
 use flowtrail_ingest::source::s3::S3Url;
 use flowtrail_lake::SourceId;
 use flowtrail_lake::claims::{Claim, Claims};
+use flowtrail_testkit::moto::Moto;
 
 struct Fixture {
     _moto: Moto,

@@ -33,9 +33,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::common::awsfix::*;
-use crate::common::moto::Moto;
 use crate::common::serve::*;
 use crate::common::*;
+use flowtrail_testkit::moto::Moto;
 
 /// Where the lake lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,18 +1,24 @@
 //! Scale-out against moto: two ingest tasks (`serve` with detection off) share one queue and
 //! one lake on S3; one detection task follows the lake's commit notifications
 //! (`[detection] source = "lake"`). Together they must give exactly what one task doing
-//! everything gives: the same lake rows, none twice, and the same alerts, each once.
+//! everything gives: the same lake rows, none twice, and the same alerts, each once. The
+//! reference task and the two ingest tasks run in this process (`common::in_process`); the
+//! detection task is the binary, since the test reads its log.
 
 use std::path::Path;
 use std::time::Duration;
 
 use crate::common::awsfix::*;
-use crate::common::moto::Moto;
+use crate::common::in_process::InProcess;
 use crate::common::serve::*;
 use crate::common::*;
+use flowtrail_testkit::moto::Moto;
 
+/// `dir/flowtrail.toml` holding `body`, with `{dir}` in it replaced by the folder (absolute
+/// paths: the tasks that run in this process share its working folder).
 fn config(dir: &Path, body: &str) {
     std::fs::create_dir_all(dir).unwrap();
+    let body = body.replace("{dir}", &dir.display().to_string());
     std::fs::write(dir.join("flowtrail.toml"), body).unwrap();
 }
 
@@ -86,16 +92,16 @@ fn two_ingest_tasks_and_a_detection_task_following_the_lake_equal_one_task() {
     config(
         &one,
         &format!(
-            "lake = \"s3://one-lake/l\"\nstate = \"state\"\n{}[alerts]\njsonl = \"alerts.jsonl\"\n",
+            "lake = \"s3://one-lake/l\"\nstate = \"{{dir}}/state\"\n{}[alerts]\njsonl = \"{{dir}}/alerts.jsonl\"\n",
             sqs(&q_one, 5)
         ),
     );
-    let svc = Serve::start(&moto, &one, &["--config", "flowtrail.toml"]);
+    let svc = InProcess::start(&moto, &one, &["--config", "flowtrail.toml"]);
     put_hour_by_hour(&moto, "one-logs", &objs, || {
         metric(svc.port, "flowtrail_sqs_messages_total{outcome=\"done\"}")
     });
     std::thread::sleep(Duration::from_secs(2));
-    assert!(svc.sigterm().success());
+    assert!(svc.stop().is_ok());
     let want_alerts = ids(&read_alerts_if_any(&one.join("alerts.jsonl")));
     assert!(
         want_alerts.len() >= 2,
@@ -111,7 +117,7 @@ fn two_ingest_tasks_and_a_detection_task_following_the_lake_equal_one_task() {
         config(
             d,
             &format!(
-                "lake = \"s3://lake/l\"\nstate = \"state\"\n{}[detection]\nenabled = false\n",
+                "lake = \"s3://lake/l\"\nstate = \"{{dir}}/state\"\n{}[detection]\nenabled = false\n",
                 sqs(&q_logs, 2)
             ),
         );
@@ -126,9 +132,9 @@ fn two_ingest_tasks_and_a_detection_task_following_the_lake_equal_one_task() {
     );
     let args = ["--config", "flowtrail.toml"];
     let d = Serve::start_with(&moto, &det, &args, &[("FLOWTRAIL_LOG", "flowtrail=debug")]);
-    let a = Serve::start(&moto, &ingest[0], &args);
-    let b = Serve::start(&moto, &ingest[1], &args);
-    let done = |s: &Serve| metric(s.port, "flowtrail_sqs_messages_total{outcome=\"done\"}");
+    let a = InProcess::start(&moto, &ingest[0], &args);
+    let b = InProcess::start(&moto, &ingest[1], &args);
+    let done = |s: &InProcess| metric(s.port, "flowtrail_sqs_messages_total{outcome=\"done\"}");
     put_hour_by_hour(&moto, "logs", &objs, || done(&a) + done(&b));
     let alerts_file = det.join("alerts.jsonl");
     let t = std::time::Instant::now();
@@ -180,11 +186,11 @@ fn two_ingest_tasks_and_a_detection_task_following_the_lake_equal_one_task() {
     });
     // Let late or repeated notifications arrive: none may add anything.
     std::thread::sleep(Duration::from_secs(3));
-    let read = |s: &Serve| metric(s.port, "flowtrail_objects_total{outcome=\"read\"}");
+    let read = |s: &InProcess| metric(s.port, "flowtrail_objects_total{outcome=\"read\"}");
     let (read_a, read_b) = (read(&a), read(&b));
     let followed = metric(d.port, "flowtrail_commits_followed_total");
-    assert!(a.sigterm().success());
-    assert!(b.sigterm().success());
+    assert!(a.stop().is_ok());
+    assert!(b.stop().is_ok());
     assert!(d.sigterm().success());
 
     assert!(

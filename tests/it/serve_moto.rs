@@ -1,19 +1,21 @@
-//! `flowtrail serve` against moto server over HTTP, with the real binary and SDK clients:
+//! `flowtrail serve` against moto server over HTTP, with the real SDK clients:
 //!
-//! - S3 → SQS notifications: objects put in a bucket land in the lake with the same rows as a
-//!   local replay, the detectors' alerts arrive on an SQS queue subscribed to the SNS topic
-//!   (each once), `s3:TestEvent` and non-log keys are ignored, a message that is not a
-//!   notification is quarantined, `/healthz` and `/metrics` answer, SIGTERM drains and exits
-//!   0, and after a restart a redelivered notification is a no-op.
-//! - CloudWatch Logs: flow-log and CloudTrail groups land in the lake; killed with SIGKILL and
-//!   restarted, the service resumes after the last committed event (no row twice, none lost).
+//! - S3 → SQS notifications (the service in this process, `common::in_process`): objects put
+//!   in a bucket land in the lake with the same rows as a local replay, the detectors' alerts
+//!   arrive on an SQS queue subscribed to the SNS topic (each once), `s3:TestEvent` and
+//!   non-log keys are ignored, a message that is not a notification is quarantined,
+//!   `/healthz` and `/metrics` answer, the shutdown drains and ends cleanly, and after a
+//!   restart a redelivered notification is a no-op.
+//! - CloudWatch Logs (the binary, since a crash is the point): flow-log and CloudTrail groups
+//!   land in the lake; killed with SIGKILL and restarted, the service resumes after the last committed event (no row twice, none lost).
 
 use std::time::{Duration, Instant};
 
 use crate::common::awsfix::*;
-use crate::common::moto::Moto;
+use crate::common::in_process::InProcess;
 use crate::common::serve::*;
 use crate::common::*;
+use flowtrail_testkit::moto::Moto;
 
 #[test]
 fn serve_takes_s3_notifications_to_the_lake_and_alerts_to_sns() {
@@ -60,7 +62,7 @@ fn serve_takes_s3_notifications_to_the_lake_and_alerts_to_sns() {
         "--sns-topic-arn",
         &topic.arn,
     ];
-    let svc = Serve::start(&moto, d, &args);
+    let svc = InProcess::start(&moto, d, &args);
     let port = svc.port;
     assert_eq!(get(port, "/healthz").unwrap().0, 200);
     assert_eq!(get(port, "/nope").unwrap().0, 404);
@@ -118,10 +120,11 @@ fn serve_takes_s3_notifications_to_the_lake_and_alerts_to_sns() {
         "the corrupt object: {m}"
     );
 
-    let st = svc.sigterm();
-    assert!(st.success(), "exit after SIGTERM: {st}");
-    let log = std::fs::read_to_string(d.join("serve.log")).unwrap();
-    assert!(log.contains("stopped cleanly"), "{log}");
+    let st = svc.stop();
+    assert!(
+        matches!(&st, Ok(c) if *c == std::process::ExitCode::SUCCESS),
+        "a clean stop: {st:?}"
+    );
     delivered.extend(drain(&moto, &topic.queue_url));
 
     // The lake holds what a replay of the same files holds.
@@ -171,7 +174,7 @@ fn serve_takes_s3_notifications_to_the_lake_and_alerts_to_sns() {
     );
 
     // Restart: a redelivered notification (here SNS-wrapped) is acknowledged and adds nothing.
-    let svc = Serve::start(&moto, d, &args);
+    let svc = InProcess::start(&moto, d, &args);
     let port = svc.port;
     let (key, body) = &objs[0];
     let etag = rt().block_on(async {
@@ -197,7 +200,7 @@ fn serve_takes_s3_notifications_to_the_lake_and_alerts_to_sns() {
         metric(port, "flowtrail_objects_total{outcome=\"already_done\"}"),
         1.0
     );
-    assert!(svc.sigterm().success());
+    assert!(svc.stop().is_ok());
     for t in ["flows", "cloudtrail"] {
         assert_eq!(
             count(&lake, t),

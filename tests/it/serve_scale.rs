@@ -10,9 +10,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common::awsfix::*;
-use crate::common::moto::Moto;
 use crate::common::serve::*;
 use crate::common::*;
+use flowtrail_testkit::moto::Moto;
 
 /// Rows that identify each row, the source key cut to its `AWSLogs/` part (a replay of a
 /// local folder and the service name the objects differently).

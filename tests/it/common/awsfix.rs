@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::moto::Moto;
 use super::*;
+use flowtrail_testkit::moto::Moto;
 
 pub const T7: i64 = 1_767_780_300; // 2026-01-07T10:05:00Z
 pub const DAY: i64 = 86_400;

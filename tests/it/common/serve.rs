@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::awsfix::*;
 use super::http::{get_with, wait_until_answering};
-use super::moto::{self, Moto};
+use flowtrail_testkit::moto::{self, Moto};
 
 pub use super::http::free_port;
 

@@ -1,22 +1,29 @@
 //! moto server for the AWS integration tests: started as a child process on a free port,
 //! killed on drop. The tests talk to it over HTTP with the real SDK clients (in the test) and
-//! the real `flowtrail` binary (a child process with the endpoint and credentials set).
+//! the real binaries (child processes given the endpoint and credentials by [`set_env`]).
 //!
 //! A missing `moto_server` fails the test (never skips it): install it with
-//! `pip install 'moto[server]'` (`scripts/test` does). Shared by the root package's tests and
-//! `respond/tests/` (included by path), so it names only crates both have.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! `pip install 'moto[server]'` (`scripts/test` does). Failing loudly is the point of a test
+//! helper, hence the panics.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The region of every client and child pointed at moto.
 pub const REGION: &str = "us-east-1";
+/// moto's test credentials (moto accepts any; these are what every test gives).
+pub const ACCESS_KEY_ID: &str = "testing";
+/// The secret that goes with [`ACCESS_KEY_ID`].
+pub const SECRET_ACCESS_KEY: &str = "testing";
 
+/// A running `moto_server`, stopped when dropped.
 pub struct Moto {
     child: Option<Child>,
+    /// The port it listens on (127.0.0.1).
     pub port: u16,
+    /// `http://127.0.0.1:<port>`.
     pub endpoint: String,
 }
 
@@ -97,26 +104,28 @@ impl Moto {
         set_env(cmd, &self.endpoint);
     }
 
-    /// SDK configuration for the test's own clients.
+    /// SDK configuration for the test's own clients, over rustls with `ring` as the product's.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        let creds = aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "moto");
+        let creds = aws_credential_types::Credentials::new(
+            ACCESS_KEY_ID,
+            SECRET_ACCESS_KEY,
+            None,
+            None,
+            "moto",
+        );
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(REGION))
             .credentials_provider(creds)
             .endpoint_url(&self.endpoint)
-            .http_client(http_client())
+            .http_client(http)
             .load()
             .await
     }
-}
-
-/// The HTTP client of the tests' own SDK clients (rustls with `ring`, as the product's).
-pub fn http_client() -> aws_sdk_sqs::config::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
 }
 
 /// Point a child command at `endpoint` with moto's test credentials.
@@ -134,8 +143,8 @@ pub fn set_env(cmd: &mut Command, endpoint: &str) {
     ] {
         cmd.env_remove(k);
     }
-    cmd.env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
+    cmd.env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
         .env("AWS_REGION", REGION)
         .env("AWS_DEFAULT_REGION", REGION)
         .env("AWS_EC2_METADATA_DISABLED", "true")

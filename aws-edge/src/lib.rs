@@ -9,9 +9,11 @@
 //!   moto server in tests. Without a region anywhere, [`DEFAULT_REGION`].
 //! - [`classify`]: one answer to "may this failed call succeed if repeated?", for any service,
 //!   so a throttled `GetObject` and a throttled `PublishBatch` are treated alike. Its callers:
-//!   the S3 source (`flowtrail-ingest`), the SNS sink (`flowtrail-alerts`) and the lake's own
-//!   S3 calls, its mirror and claims (`flowtrail-lake`, through `S3Url::sdk_error`). The SQS
-//!   and CloudWatch Logs sources and the responder do not consult it yet. See [`retry`].
+//!   the S3, SQS and CloudWatch Logs sources (`flowtrail-ingest`: `IngestError::S3` and
+//!   `IngestError::Aws` carry the verdict), the SNS sink (`flowtrail-alerts`), the lake's own
+//!   S3 calls, its mirror and claims (`flowtrail-lake`, through `S3Url::sdk_error`) and the
+//!   responder's EC2, Auto Scaling, SQS and SNS calls (`flowtrail-respond`, through
+//!   `RespondError::aws`). See [`retry`].
 //!
 //! This crate depends on no service SDK (`aws-sdk-s3`, `aws-sdk-ec2`, ...): the service clients
 //! stay with the crates that call them, and a crate that needs only S3 does not build EC2.

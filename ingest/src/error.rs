@@ -3,6 +3,11 @@
 
 use std::path::PathBuf;
 
+// The SDK's shared smithy types, re-exported by every service crate (the same for SQS and
+// CloudWatch Logs).
+use aws_sdk_sqs::config::http::HttpResponse;
+use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
 /// An ingest error.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -103,13 +108,16 @@ pub enum IngestError {
         /// What failed.
         reason: String,
     },
-    /// An AWS API call failed (after the SDK's retries).
+    /// An AWS API call (SQS, CloudWatch Logs) failed (after the SDK's retries). `retryable` is
+    /// the AWS edge's verdict ([`flowtrail_aws::classify`]), as for [`IngestError::S3`].
     #[error("{op} {target}: {reason}")]
     Aws {
         /// The API operation.
         op: String,
         /// What it was called on (queue URL, log group).
         target: String,
+        /// Whether a later attempt may succeed.
+        retryable: bool,
         /// The SDK's error, with context.
         reason: String,
     },
@@ -119,11 +127,27 @@ pub enum IngestError {
 }
 
 impl IngestError {
-    /// Whether retrying the same operation may succeed (a transient S3 failure, transient
-    /// local I/O), as opposed to input that will fail the same way every time.
+    /// An [`IngestError::Aws`] for a failed SDK call `op` on `target` (queue URL, log group):
+    /// the SDK's error with its context in the message, retryable as the AWS edge classifies it
+    /// (throttling, 5xx, timeouts, dropped connections; not denied, missing or malformed).
+    pub fn aws<E>(op: &str, target: &str, e: &SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        IngestError::Aws {
+            op: op.to_string(),
+            target: target.to_string(),
+            retryable: flowtrail_aws::classify(e).is_retryable(),
+            reason: DisplayErrorContext(e).to_string(),
+        }
+    }
+
+    /// Whether retrying the same operation may succeed (a transient S3, SQS or CloudWatch Logs
+    /// failure, transient local I/O), as opposed to input or a refusal that will fail the same
+    /// way every time.
     pub fn is_retryable(&self) -> bool {
         match self {
-            IngestError::S3 { retryable, .. } => *retryable,
+            IngestError::S3 { retryable, .. } | IngestError::Aws { retryable, .. } => *retryable,
             IngestError::Read { source, .. } | IngestError::Io { source, .. } => matches!(
                 source.kind(),
                 std::io::ErrorKind::TimedOut

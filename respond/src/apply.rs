@@ -44,6 +44,7 @@ pub async fn apply(
                 GroupRef::ToCreate => created.clone().ok_or_else(|| RespondError::Aws {
                     op: "ModifyInstanceAttribute",
                     target: target.clone(),
+                    retryable: false,
                     reason: "the quarantine group was not created".into(),
                 })?,
             };
@@ -100,6 +101,7 @@ async fn create_quarantine_group(
         return Err(RespondError::Aws {
             op: "CreateSecurityGroup",
             target: vpc_id.to_string(),
+            retryable: false,
             reason: "no group id in the response".into(),
         });
     };

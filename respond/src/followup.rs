@@ -132,6 +132,7 @@ impl FollowUps {
                 let body = serde_json::to_string(a).map_err(|e| RespondError::Aws {
                     op: "Publish",
                     target: topic.clone(),
+                    retryable: false,
                     reason: e.to_string(),
                 })?;
                 let mut req = client

@@ -170,14 +170,6 @@ impl std::fmt::Debug for CloudWatchSource {
     }
 }
 
-fn cw_err(op: &str, target: &str, e: impl std::fmt::Display) -> IngestError {
-    IngestError::Aws {
-        op: op.to_string(),
-        target: target.to_string(),
-        reason: e.to_string(),
-    }
-}
-
 impl CloudWatchSource {
     /// A source over `groups`. A flow group's format is checked here (a bad format is a
     /// startup error naming the group).
@@ -273,13 +265,10 @@ impl CloudWatchSource {
                 Some(p) => req.log_stream_name_prefix(p),
                 None => req.order_by(OrderBy::LastEventTime).descending(true),
             };
-            let resp = self.handle.block_on(req.send()).map_err(|e| {
-                cw_err(
-                    "DescribeLogStreams",
-                    &group.name,
-                    aws_sdk_cloudwatchlogs::error::DisplayErrorContext(e),
-                )
-            })?;
+            let resp = self
+                .handle
+                .block_on(req.send())
+                .map_err(|e| IngestError::aws("DescribeLogStreams", &group.name, &e))?;
             for s in resp.log_streams() {
                 let Some(name) = s.log_stream_name() else {
                     continue;
@@ -332,11 +321,7 @@ impl CloudWatchSource {
                 .limit((*budget).min(10_000) as i32)
                 .set_next_token(token.clone());
             let resp = self.handle.block_on(req.send()).map_err(|e| {
-                cw_err(
-                    "GetLogEvents",
-                    &format!("{}/{stream}", group.name),
-                    aws_sdk_cloudwatchlogs::error::DisplayErrorContext(e),
-                )
+                IngestError::aws("GetLogEvents", &format!("{}/{stream}", group.name), &e)
             })?;
             let events = resp.events();
             for e in events {
@@ -418,5 +403,50 @@ impl CloudWatchSource {
             cursor: serde_json::to_string(&cursor).unwrap_or_default(),
             newest_ingestion_ms: newest_ingestion,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_cloudwatchlogs::config::http::HttpResponse;
+    use aws_sdk_cloudwatchlogs::error::{ErrorMetadata, SdkError};
+    use aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsError;
+    use aws_sdk_s3::primitives::SdkBody;
+
+    use super::*;
+
+    fn get_failed(status: u16, code: &str) -> SdkError<GetLogEventsError, HttpResponse> {
+        let status = status.try_into().unwrap_or_else(|e| panic!("{e}"));
+        let meta = ErrorMetadata::builder().code(code).message("m").build();
+        SdkError::service_error(
+            GetLogEventsError::generic(meta),
+            HttpResponse::new(status, SdkBody::empty()),
+        )
+    }
+
+    #[test]
+    fn cloudwatch_errors_name_the_stream_and_carry_the_edge_verdict() {
+        let target = "/vpc/flows/eni-1";
+        let throttled = IngestError::aws(
+            "GetLogEvents",
+            target,
+            &get_failed(400, "ThrottlingException"),
+        );
+        assert!(throttled.is_retryable(), "{throttled}");
+        let msg = throttled.to_string();
+        assert!(msg.starts_with("GetLogEvents /vpc/flows/eni-1: "), "{msg}");
+        assert!(msg.contains("ThrottlingException"), "{msg}");
+        assert!(IngestError::aws("GetLogEvents", target, &get_failed(503, "")).is_retryable());
+
+        for (status, code) in [(400, "AccessDeniedException"), (403, "AccessDenied")] {
+            let denied = IngestError::aws("DescribeLogStreams", target, &get_failed(status, code));
+            assert!(!denied.is_retryable(), "{denied}");
+        }
+        let missing = IngestError::aws(
+            "GetLogEvents",
+            target,
+            &get_failed(400, "ResourceNotFoundException"),
+        );
+        assert!(!missing.is_retryable(), "{missing}");
     }
 }

@@ -40,14 +40,6 @@ pub struct SqsQueue {
     url: String,
 }
 
-fn sqs_err(op: &str, url: &str, e: impl std::fmt::Display) -> IngestError {
-    IngestError::Aws {
-        op: op.to_string(),
-        target: url.to_string(),
-        reason: e.to_string(),
-    }
-}
-
 impl SqsQueue {
     /// The queue at `url`, called through `client` on `handle`'s runtime.
     pub fn new(client: Client, handle: Handle, url: impl Into<String>) -> Self {
@@ -83,13 +75,7 @@ impl SqsQueue {
                 .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
                 .send()
                 .await
-                .map_err(|e| {
-                    sqs_err(
-                        "ReceiveMessage",
-                        &self.url,
-                        aws_sdk_sqs::error::DisplayErrorContext(e),
-                    )
-                })?;
+                .map_err(|e| IngestError::aws("ReceiveMessage", &self.url, &e))?;
             Ok(resp
                 .messages()
                 .iter()
@@ -135,13 +121,7 @@ impl SqsQueue {
                     .set_entries(Some(entries))
                     .send()
                     .await
-                    .map_err(|e| {
-                        sqs_err(
-                            "DeleteMessageBatch",
-                            &self.url,
-                            aws_sdk_sqs::error::DisplayErrorContext(e),
-                        )
-                    })
+                    .map_err(|e| IngestError::aws("DeleteMessageBatch", &self.url, &e))
             })?;
             failed += resp.failed().len();
         }
@@ -170,15 +150,66 @@ impl SqsQueue {
                     .set_entries(Some(entries))
                     .send()
                     .await
-                    .map_err(|e| {
-                        sqs_err(
-                            "ChangeMessageVisibilityBatch",
-                            &self.url,
-                            aws_sdk_sqs::error::DisplayErrorContext(e),
-                        )
-                    })
+                    .map_err(|e| IngestError::aws("ChangeMessageVisibilityBatch", &self.url, &e))
             })?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::primitives::SdkBody;
+    use aws_sdk_sqs::config::http::HttpResponse;
+    use aws_sdk_sqs::error::{ErrorMetadata, SdkError};
+    use aws_sdk_sqs::operation::receive_message::ReceiveMessageError;
+
+    use super::*;
+
+    fn receive_failed(status: u16, code: &str) -> SdkError<ReceiveMessageError, HttpResponse> {
+        let status = status.try_into().unwrap_or_else(|e| panic!("{e}"));
+        let meta = ErrorMetadata::builder().code(code).message("m").build();
+        SdkError::service_error(
+            ReceiveMessageError::generic(meta),
+            HttpResponse::new(status, SdkBody::empty()),
+        )
+    }
+
+    const URL: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/flowtrail";
+
+    #[test]
+    fn sqs_errors_name_the_queue_and_carry_the_edge_verdict() {
+        let throttled = IngestError::aws(
+            "ReceiveMessage",
+            URL,
+            &receive_failed(400, "ThrottlingException"),
+        );
+        assert!(throttled.is_retryable(), "{throttled}");
+        let msg = throttled.to_string();
+        assert!(msg.starts_with(&format!("ReceiveMessage {URL}: ")), "{msg}");
+        assert!(msg.contains("ThrottlingException"), "{msg}");
+        // Not an input error: a failing queue stops the run as before.
+        assert!(!throttled.is_input_error());
+
+        let unavailable = IngestError::aws(
+            "DeleteMessageBatch",
+            URL,
+            &receive_failed(503, "ServiceUnavailable"),
+        );
+        assert!(unavailable.is_retryable(), "{unavailable}");
+        let timeout: SdkError<ReceiveMessageError, HttpResponse> = SdkError::timeout_error("slow");
+        assert!(IngestError::aws("ReceiveMessage", URL, &timeout).is_retryable());
+
+        for (status, code) in [(400, "AccessDenied"), (403, "AccessDeniedException")] {
+            let denied = IngestError::aws("ReceiveMessage", URL, &receive_failed(status, code));
+            assert!(!denied.is_retryable(), "{denied}");
+            assert!(denied.to_string().contains(code), "{denied}");
+        }
+        let missing = IngestError::aws(
+            "ReceiveMessage",
+            URL,
+            &receive_failed(400, "AWS.SimpleQueueService.NonExistentQueue"),
+        );
+        assert!(!missing.is_retryable(), "{missing}");
     }
 }

@@ -4,14 +4,13 @@
 //! lake's filesystem once (`syncfs`): the temp files' data, the renames and the partition
 //! folders created for them are all on disk before the ledger's commit point, which is what
 //! the protocol needs (a crash before the commit point rolls every file of the commit back,
-//! whatever of it reached the disk). What that saves depends on the disk: measured 2026-12-06
-//! on the 2-core benchmark machine (ext4 on a virtio disk), an fsync took ~86 µs on the quiet
-//! disk (1,000-record objects over 1,336 hourly partitions: 2,678 fsyncs, 0.23 s of a 13.9 s
-//! debug-build replay, no difference in wall time), but with a build writing to the same disk
-//! an fsync per file and folder cost ~3.2 ms a file against ~0.4 ms a file for one `syncfs`
-//! after 300 files of 20 KB. So it pays where an fsync is slow (a busy disk, network block
-//! storage), and costs nothing measurable where it is fast. `syncfs` reports write-back errors
-//! of the filesystem since Linux 5.8, as fsync does for a file.
+//! whatever of it reached the disk). Measured 2026-12-07 on the 2-core benchmark machine (ext4
+//! on a virtio disk, release build, quiet machine): 1,000-record objects over 1,336 hourly
+//! partitions took a median 1.99 s with an fsync per file and folder against 1.46 s with one
+//! `syncfs` (4 alternating runs, each in a fresh folder), ~0.4 ms a file; with a build writing
+//! to the same disk, an fsync per file and folder cost ~3.2 ms a file against ~0.4 ms. It pays
+//! most where an fsync is slow (a busy disk, network block storage). `syncfs` reports
+//! write-back errors of the filesystem since Linux 5.8, as fsync does for a file.
 //!
 //! Elsewhere, or with `FLOWTRAIL_LAKE_SYNC=file`, each file and each folder is fsynced, as
 //! before. A lake whose folders span filesystems (a mount inside the lake) is outside what one

@@ -20,6 +20,8 @@
 
 pub mod config;
 pub mod retry;
+#[cfg(any(test, feature = "test-util"))]
+pub mod test_util;
 
 pub use aws_config::SdkConfig;
 pub use aws_smithy_types::error::display::DisplayErrorContext;

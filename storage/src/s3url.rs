@@ -130,19 +130,12 @@ impl std::fmt::Display for S3Url {
 
 #[cfg(test)]
 mod tests {
-    use aws_sdk_s3::error::ErrorMetadata;
     use aws_sdk_s3::operation::get_object::GetObjectError;
-    use aws_sdk_s3::primitives::SdkBody;
 
     use super::*;
 
     fn get_object_failed(status: u16, code: &str) -> SdkError<GetObjectError, HttpResponse> {
-        let status = status.try_into().unwrap_or_else(|e| panic!("{e}"));
-        let meta = ErrorMetadata::builder().code(code).message("m").build();
-        SdkError::service_error(
-            GetObjectError::generic(meta),
-            HttpResponse::new(status, SdkBody::empty()),
-        )
+        flowtrail_aws::test_util::service_error(status, code)
     }
 
     #[test]

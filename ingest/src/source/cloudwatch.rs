@@ -409,19 +409,13 @@ impl CloudWatchSource {
 #[cfg(test)]
 mod tests {
     use aws_sdk_cloudwatchlogs::config::http::HttpResponse;
-    use aws_sdk_cloudwatchlogs::error::{ErrorMetadata, SdkError};
+    use aws_sdk_cloudwatchlogs::error::SdkError;
     use aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsError;
-    use aws_sdk_s3::primitives::SdkBody;
 
     use super::*;
 
     fn get_failed(status: u16, code: &str) -> SdkError<GetLogEventsError, HttpResponse> {
-        let status = status.try_into().unwrap_or_else(|e| panic!("{e}"));
-        let meta = ErrorMetadata::builder().code(code).message("m").build();
-        SdkError::service_error(
-            GetLogEventsError::generic(meta),
-            HttpResponse::new(status, SdkBody::empty()),
-        )
+        flowtrail_aws::test_util::service_error(status, code)
     }
 
     #[test]

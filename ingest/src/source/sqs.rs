@@ -159,20 +159,14 @@ impl SqsQueue {
 
 #[cfg(test)]
 mod tests {
-    use aws_sdk_s3::primitives::SdkBody;
     use aws_sdk_sqs::config::http::HttpResponse;
-    use aws_sdk_sqs::error::{ErrorMetadata, SdkError};
+    use aws_sdk_sqs::error::SdkError;
     use aws_sdk_sqs::operation::receive_message::ReceiveMessageError;
 
     use super::*;
 
     fn receive_failed(status: u16, code: &str) -> SdkError<ReceiveMessageError, HttpResponse> {
-        let status = status.try_into().unwrap_or_else(|e| panic!("{e}"));
-        let meta = ErrorMetadata::builder().code(code).message("m").build();
-        SdkError::service_error(
-            ReceiveMessageError::generic(meta),
-            HttpResponse::new(status, SdkBody::empty()),
-        )
+        flowtrail_aws::test_util::service_error(status, code)
     }
 
     const URL: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/flowtrail";

@@ -12,9 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::compute::{SortOptions, sort_to_indices};
-use arrow::datatypes::{SchemaRef, TimestampMillisecondType};
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
@@ -26,6 +25,7 @@ use flowtrail_core::schema::EVENT_TIME;
 use crate::LakeError;
 use crate::crashpoint;
 use crate::ledger::temp_path;
+use crate::runs;
 
 /// Rows per row group: large enough that a scan reads long runs, small enough that pruning by
 /// time (row-group statistics) skips most of a busy hour's file for a narrow window.
@@ -131,57 +131,22 @@ fn event_time_leaf(schema: &SchemaRef) -> Option<i32> {
 /// time order, else the (batch, row) of each output row, sorted by `event_time` (nulls first;
 /// stable, so rows of the same millisecond keep their arrival order).
 ///
-/// Only the `event_time` columns are gathered to sort (8 bytes a row, plus 4 for the index):
-/// the rows themselves are copied once, a row group at a time, while writing.
-fn sort_order(batches: &[RecordBatch]) -> Result<Option<Vec<u32>>, LakeError> {
-    let arrow = |source| LakeError::Arrow {
-        context: "sorting a partition by event time".into(),
-        source,
-    };
-    let times: Vec<&dyn Array> = batches
-        .iter()
-        .filter_map(|b| b.column_by_name(EVENT_TIME).map(|c| c.as_ref()))
-        .collect();
-    if times.len() != batches.len() || (times.iter().all(|t| is_sorted(*t)) && in_order(&times)) {
+/// Buffered batches are sorted runs (`runs.rs`), merged here in one pass; batches that are not
+/// (a table whose rows come unsorted) are sorted whole: only the `event_time` columns are
+/// gathered to sort (8 bytes a row, plus 4 for the index). Either way the rows themselves are
+/// copied once, a row group at a time, while writing.
+fn sort_order(batches: &[RecordBatch]) -> Result<Option<Vec<(u32, u32)>>, LakeError> {
+    let refs: Vec<&RecordBatch> = batches.iter().collect();
+    if batches.iter().any(|b| runs::times(b).is_none()) {
         return Ok(None);
     }
-    let all = arrow::compute::concat(&times).map_err(arrow)?;
-    let opts = SortOptions {
-        descending: false,
-        nulls_first: true,
-    };
-    let idx = sort_to_indices(&all, Some(opts), None).map_err(arrow)?;
-    Ok(Some(idx.values().to_vec()))
-}
-
-/// Whether each batch starts at or after the previous one's last time (each being sorted).
-fn in_order(times: &[&dyn Array]) -> bool {
-    let edge = |a: &dyn Array, first: bool| {
-        let t = a.as_primitive_opt::<TimestampMillisecondType>()?;
-        let i = if first { 0 } else { t.len().checked_sub(1)? };
-        Some(if t.is_null(i) { i64::MIN } else { t.value(i) })
-    };
-    times
-        .windows(2)
-        .all(|w| match (edge(w[0], false), edge(w[1], true)) {
-            (Some(last), Some(first)) => first >= last,
-            _ => true,
-        })
-}
-
-fn is_sorted(col: &dyn Array) -> bool {
-    let Some(t) = col.as_primitive_opt::<TimestampMillisecondType>() else {
-        return true;
-    };
-    let mut prev = i64::MIN;
-    for v in t.iter() {
-        let v = v.unwrap_or(i64::MIN);
-        if v < prev {
-            return false;
-        }
-        prev = v;
+    if let Some(order) = runs::merge_order(&refs) {
+        return Ok((!runs::consecutive(&refs)).then_some(order));
     }
-    true
+    runs::sort_order(&refs).map_err(|source| LakeError::Arrow {
+        context: "sorting a partition by event time".into(),
+        source,
+    })
 }
 
 /// The rows of `batches` in event-time order, `chunk` rows at a time: the batches themselves when
@@ -193,29 +158,27 @@ fn sorted_chunks<'a>(
     let Some(order) = sort_order(batches)? else {
         return Ok(Box::new(batches.iter().cloned().map(Ok)));
     };
-    // where each batch starts in the concatenated order
-    let mut starts = Vec::with_capacity(batches.len());
-    let mut n = 0usize;
-    for b in batches {
-        starts.push(n);
-        n += b.num_rows();
-    }
     let refs: Vec<&RecordBatch> = batches.iter().collect();
-    let chunks: Vec<Vec<u32>> = order.chunks(chunk.max(1)).map(<[u32]>::to_vec).collect();
-    drop(order);
-    Ok(Box::new(chunks.into_iter().map(move |c| {
-        let at: Vec<(usize, usize)> = c
+    let chunk = chunk.max(1);
+    let mut start = 0;
+    Ok(Box::new(std::iter::from_fn(move || {
+        let end = (start + chunk).min(order.len());
+        if start >= end {
+            return None;
+        }
+        let at: Vec<(usize, usize)> = order[start..end]
             .iter()
-            .map(|&i| {
-                let i = i as usize;
-                let b = starts.partition_point(|&s| s <= i) - 1;
-                (b, i - starts[b])
-            })
+            .map(|&(b, i)| (b as usize, i as usize))
             .collect();
-        arrow::compute::interleave_record_batch(&refs, &at).map_err(|source| LakeError::Arrow {
-            context: "sorting a partition by event time".into(),
-            source,
-        })
+        start = end;
+        Some(
+            arrow::compute::interleave_record_batch(&refs, &at).map_err(|source| {
+                LakeError::Arrow {
+                    context: "sorting a partition by event time".into(),
+                    source,
+                }
+            }),
+        )
     })))
 }
 
@@ -312,7 +275,8 @@ pub fn write_all(jobs: Vec<FileJob>, opts: &EncodeOptions) -> Result<(), LakeErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Int64Array, TimestampMillisecondArray};
+    use arrow::array::{AsArray, Int64Array, TimestampMillisecondArray};
+    use arrow::datatypes::TimestampMillisecondType;
     use arrow::datatypes::{DataType, Field, Schema};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use std::sync::Arc;

@@ -73,6 +73,7 @@ pub mod partition;
 pub mod quarantine;
 pub mod reader;
 pub mod reread;
+pub mod runs;
 pub mod s3url;
 mod sync;
 pub mod writer;

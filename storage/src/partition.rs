@@ -1,5 +1,6 @@
 //! Splitting a batch of `flows` or `cloudtrail` rows by lake partition (account, region, date,
-//! hour of the event time).
+//! hour of the event time), each partition's rows sorted by event time: a sorted run
+//! (`runs.rs`), so a commit merges runs instead of sorting whole partitions.
 
 use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
 use arrow::compute::take_record_batch;
@@ -9,6 +10,7 @@ use flowtrail_core::PartitionKey;
 use flowtrail_core::schema::{ACCOUNT_ID, EVENT_TIME, REGION};
 
 use crate::LakeError;
+use crate::runs;
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -26,7 +28,9 @@ fn missing(col: &str) -> LakeError {
     }
 }
 
-/// Split `batch` into one batch per partition. Rows keep their order within a partition.
+/// Split `batch` into one batch per partition, its rows sorted by event time (stable: rows of
+/// the same millisecond keep their order); a batch of one partition and fewer than
+/// [`runs::SMALL_RUN_ROWS`] rows is returned as it is.
 pub fn split(batch: &RecordBatch) -> Result<Vec<(PartitionKey, RecordBatch)>, LakeError> {
     let acct = batch
         .column_by_name(ACCOUNT_ID)
@@ -78,13 +82,16 @@ pub fn split(batch: &RecordBatch) -> Result<Vec<(PartitionKey, RecordBatch)>, La
             }
         }
     }
-    if groups.len() == 1 {
+    // A small object's rows are not copied just to sort them: the writer merges small batches
+    // into sorted runs anyway (`writer.rs`).
+    if groups.len() == 1 && (batch.num_rows() < runs::SMALL_RUN_ROWS || runs::is_sorted(time)) {
         let ((a, r, h), _) = &groups[0];
         return Ok(vec![(PartitionKey::at(a, r, h * HOUR_MS), batch.clone())]);
     }
     groups
         .into_iter()
-        .map(|((a, r, h), idx)| {
+        .map(|((a, r, h), mut idx)| {
+            idx.sort_by_key(|&i| runs::key(time, i as usize));
             let part = take_record_batch(batch, &UInt32Array::from(idx))
                 .map_err(arrow_err("partitioning"))?;
             Ok((PartitionKey::at(a, r, h * HOUR_MS), part))

@@ -4,15 +4,15 @@
 //!
 //! Memory is bounded by bytes, not rows: a commit is due when the buffered batches take
 //! [`WriterOptions::max_buffered_bytes`] (or [`WriterOptions::max_buffered_rows`]). Small
-//! batches (one per small object, often carrying spare capacity) are compacted into one tight
-//! batch per partition as they accumulate, so thousands of small objects cost their rows, not
-//! their count.
+//! batches (one per small object) are merged into one sorted run per partition as they
+//! accumulate (`runs.rs`), so thousands of small objects cost their rows, not their count;
+//! larger batches, already sorted runs, are kept as they are (copying them would cost a pass
+//! over their rows for nothing).
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use arrow::compute::concat_batches;
 use arrow::record_batch::RecordBatch;
 
 use flowtrail_core::layout::QUARANTINE_DIR;
@@ -24,15 +24,14 @@ use crate::encode::{self, EncodeOptions, FileJob};
 use crate::ledger::{CommitRecord, Ledger, LedgerEntry, Recorded, write_durable};
 use crate::partition;
 use crate::quarantine::QuarantineRecord;
+use crate::runs;
 
 /// Default bound on the bytes of rows buffered between commits.
 pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 256 << 20;
 
-/// Batches of a partition buffered before they are compacted into one.
+/// Batches of a partition buffered before they are merged into one sorted run, when they are
+/// small (fewer than [`runs::SMALL_RUN_ROWS`] rows on average).
 const COMPACT_AFTER: usize = 16;
-
-/// Bytes of a partition's recent batches that make them worth compacting sooner.
-const COMPACT_BYTES: usize = 2 << 20;
 
 /// Writer settings.
 #[derive(Debug, Clone)]
@@ -68,7 +67,6 @@ impl Default for WriterOptions {
 struct PartBuffer {
     compacted: Vec<RecordBatch>,
     recent: Vec<RecordBatch>,
-    recent_bytes: usize,
     bytes: usize,
 }
 
@@ -79,24 +77,25 @@ impl PartBuffer {
         let before = self.bytes as isize;
         let size = batch.get_array_memory_size();
         self.bytes += size;
-        self.recent_bytes += size;
         self.recent.push(batch);
-        if self.recent.len() >= COMPACT_AFTER
-            || (self.recent.len() > 1 && self.recent_bytes >= COMPACT_BYTES)
-        {
-            self.compact();
+        if self.recent.len() >= COMPACT_AFTER {
+            let rows: usize = self.recent.iter().map(RecordBatch::num_rows).sum();
+            if rows < COMPACT_AFTER * runs::SMALL_RUN_ROWS {
+                self.compact();
+            } else {
+                self.compacted.append(&mut self.recent);
+            }
         }
         self.bytes as isize - before
     }
 
     fn compact(&mut self) {
-        self.recent_bytes = 0;
         let Some(first) = self.recent.first() else {
             return;
         };
         // Batches of one table share a schema; if they ever do not, they stay as they are
         // (the encoder reports the mismatch with the file's name).
-        match concat_batches(&first.schema(), &self.recent) {
+        match runs::sorted_run(&first.schema(), &self.recent) {
             Ok(one) => {
                 let freed: usize = self.recent.iter().map(|b| b.get_array_memory_size()).sum();
                 self.bytes = self.bytes + one.get_array_memory_size() - freed;
@@ -431,7 +430,8 @@ impl LakeWriter {
 mod tests {
     use super::*;
     use crate::SourceId;
-    use arrow::array::{Int64Array, StringArray, TimestampMillisecondArray};
+    use arrow::array::{AsArray, Int64Array, StringArray, TimestampMillisecondArray};
+    use arrow::datatypes::TimestampMillisecondType;
     use arrow::datatypes::{DataType, Field, Schema};
     use flowtrail_core::schema::{ACCOUNT_ID, EVENT_TIME, REGION, timestamp_type};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -541,6 +541,65 @@ mod tests {
         w.commit()?;
         assert_eq!(parquet_rows(dir.path())?, 1_000);
         assert_eq!(w.buffered_bytes(), 0);
+        Ok(())
+    }
+
+    /// Rows of one hour with times from `times` (ms after the hour) and `bytes` = `tag`.
+    fn hour_batch(times: &[i64], tag: i64) -> Result<RecordBatch, arrow::error::ArrowError> {
+        let b = batch(times.len() as i64)?;
+        let t0 = 1_767_866_400_000; // 2026-01-08T10:00Z
+        let mut cols = b.columns().to_vec();
+        cols[2] = Arc::new(
+            TimestampMillisecondArray::from_iter_values(times.iter().map(|t| t0 + t))
+                .with_timezone("UTC"),
+        );
+        cols[3] = Arc::new(Int64Array::from(vec![tag; times.len()]));
+        RecordBatch::try_new(b.schema(), cols)
+    }
+
+    #[test]
+    fn unsorted_objects_small_and_large_make_one_file_sorted_stably_by_time()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let mut w = LakeWriter::open(dir.path(), WriterOptions::default())?;
+        // 40 small objects (merged as they are buffered) and 20 large ones (kept as runs), each
+        // in descending time order, times repeating across objects.
+        let mut want: Vec<(i64, i64)> = Vec::new();
+        for tag in 0..60i64 {
+            let n = if tag % 3 == 0 { 300 } else { 7 };
+            let times: Vec<i64> = (0..n).rev().map(|i| (i * 37 + tag * 11) % 500).collect();
+            w.add(Table::Flows, &hour_batch(&times, tag)?)?;
+            want.extend(times.iter().map(|&t| (t, tag)));
+        }
+        w.commit()?;
+        // a stable sort of the rows in arrival order
+        want.sort_by_key(|r| r.0);
+        let mut got: Vec<(i64, i64)> = Vec::new();
+        let mut files = 0;
+        let mut stack = vec![dir.path().to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d)? {
+                let p = e?.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e == "parquet") {
+                    files += 1;
+                    for b in
+                        ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&p)?)?.build()?
+                    {
+                        let b = b?;
+                        let t = b.column(2).as_primitive::<TimestampMillisecondType>();
+                        let tag = b.column(3).as_primitive::<arrow::datatypes::Int64Type>();
+                        got.extend(
+                            (0..b.num_rows())
+                                .map(|i| (t.value(i) - 1_767_866_400_000, tag.value(i))),
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(files, 1);
+        assert_eq!(got, want);
         Ok(())
     }
 

@@ -58,10 +58,10 @@ pub fn sort_order(
     let Some(cols) = batches.iter().map(|b| times(b)).collect::<Option<Vec<_>>>() else {
         return Ok(None);
     };
-    let keys: Vec<i64> = cols
-        .iter()
-        .flat_map(|t| (0..t.len()).map(|i| key(t, i)))
-        .collect();
+    let mut keys: Vec<i64> = Vec::with_capacity(cols.iter().map(|t| t.len()).sum());
+    for t in &cols {
+        keys.extend((0..t.len()).map(|i| key(t, i)));
+    }
     let n = u32::try_from(keys.len())
         .map_err(|_| arrow::error::ArrowError::ComputeError(format!("{} rows", keys.len())))?;
     // `sort_by_key` is stable (arrow's `sort_to_indices` is not)

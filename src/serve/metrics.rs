@@ -76,6 +76,8 @@ pub struct Metrics {
     pub commits_followed: AtomicU64,
     /// Messages a follower keeps in flight until their hours are judged.
     pub messages_in_flight: AtomicU64,
+    /// Failed cycles: [may pass if retried, will fail the same way].
+    cycle_failures: [AtomicU64; 2],
     lag: Mutex<Histogram>,
 }
 
@@ -85,6 +87,11 @@ impl Metrics {
         if let Some(i) = ERROR_KINDS.iter().position(|k| *k == kind) {
             self.errors[i].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Count a failed cycle, by whether retrying it may succeed.
+    pub fn cycle_failed(&self, retryable: bool) {
+        self.cycle_failures[usize::from(!retryable)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Record a notification-to-lake lag.
@@ -221,6 +228,15 @@ impl Metrics {
             "Pipeline cycles completed.",
             &[("", load(&self.cycles))],
         );
+        counter(
+            o,
+            "flowtrail_cycle_failures_total",
+            "Failed cycles, by whether retrying may succeed (false: permissions, a missing queue, bucket or log group, a full disk).",
+            &[
+                ("{retryable=\"true\"}", load(&self.cycle_failures[0])),
+                ("{retryable=\"false\"}", load(&self.cycle_failures[1])),
+            ],
+        );
     }
 
     /// Where detection stands: commits followed, messages in flight, outbox, last cycle,
@@ -322,6 +338,7 @@ mod tests {
         m.objects.fetch_add(3, Ordering::Relaxed);
         m.alerts[3].fetch_add(2, Ordering::Relaxed);
         m.error("sns");
+        m.cycle_failed(false);
         m.observe_lag(0.3);
         m.observe_lag(4.0);
         let t = m.render();
@@ -331,6 +348,8 @@ mod tests {
         );
         assert!(t.contains("flowtrail_alerts_total{severity=\"high\"} 2"));
         assert!(t.contains("flowtrail_errors_total{kind=\"sns\"} 1"));
+        assert!(t.contains("flowtrail_cycle_failures_total{retryable=\"false\"} 1"));
+        assert!(t.contains("flowtrail_cycle_failures_total{retryable=\"true\"} 0"));
         assert!(t.contains("flowtrail_notification_lag_seconds_bucket{le=\"0.5\"} 1"));
         assert!(t.contains("flowtrail_notification_lag_seconds_bucket{le=\"5\"} 2"));
         assert!(t.contains("flowtrail_notification_lag_seconds_count 2"));

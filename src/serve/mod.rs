@@ -27,6 +27,7 @@
 //! SIGTERM (ECS stop) or SIGINT: the cycle in progress finishes, the state is saved, the
 //! outbox flushed, and the process exits 0 — within the SQS long-poll wait plus one cycle.
 
+mod backoff;
 mod cycle;
 mod follow;
 pub mod http;
@@ -368,8 +369,9 @@ fn cloudwatch_source(
     Ok(Some((src, Duration::from_secs(cw.poll_seconds.max(1)))))
 }
 
-/// Run cycles until shutdown; a failed cycle is retried after a back-off (2 s doubling to
-/// 32 s), its messages coming back from the queue.
+/// Run cycles until shutdown; a failed cycle is retried after a back-off (`backoff.rs`: 2 s
+/// doubling to 32 s for a transient failure, 32 s at once for one that will fail the same
+/// way), its messages coming back from the queue.
 fn run_cycles(svc: &mut dyn Loop, shutdown: &AtomicBool, metrics: &Metrics) {
     let mut failures = 0u32;
     while !shutdown.load(Ordering::Relaxed) {
@@ -380,9 +382,16 @@ fn run_cycles(svc: &mut dyn Loop, shutdown: &AtomicBool, metrics: &Metrics) {
                 metrics.last_cycle_ms.store(now_ms(), Ordering::Relaxed);
             }
             Err(e) => {
-                failures += 1;
-                let wait = Duration::from_secs(1u64 << failures.min(5));
-                tracing::error!(error = %crate::error_chain::one_line(&e), retry_in_s = wait.as_secs(), "cycle failed; its messages come back and are retried");
+                failures = failures.saturating_add(1);
+                let retryable = backoff::retryable(&e);
+                let wait = backoff::wait(failures, retryable);
+                metrics.cycle_failed(retryable != Some(false));
+                let error = crate::error_chain::one_line(&e);
+                if retryable == Some(false) {
+                    tracing::error!(%error, retry_in_s = wait.as_secs(), "cycle failed and will fail the same way until its cause is fixed (permissions, a missing queue, bucket or log group, a full disk); its messages stay in the queue");
+                } else {
+                    tracing::error!(%error, retry_in_s = wait.as_secs(), "cycle failed; its messages come back and are retried");
+                }
                 sleep_unless(shutdown, wait);
             }
         }

@@ -250,10 +250,15 @@ impl LakeWriter {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        for (key, part) in partition::split(batch)? {
+        self.add_parts(table, partition::split(batch)?);
+        Ok(())
+    }
+
+    /// Buffer rows already split by [`partition::split`] (on the thread that decoded them).
+    pub fn add_parts(&mut self, table: Table, parts: Vec<(PartitionKey, RecordBatch)>) {
+        for (key, part) in parts {
             self.buffer(table, key, part);
         }
-        Ok(())
     }
 
     /// Buffer a batch of `alerts` rows, all in the partition of `date_ms`'s day.

@@ -706,25 +706,12 @@ mod tests {
         Ok(())
     }
 
-    /// Rows in the lake's `flows` files.
+    /// Rows in the lake's committed `flows` files.
     fn lake_flow_rows(root: &std::path::Path) -> Result<usize, Box<dyn std::error::Error>> {
         let mut rows = 0;
-        let mut stack = vec![root.join("flows")];
-        while let Some(d) = stack.pop() {
-            for e in fs::read_dir(&d)? {
-                let p = e?.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|e| e == "parquet") {
-                    let f = fs::File::open(&p)?;
-                    let r =
-                        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)?
-                            .build()?;
-                    for b in r {
-                        rows += b?.num_rows();
-                    }
-                }
-            }
+        for (_, file) in flowtrail_lake::reader::files_since(root, Table::Flows, 0)? {
+            let batches = flowtrail_lake::reader::read_bytes(&file, fs::read(&file)?)?;
+            rows += batches.iter().map(RecordBatch::num_rows).sum::<usize>();
         }
         Ok(rows)
     }

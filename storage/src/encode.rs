@@ -23,6 +23,7 @@ use parquet::schema::types::ColumnPath;
 use flowtrail_core::schema::EVENT_TIME;
 
 use crate::LakeError;
+use crate::columns;
 use crate::crashpoint;
 use crate::ledger::temp_path;
 use crate::runs;
@@ -172,11 +173,9 @@ fn sorted_chunks<'a>(
             .collect();
         start = end;
         Some(
-            arrow::compute::interleave_record_batch(&refs, &at).map_err(|source| {
-                LakeError::Arrow {
-                    context: "sorting a partition by event time".into(),
-                    source,
-                }
+            columns::gather(&refs, &at).map_err(|source| LakeError::Arrow {
+                context: "sorting a partition by event time".into(),
+                source,
             }),
         )
     })))
@@ -190,9 +189,11 @@ pub fn write_one(job: &FileJob, opts: &EncodeOptions) -> Result<(), LakeError> {
     };
     let tmp = temp_path(&job.path);
     let rows = job.batches.iter().map(RecordBatch::num_rows).sum();
-    let props = properties(&first.schema(), opts, rows);
+    // Buffered batches may hold string columns as dictionaries; the file declares them plainly.
+    let schema = columns::plain_schema(&first.schema());
+    let props = properties(&schema, opts, rows);
     let chunks = sorted_chunks(&job.batches, opts.row_group_rows)?;
-    write_parquet(&tmp, first.schema(), chunks, props)?;
+    write_parquet(&tmp, schema, chunks, props)?;
     crashpoint::hit("parquet_written");
     fs::rename(&tmp, &job.path).map_err(io(&job.path))?;
     crashpoint::hit("parquet_renamed");

@@ -64,6 +64,7 @@
 //! step.
 
 pub mod claims;
+pub mod columns;
 pub mod crashpoint;
 pub mod encode;
 pub mod error;

@@ -1,16 +1,18 @@
 //! Splitting a batch of `flows` or `cloudtrail` rows by lake partition (account, region, date,
 //! hour of the event time), each partition's rows sorted by event time: a sorted run
-//! (`runs.rs`), so a commit merges runs instead of sorting whole partitions.
+//! (`runs.rs`), so a commit merges runs instead of sorting whole partitions. The pieces hold
+//! their constant string columns as dictionaries and are not copied for their empty columns
+//! (`columns.rs`).
 
-use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
-use arrow::compute::take_record_batch;
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
+use arrow::datatypes::DataType;
 use arrow::datatypes::TimestampMillisecondType;
 
 use flowtrail_core::PartitionKey;
 use flowtrail_core::schema::{ACCOUNT_ID, EVENT_TIME, REGION};
 
 use crate::LakeError;
-use crate::runs;
+use crate::{columns, runs};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -28,18 +30,27 @@ fn missing(col: &str) -> LakeError {
     }
 }
 
+/// Column `name` of `batch` as plain strings (a batch split once may hold it as a dictionary).
+fn strings(batch: &RecordBatch, name: &str) -> Result<ArrayRef, LakeError> {
+    let col = batch.column_by_name(name).ok_or_else(|| missing(name))?;
+    match col.data_type() {
+        DataType::Utf8 => Ok(col.clone()),
+        DataType::Dictionary(_, v) if v.as_ref() == &DataType::Utf8 => {
+            arrow::compute::cast(col.as_ref(), &DataType::Utf8).map_err(arrow_err("partitioning"))
+        }
+        _ => Err(missing(name)),
+    }
+}
+
 /// Split `batch` into one batch per partition, its rows sorted by event time (stable: rows of
 /// the same millisecond keep their order); a batch of one partition and fewer than
-/// [`runs::SMALL_RUN_ROWS`] rows is returned as it is.
+/// [`runs::SMALL_RUN_ROWS`] rows is returned unsorted. String columns constant over the batch are
+/// held as dictionaries ([`columns::compact`]).
 pub fn split(batch: &RecordBatch) -> Result<Vec<(PartitionKey, RecordBatch)>, LakeError> {
-    let acct = batch
-        .column_by_name(ACCOUNT_ID)
-        .and_then(|c| c.as_string_opt::<i32>())
-        .ok_or_else(|| missing(ACCOUNT_ID))?;
-    let region = batch
-        .column_by_name(REGION)
-        .and_then(|c| c.as_string_opt::<i32>())
-        .ok_or_else(|| missing(REGION))?;
+    let acct = strings(batch, ACCOUNT_ID)?;
+    let acct = acct.as_string::<i32>();
+    let region = strings(batch, REGION)?;
+    let region = region.as_string::<i32>();
     let time = batch
         .column_by_name(EVENT_TIME)
         .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>())
@@ -86,13 +97,18 @@ pub fn split(batch: &RecordBatch) -> Result<Vec<(PartitionKey, RecordBatch)>, La
     // into sorted runs anyway (`writer.rs`).
     if groups.len() == 1 && (batch.num_rows() < runs::SMALL_RUN_ROWS || runs::is_sorted(time)) {
         let ((a, r, h), _) = &groups[0];
-        return Ok(vec![(PartitionKey::at(a, r, h * HOUR_MS), batch.clone())]);
+        let key = PartitionKey::at(a, r, h * HOUR_MS);
+        return Ok(vec![(key, columns::compact(batch.clone()))]);
     }
+    // An object's constant columns (its key; its account and region, one object's in AWS's
+    // layout) become dictionaries before the rows are taken: each piece copies 4 bytes a row
+    // for them and shares the object's one value.
+    let whole = columns::compact(batch.clone());
     groups
         .into_iter()
         .map(|((a, r, h), mut idx)| {
             idx.sort_by_key(|&i| runs::key(time, i as usize));
-            let part = take_record_batch(batch, &UInt32Array::from(idx))
+            let part = columns::take(&whole, &UInt32Array::from(idx))
                 .map_err(arrow_err("partitioning"))?;
             Ok((PartitionKey::at(a, r, h * HOUR_MS), part))
         })

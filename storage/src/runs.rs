@@ -19,6 +19,8 @@ use arrow::datatypes::TimestampMillisecondType;
 
 use flowtrail_core::schema::EVENT_TIME;
 
+use crate::columns;
+
 /// A batch of fewer rows than this is small: its fixed costs (an allocation per buffer, a few
 /// hundred bytes of array headers per column, any room its decoder left) weigh on its rows.
 /// Small batches are not sorted on their own but merged with others and sorted together.
@@ -27,26 +29,23 @@ pub const SMALL_RUN_ROWS: usize = 256;
 /// One sorted run of all of `batches`' rows: merged when each is a sorted run, sorted whole
 /// when not (small batches arrive unsorted), concatenated when they already follow one another
 /// or have no `event_time`.
-pub fn sorted_run(
-    schema: &arrow::datatypes::SchemaRef,
-    batches: &[RecordBatch],
-) -> Result<RecordBatch, arrow::error::ArrowError> {
+pub fn sorted_run(batches: &[RecordBatch]) -> Result<RecordBatch, arrow::error::ArrowError> {
     let refs: Vec<&RecordBatch> = batches.iter().collect();
     if refs.iter().all(|b| times(b).is_some_and(is_sorted)) && consecutive(&refs) {
-        return arrow::compute::concat_batches(schema, batches);
+        return columns::concat(&refs);
     }
     let order = match merge_order(&refs) {
         Some(order) => order,
         None => match sort_order(&refs)? {
             Some(order) => order,
-            None => return arrow::compute::concat_batches(schema, batches),
+            None => return columns::concat(&refs),
         },
     };
     let at: Vec<(usize, usize)> = order
         .iter()
         .map(|&(r, i)| (r as usize, i as usize))
         .collect();
-    arrow::compute::interleave_record_batch(&refs, &at)
+    columns::gather(&refs, &at)
 }
 
 /// The (batch, row) of every row of `batches` in a stable sort by event time, whatever their

@@ -90,12 +90,12 @@ impl PartBuffer {
     }
 
     fn compact(&mut self) {
-        let Some(first) = self.recent.first() else {
+        if self.recent.is_empty() {
             return;
-        };
-        // Batches of one table share a schema; if they ever do not, they stay as they are
-        // (the encoder reports the mismatch with the file's name).
-        match runs::sorted_run(&first.schema(), &self.recent) {
+        }
+        // Batches of one table share their columns; if they ever do not, they stay as they
+        // are (the encoder reports the mismatch with the file's name).
+        match runs::sorted_run(&self.recent) {
             Ok(one) => {
                 let freed: usize = self.recent.iter().map(|b| b.get_array_memory_size()).sum();
                 self.bytes = self.bytes + one.get_array_memory_size() - freed;
@@ -588,6 +588,59 @@ mod tests {
             got.extend((0..b.num_rows()).map(|i| (t.value(i) - 1_767_866_400_000, tag.value(i))));
         }
         assert_eq!(got, want);
+        Ok(())
+    }
+
+    #[test]
+    fn columns_held_as_dictionaries_are_written_as_plain_strings()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let mut w = LakeWriter::open(dir.path(), WriterOptions::default())?;
+        // A column with no value, and objects large enough that their constant columns are
+        // held as dictionaries, beside small ones that are not: all in one hour.
+        let with_empty = |b: RecordBatch| -> Result<RecordBatch, arrow::error::ArrowError> {
+            let mut fields: Vec<Field> = b
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect();
+            fields.push(Field::new("vpc_id", DataType::Utf8, true));
+            let mut cols = b.columns().to_vec();
+            cols.push(arrow::array::new_null_array(&DataType::Utf8, b.num_rows()));
+            RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+        };
+        let mut want = Vec::new();
+        for tag in 0..6i64 {
+            let n = if tag % 2 == 0 { 500 } else { 9 };
+            let times: Vec<i64> = (0..n).map(|i| (i * 13 + tag) % 1_000).collect();
+            let b = with_empty(hour_batch(&times, tag)?)?;
+            w.add(Table::Flows, &b)?;
+            want.push(b);
+        }
+        w.commit()?;
+        let files = crate::reader::files_since(dir.path(), Table::Flows, 0)?;
+        assert_eq!(files.len(), 1);
+        let got = crate::reader::read_bytes(&files[0].1, fs::read(&files[0].1)?)?;
+        assert_eq!(
+            got[0].schema(),
+            want[0].schema(),
+            "the file declares plain strings"
+        );
+        let got = arrow::compute::concat_batches(&want[0].schema(), &got)?;
+        assert_eq!(got.num_rows(), 1_527);
+        assert_eq!(got.column(4).null_count(), 1_527);
+        for col in [0, 1] {
+            let s = got.column(col).as_string::<i32>();
+            assert!(s.iter().all(|v| {
+                v == want[0]
+                    .column(col)
+                    .as_string::<i32>()
+                    .iter()
+                    .next()
+                    .flatten()
+            }));
+        }
         Ok(())
     }
 

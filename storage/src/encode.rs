@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use arrow::array::RecordBatch;
+use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::SchemaRef;
 use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use parquet::basic::{Compression, ZstdLevel};
@@ -91,8 +91,19 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
 /// lake's bytes. Snappy is Athena's default Parquet codec: every reader has it.
 pub const SMALL_FILE_ROWS: usize = 8_192;
 
-/// The writer properties for a file of `schema` holding `rows` rows.
-pub fn properties(schema: &SchemaRef, opts: &EncodeOptions, rows: usize) -> WriterProperties {
+/// The writer properties for a file of `schema` holding `rows` rows, whose top-level columns
+/// at `plain` (indices into `schema`) are not worth compressing ([`uncompressed_columns`]).
+///
+/// Those columns are stored uncompressed: their pages hold a few bytes, and parquet's zstd
+/// codec makes a compression and a decompression context for every column chunk it
+/// compresses, which cost 5% of a replay's CPU on the 14-field default format (26 of the 43
+/// `flows` columns are empty in its files).
+pub fn properties(
+    schema: &SchemaRef,
+    opts: &EncodeOptions,
+    rows: usize,
+    plain: &[usize],
+) -> WriterProperties {
     let codec = if rows < SMALL_FILE_ROWS {
         Compression::SNAPPY
     } else {
@@ -108,24 +119,66 @@ pub fn properties(schema: &SchemaRef, opts: &EncodeOptions, rows: usize) -> Writ
             b = b.set_column_dictionary_enabled(ColumnPath::from(*name), false);
         }
     }
-    if let Some(idx) = event_time_leaf(schema) {
+    let Ok(desc) = ArrowSchemaConverter::new().convert(schema) else {
+        return b.build();
+    };
+    if let Some(idx) = leaf_index(&desc, EVENT_TIME) {
         b = b.set_sorting_columns(Some(vec![SortingColumn {
             column_idx: idx,
             descending: false,
             nulls_first: true,
         }]));
     }
+    if codec != Compression::UNCOMPRESSED {
+        for (leaf, col) in desc.columns().iter().enumerate() {
+            if plain.contains(&desc.get_column_root_idx(leaf)) {
+                b = b.set_column_compression(col.path().clone(), Compression::UNCOMPRESSED);
+            }
+        }
+    }
     b.build()
 }
 
-/// The parquet leaf index of `event_time` (leaf, not field: a map column before it has two).
-fn event_time_leaf(schema: &SchemaRef) -> Option<i32> {
-    let desc = ArrowSchemaConverter::new().convert(schema).ok()?;
+/// The parquet leaf index of top-level column `name` (leaf, not field: a map column before it
+/// has two).
+fn leaf_index(desc: &parquet::schema::types::SchemaDescriptor, name: &str) -> Option<i32> {
     let idx = desc
         .columns()
         .iter()
-        .position(|c| c.path().string() == EVENT_TIME)?;
+        .position(|c| c.path().string() == name)?;
     i32::try_from(idx).ok()
+}
+
+/// The top-level columns of `batches` that gain nothing from compression: those with no
+/// value on any row, and those held as dictionaries of one and the same value in every batch
+/// (`account_id` and `region` in a partition's file, `columns.rs`), whose pages hold a few
+/// bytes of run-length-encoded keys.
+fn uncompressed_columns(batches: &[RecordBatch]) -> Vec<usize> {
+    let Some(first) = batches.first() else {
+        return Vec::new();
+    };
+    (0..first.num_columns())
+        .filter(|&c| {
+            let col = |b: &RecordBatch| b.columns().get(c).cloned();
+            let empty = batches
+                .iter()
+                .all(|b| col(b).is_some_and(|a| a.null_count() == a.len()));
+            empty || one_value(batches.iter().filter_map(col))
+        })
+        .collect()
+}
+
+/// Whether every array is a dictionary whose values are one and the same single value.
+fn one_value(mut arrays: impl Iterator<Item = arrow::array::ArrayRef>) -> bool {
+    let values = |a: &arrow::array::ArrayRef| {
+        a.as_any_dictionary_opt()
+            .map(|d| d.values().clone())
+            .filter(|v| v.len() == 1)
+    };
+    let Some(first) = arrays.next().as_ref().and_then(values) else {
+        return false;
+    };
+    arrays.all(|a| values(&a).is_some_and(|v| v.as_ref() == first.as_ref()))
 }
 
 /// The order in which a partition's rows are written: `None` when they already are in event
@@ -191,7 +244,7 @@ pub fn write_one(job: &FileJob, opts: &EncodeOptions) -> Result<(), LakeError> {
     let rows = job.batches.iter().map(RecordBatch::num_rows).sum();
     // Buffered batches may hold string columns as dictionaries; the file declares them plainly.
     let schema = columns::plain_schema(&first.schema());
-    let props = properties(&schema, opts, rows);
+    let props = properties(&schema, opts, rows, &uncompressed_columns(&job.batches));
     let chunks = sorted_chunks(&job.batches, opts.row_group_rows)?;
     write_parquet(&tmp, schema, chunks, props)?;
     crashpoint::hit("parquet_written");
@@ -430,9 +483,71 @@ mod tests {
                 threads: 1,
             },
             1,
+            &[],
         );
         assert!(!props.dictionary_enabled(&ColumnPath::from("bytes")));
         assert!(props.dictionary_enabled(&ColumnPath::from("action")));
+        Ok(())
+    }
+
+    #[test]
+    fn empty_and_one_value_columns_are_stored_uncompressed()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("f.parquet");
+        let rows = SMALL_FILE_ROWS; // two halves: large enough for zstd together
+        let half = |start: i64, key: &str| -> Result<RecordBatch, arrow::error::ArrowError> {
+            let b = batch(&(start..start + rows as i64).map(Some).collect::<Vec<_>>())?;
+            let mut fields: Vec<Field> = b
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect();
+            fields.push(Field::new("vpc_id", DataType::Utf8, true));
+            fields.push(Field::new("account_id", DataType::Utf8, false));
+            fields.push(Field::new("source_key", DataType::Utf8, false));
+            let mut cols = b.columns().to_vec();
+            cols.push(arrow::array::new_null_array(&DataType::Utf8, rows));
+            cols.push(Arc::new(arrow::array::StringArray::from(vec![
+                "111122223333";
+                rows
+            ])));
+            cols.push(Arc::new(arrow::array::StringArray::from(vec![key; rows])));
+            RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+        };
+        let plain = [half(0, "a/1.gz")?, half(rows as i64, "a/2.gz")?];
+        let jobs = vec![FileJob {
+            path: path.clone(),
+            batches: plain.iter().cloned().map(columns::compact).collect(),
+        }];
+        let opts = EncodeOptions {
+            zstd_level: 1,
+            row_group_rows: ROW_GROUP_ROWS,
+            threads: 1,
+        };
+        write_all(jobs, &opts)?;
+        let r = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&path)?)?;
+        let codecs: Vec<Compression> = r
+            .metadata()
+            .row_group(0)
+            .columns()
+            .iter()
+            .map(|c| c.compression())
+            .collect();
+        assert!(matches!(codecs[0], Compression::ZSTD(_)), "bytes");
+        assert!(matches!(codecs[1], Compression::ZSTD(_)), "event_time");
+        assert_eq!(codecs[2], Compression::UNCOMPRESSED, "vpc_id: no value");
+        assert_eq!(
+            codecs[3],
+            Compression::UNCOMPRESSED,
+            "account_id: one value"
+        );
+        assert!(matches!(codecs[4], Compression::ZSTD(_)), "source_key: two");
+        let back: Vec<RecordBatch> = r.build()?.collect::<Result<_, _>>()?;
+        let want = arrow::compute::concat_batches(&plain[0].schema(), &plain)?;
+        let back = arrow::compute::concat_batches(&want.schema(), &back)?;
+        assert_eq!(back, want);
         Ok(())
     }
 

@@ -8,7 +8,7 @@
 //! - a string column with one value and no null in a batch is held as a one-value dictionary
 //!   (a 4-byte key a row) by [`compact`];
 //! - a column with no value at all is made anew (zeroed memory) by [`take`], [`gather`] and
-//!   [`concat`], instead of being gathered row by row.
+//!   [`concat()`], instead of being gathered row by row.
 //!
 //! The files do not change: parquet's writer takes a dictionary array for a column its schema
 //! declares as the dictionary's value type, and a commit writes with [`plain_schema`], so a file

@@ -92,7 +92,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
 pub const SMALL_FILE_ROWS: usize = 8_192;
 
 /// The writer properties for a file of `schema` holding `rows` rows, whose top-level columns
-/// at `plain` (indices into `schema`) are not worth compressing ([`uncompressed_columns`]).
+/// at `plain` (indices into `schema`) are not worth compressing (`uncompressed_columns`).
 ///
 /// Those columns are stored uncompressed: their pages hold a few bytes, and parquet's zstd
 /// codec makes a compression and a decompression context for every column chunk it

@@ -227,6 +227,9 @@ def count_rows(out):
 def run_tool(tool, src, out, flowtrail_bin):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
+    # Each run starts with nothing dirty in the page cache: polars and DuckDB exit without
+    # syncing, and flowtrail's one `syncfs` per commit would otherwise write their output too.
+    os.sync()
     timef = out + ".time"
     if tool == "flowtrail":
         cmd = [flowtrail_bin, "replay", src, "--lake", f"{out}/lake", "--no-detect",
@@ -343,6 +346,7 @@ def main():
     out_root = os.path.join(a.data, "_out")
     if os.path.exists(out_root):
         shutil.rmtree(out_root, ignore_errors=True)
+        os.sync()
         if not a.generate_only:
             print("waiting 35 s after deleting earlier outputs (ext4's recently deleted inodes)",
                   file=sys.stderr)

@@ -675,17 +675,9 @@ mod tests {
     -> Result<(), Box<dyn std::error::Error>> {
         let src = tempfile::tempdir()?;
         let lake_dir = tempfile::tempdir()?;
-        let mut expected = 0u64;
-        for n in 0..12 {
-            let rows = 50 + n * 37;
-            expected += rows as u64;
-            let key = format!(
-                "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/01/08/123456789012_vpcflowlogs_us-east-1_fl-0abc_20260108T10{n:02}Z_deadbeef.log.gz"
-            );
-            let path = src.path().join(key);
-            fs::create_dir_all(path.parent().ok_or("no parent")?)?;
-            fs::write(&path, flow_object(n, rows))?;
-        }
+        let sizes: Vec<usize> = (0..12).map(|n| 50 + n * 37).collect();
+        let expected: u64 = sizes.iter().map(|&r| r as u64).sum();
+        write_flow_objects(src.path(), &sizes)?;
         let listing = local::list(src.path(), &DateRange::default())?;
         assert_eq!(listing.objects.len(), 12);
         let mut lake = LakeWriter::open(lake_dir.path(), WriterOptions::default())?;
@@ -706,6 +698,23 @@ mod tests {
         Ok(())
     }
 
+    /// Object `n` of `rows[n]` rows (from `flow_object`) under `dir`, in the AWS layout, one a
+    /// minute from 10:00Z.
+    fn write_flow_objects(
+        dir: &std::path::Path,
+        rows: &[usize],
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        for (n, &r) in rows.iter().enumerate() {
+            let key = format!(
+                "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/01/08/123456789012_vpcflowlogs_us-east-1_fl-0abc_20260108T10{n:02}Z_deadbeef.log.gz"
+            );
+            let path = dir.join(key);
+            fs::create_dir_all(path.parent().ok_or("no parent")?)?;
+            fs::write(&path, flow_object(n, r))?;
+        }
+        Ok(())
+    }
+
     /// Rows in the lake's committed `flows` files.
     fn lake_flow_rows(root: &std::path::Path) -> Result<usize, Box<dyn std::error::Error>> {
         let mut rows = 0;
@@ -723,14 +732,7 @@ mod tests {
         // them by partition; `--from` 10:33:20 cuts one object in two and drops three.
         let src = tempfile::tempdir()?;
         let lake_dir = tempfile::tempdir()?;
-        for n in 0..12 {
-            let key = format!(
-                "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/01/08/123456789012_vpcflowlogs_us-east-1_fl-0abc_20260108T10{n:02}Z_deadbeef.log.gz"
-            );
-            let path = src.path().join(key);
-            fs::create_dir_all(path.parent().ok_or("no parent")?)?;
-            fs::write(&path, flow_object(n, 600))?;
-        }
+        write_flow_objects(src.path(), &[600; 12])?;
         let listing = local::list(src.path(), &DateRange::default())?;
         let mut lake = LakeWriter::open(lake_dir.path(), WriterOptions::default())?;
         let opts = ReplayOptions {

@@ -211,6 +211,25 @@ fn with_rows(
     )
 }
 
+/// `batch` with string columns `extra` (name, nullable, values) appended: for tests.
+#[cfg(test)]
+pub(crate) fn with_strings(
+    batch: &RecordBatch,
+    extra: Vec<(&str, bool, ArrayRef)>,
+) -> Result<RecordBatch, ArrowError> {
+    let mut fields: Vec<FieldRef> = batch.schema().fields().iter().cloned().collect();
+    let mut cols = batch.columns().to_vec();
+    for (name, nullable, col) in extra {
+        fields.push(Arc::new(arrow::datatypes::Field::new(
+            name,
+            DataType::Utf8,
+            nullable,
+        )));
+        cols.push(col);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -498,23 +498,19 @@ mod tests {
         let rows = SMALL_FILE_ROWS; // two halves: large enough for zstd together
         let half = |start: i64, key: &str| -> Result<RecordBatch, arrow::error::ArrowError> {
             let b = batch(&(start..start + rows as i64).map(Some).collect::<Vec<_>>())?;
-            let mut fields: Vec<Field> = b
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.as_ref().clone())
-                .collect();
-            fields.push(Field::new("vpc_id", DataType::Utf8, true));
-            fields.push(Field::new("account_id", DataType::Utf8, false));
-            fields.push(Field::new("source_key", DataType::Utf8, false));
-            let mut cols = b.columns().to_vec();
-            cols.push(arrow::array::new_null_array(&DataType::Utf8, rows));
-            cols.push(Arc::new(arrow::array::StringArray::from(vec![
-                "111122223333";
-                rows
-            ])));
-            cols.push(Arc::new(arrow::array::StringArray::from(vec![key; rows])));
-            RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+            let strings = |v: &str| Arc::new(arrow::array::StringArray::from(vec![v; rows]));
+            columns::with_strings(
+                &b,
+                vec![
+                    (
+                        "vpc_id",
+                        true,
+                        arrow::array::new_null_array(&DataType::Utf8, rows),
+                    ),
+                    ("account_id", false, strings("111122223333")),
+                    ("source_key", false, strings(key)),
+                ],
+            )
         };
         let plain = [half(0, "a/1.gz")?, half(rows as i64, "a/2.gz")?];
         let jobs = vec![FileJob {

@@ -598,17 +598,9 @@ mod tests {
         let mut w = LakeWriter::open(dir.path(), WriterOptions::default())?;
         // A column with no value, and objects large enough that their constant columns are
         // held as dictionaries, beside small ones that are not: all in one hour.
-        let with_empty = |b: RecordBatch| -> Result<RecordBatch, arrow::error::ArrowError> {
-            let mut fields: Vec<Field> = b
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.as_ref().clone())
-                .collect();
-            fields.push(Field::new("vpc_id", DataType::Utf8, true));
-            let mut cols = b.columns().to_vec();
-            cols.push(arrow::array::new_null_array(&DataType::Utf8, b.num_rows()));
-            RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+        let with_empty = |b: RecordBatch| {
+            let empty = arrow::array::new_null_array(&DataType::Utf8, b.num_rows());
+            crate::columns::with_strings(&b, vec![("vpc_id", true, empty)])
         };
         let mut want = Vec::new();
         for tag in 0..6i64 {

@@ -18,18 +18,24 @@
 --   Internet background noise (many sources, each a few ports) stays far below every shape.
 --   Flow logs record an internal flow on each ENI it crosses, so everything counts distinct
 --   targets, never raw records.
-WITH cand AS (
-    -- Every shape needs at least 25 distinct targets, 80% of them failed: at least 20 failed
-    -- targets, each with a record that was rejected or a bare TCP probe. A source with fewer
-    -- such records in a window cannot qualify: skip the per-target aggregation for it. Only
-    -- those records are counted here, so the candidates cost little to find.
-    SELECT date_bin(INTERVAL '10 minutes', event_time) AS w, srcaddr
+WITH probe AS (
+    -- Every shape needs at least 25 distinct targets, 80% of them failed: at least 20 distinct
+    -- failed targets. A failed target has a record that was rejected, or only bare TCP probes
+    -- that are not replies (so each of its records with a packet count is at most 3 packets
+    -- to a port below 32768 or from one at or above it). A source with fewer than 20 distinct
+    -- targets among such records in a window cannot qualify: skip the per-target aggregation
+    -- for it. Distinct targets, not records: a client making many short connections to one
+    -- service (an API poller, a health checker) is not a candidate.
+    SELECT DISTINCT date_bin(INTERVAL '10 minutes', event_time) AS w, srcaddr, dstaddr, dstport
     FROM flows
     WHERE log_status = 'OK' AND protocol IN (6, 17)
       AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND dstport IS NOT NULL
-      AND (action = 'REJECT' OR (protocol = 6 AND packets <= 3))
-    GROUP BY date_bin(INTERVAL '10 minutes', event_time), srcaddr
-    HAVING count(*) >= 20
+      AND (action = 'REJECT'
+           OR (protocol = 6 AND packets <= 3
+               AND (dstport < 32768 OR srcport IS NULL OR srcport >= 32768)))
+),
+cand AS (
+    SELECT w, srcaddr FROM probe GROUP BY w, srcaddr HAVING count(*) >= 20
 ),
 t AS (
     -- one row per distinct target of a source in a window. The candidates come first in the

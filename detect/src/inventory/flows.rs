@@ -6,8 +6,6 @@
 //! A batch is first reduced to one entry per (interface, instance) with its time span, so the
 //! per-row cost is one hash lookup.
 
-use std::collections::HashMap;
-
 use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, TimestampMillisecondType};
 
@@ -15,6 +13,7 @@ use flowtrail_core::schema::EVENT_TIME;
 use flowtrail_core::schema::flows::col;
 
 use super::model::IfaceFacts;
+use crate::baseline::hourly::Map;
 
 /// What a batch says about one (interface, instance) pair.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +59,7 @@ pub fn sightings(b: &RecordBatch) -> Vec<Sighting> {
     let vpc = utf8(b, col::VPC_ID);
     let acct = utf8(b, col::ACCOUNT_ID);
     let region = utf8(b, col::REGION);
-    let mut by: HashMap<(&str, Option<&str>), Sighting> = HashMap::new();
+    let mut by: Map<(&str, Option<&str>), Sighting> = Map::default();
     for i in 0..b.num_rows() {
         let (Some(eni), false) = (cell(Some(&enis), i), times.is_null(i)) else {
             continue;

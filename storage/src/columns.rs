@@ -166,26 +166,58 @@ fn by_column(
     let mut fields: Vec<FieldRef> = Vec::with_capacity(first.num_columns());
     let mut cols: Vec<ArrayRef> = Vec::with_capacity(first.num_columns());
     for (c, field) in schema.fields().iter().enumerate() {
-        let arrays = batches
-            .iter()
-            .map(|b| {
-                b.columns().get(c).cloned().ok_or_else(|| {
-                    ArrowError::SchemaError(format!("a batch has no column {}", field.name()))
-                })
-            })
-            .collect::<Result<Vec<ArrayRef>, _>>()?;
-        let col = if arrays.iter().all(|a| all_null(a.as_ref())) {
-            new_null_array(field.data_type(), rows)
-        } else if arrays.iter().all(|a| a.data_type() == field.data_type()) {
-            join(&arrays)?
-        } else {
-            join(&as_plain(&arrays)?)?
-        };
+        let col = join_column(batches, c, rows, &join)?;
         fields.push(retyped(field, col.data_type()));
         cols.push(col);
     }
     let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
     with_rows(schema, cols, rows)
+}
+
+/// Column `c` of the rows at `at` of `batches` (one column of [`gather`]).
+pub fn gather_column(
+    batches: &[&RecordBatch],
+    c: usize,
+    at: &[(usize, usize)],
+) -> Result<ArrayRef, ArrowError> {
+    join_column(batches, c, at.len(), &|arrays: &[ArrayRef]| {
+        let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
+        arrow::compute::interleave(&refs, at)
+    })
+}
+
+/// Column `c` of every batch joined into `rows` rows, as [`by_column`] joins each column.
+fn join_column(
+    batches: &[&RecordBatch],
+    c: usize,
+    rows: usize,
+    join: &impl Fn(&[ArrayRef]) -> Result<ArrayRef, ArrowError>,
+) -> Result<ArrayRef, ArrowError> {
+    let Some(first) = batches.first() else {
+        return Err(ArrowError::InvalidArgumentError(
+            "no batches to join".to_string(),
+        ));
+    };
+    let schema = first.schema();
+    let field = schema
+        .fields()
+        .get(c)
+        .ok_or_else(|| ArrowError::SchemaError(format!("the batches have no column {c}")))?;
+    let arrays = batches
+        .iter()
+        .map(|b| {
+            b.columns().get(c).cloned().ok_or_else(|| {
+                ArrowError::SchemaError(format!("a batch has no column {}", field.name()))
+            })
+        })
+        .collect::<Result<Vec<ArrayRef>, _>>()?;
+    if arrays.iter().all(|a| all_null(a.as_ref())) {
+        Ok(new_null_array(field.data_type(), rows))
+    } else if arrays.iter().all(|a| a.data_type() == field.data_type()) {
+        join(&arrays)
+    } else {
+        join(&as_plain(&arrays)?)
+    }
 }
 
 /// Dictionary arrays cast to their values' type; others as they are.

@@ -5,7 +5,8 @@
 //!
 //! A commit encodes its partitions on several threads at once ([`write_all`]): encoding is most
 //! of a commit's CPU, and during it the decode workers wait, so one encoding thread would leave
-//! the other cores idle.
+//! the other cores idle. A file holding more than a thread's share of a commit's rows has its
+//! columns encoded on every thread instead (`colwrite.rs`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use flowtrail_core::schema::EVENT_TIME;
 
 use crate::LakeError;
 use crate::columns;
+use crate::colwrite;
 use crate::crashpoint;
 use crate::ledger::temp_path;
 use crate::runs;
@@ -236,7 +238,10 @@ fn sorted_chunks<'a>(
 
 /// Encode one file: sorted rows to a temp file, rename to the final name. The commit makes it
 /// durable before its commit point (`sync.rs`).
-pub fn write_one(job: &FileJob, opts: &EncodeOptions) -> Result<(), LakeError> {
+///
+/// `threads` above 1 encodes each row group's columns on that many threads
+/// ([`crate::colwrite`]): for a commit with fewer files than threads.
+pub fn write_one(job: &FileJob, opts: &EncodeOptions, threads: usize) -> Result<(), LakeError> {
     let Some(first) = job.batches.first() else {
         return Ok(());
     };
@@ -245,8 +250,18 @@ pub fn write_one(job: &FileJob, opts: &EncodeOptions) -> Result<(), LakeError> {
     // Buffered batches may hold string columns as dictionaries; the file declares them plainly.
     let schema = columns::plain_schema(&first.schema());
     let props = properties(&schema, opts, rows, &uncompressed_columns(&job.batches));
-    let chunks = sorted_chunks(&job.batches, opts.row_group_rows)?;
-    write_parquet(&tmp, schema, chunks, props)?;
+    // The fault-injection point inside a file needs the one-thread writer's flush.
+    if threads > 1 && rows >= SMALL_FILE_ROWS && !crashpoint::armed("parquet_mid") {
+        let order = sort_order(&job.batches)?;
+        let rows = match &order {
+            Some(o) => colwrite::Rows::Gathered(&job.batches, o),
+            None => colwrite::Rows::InOrder(&job.batches),
+        };
+        colwrite::write_parquet(&tmp, schema, rows, props, opts.row_group_rows, threads)?;
+    } else {
+        let chunks = sorted_chunks(&job.batches, opts.row_group_rows)?;
+        write_parquet(&tmp, schema, chunks, props)?;
+    }
     crashpoint::hit("parquet_written");
     fs::rename(&tmp, &job.path).map_err(io(&job.path))?;
     crashpoint::hit("parquet_renamed");
@@ -291,6 +306,17 @@ fn write_parquet(
 /// as its file is written. The first error is returned (the commit is then not made, and the
 /// ledger rolls its files back).
 pub fn write_all(jobs: Vec<FileJob>, opts: &EncodeOptions) -> Result<(), LakeError> {
+    // A file with more than a thread's share of the rows would leave the other threads idle
+    // while it is encoded (one busy partition in a commit, objects of 100,000 records in one
+    // hour): such files go first, one at a time, their columns on every thread.
+    let rows = |j: &FileJob| j.batches.iter().map(RecordBatch::num_rows).sum::<usize>();
+    let total: usize = jobs.iter().map(rows).sum();
+    let (big, jobs): (Vec<FileJob>, Vec<FileJob>) = jobs.into_iter().partition(|j| {
+        opts.threads > 1 && rows(j) >= SMALL_FILE_ROWS && rows(j) * opts.threads > total
+    });
+    for job in big {
+        write_one(&job, opts, opts.threads)?;
+    }
     let threads = opts.threads.clamp(1, jobs.len().max(1));
     let jobs: Vec<Mutex<Option<FileJob>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
     let next = AtomicUsize::new(0);
@@ -301,7 +327,7 @@ pub fn write_all(jobs: Vec<FileJob>, opts: &EncodeOptions) -> Result<(), LakeErr
             let Some(slot) = jobs.get(n) else { break };
             let job = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
             let Some(job) = job else { continue };
-            if let Err(e) = write_one(&job, opts) {
+            if let Err(e) = write_one(&job, opts, 1) {
                 first_error
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())

@@ -65,6 +65,7 @@
 
 pub mod claims;
 pub mod columns;
+mod colwrite;
 pub mod crashpoint;
 pub mod encode;
 pub mod error;

@@ -240,7 +240,7 @@ fn sorted_chunks<'a>(
 /// durable before its commit point (`sync.rs`).
 ///
 /// `threads` above 1 encodes each row group's columns on that many threads
-/// ([`crate::colwrite`]): for a commit with fewer files than threads.
+/// (`colwrite.rs`): for a file with more than a thread's share of a commit's rows.
 pub fn write_one(job: &FileJob, opts: &EncodeOptions, threads: usize) -> Result<(), LakeError> {
     let Some(first) = job.batches.first() else {
         return Ok(());

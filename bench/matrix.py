@@ -196,6 +196,31 @@ def generate(gen, d, opts, flows, events):
         f.write(params + "\n")
 
 
+# GNU time's lines kept beside each run, to explain a run that is slower than its siblings.
+TIME_DETAILS = {
+    "User time (seconds)": "user_s",
+    "System time (seconds)": "sys_s",
+    "Major (requiring I/O) page faults": "major_faults",
+    "Voluntary context switches": "voluntary_switches",
+    "Involuntary context switches": "involuntary_switches",
+    "File system inputs": "fs_inputs",
+    "File system outputs": "fs_outputs",
+}
+
+
+def time_details(path):
+    """The TIME_DETAILS figures of a GNU time -v file, by their short names."""
+    out = {}
+    for line in open(path):
+        name, _, value = line.strip().rpartition(": ")
+        if name in TIME_DETAILS:
+            try:
+                out[TIME_DETAILS[name]] = float(value)
+            except ValueError:
+                pass
+    return out
+
+
 def parse_time(path):
     secs = rss = status = None
     for line in open(path):
@@ -246,7 +271,8 @@ def run_tool(tool, src, out, flowtrail_bin):
     secs, rss, status = parse_time(timef)
     data = os.path.join(out, "lake") if tool == "flowtrail" else out
     _, size = files_and_bytes(data)
-    return {"seconds": secs, "rss_mib": rss, "status": status, "out_bytes": size}
+    return {"seconds": secs, "rss_mib": rss, "status": status, "out_bytes": size,
+            **time_details(timef)}
 
 
 def machine():

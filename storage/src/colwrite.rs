@@ -23,6 +23,7 @@ use parquet::file::properties::WriterProperties;
 
 use crate::LakeError;
 use crate::columns;
+use crate::encode;
 
 /// One top-level column's chunks (one per leaf), or why it could not be encoded.
 type Encoded = Result<Vec<ArrowColumnChunk>, ParquetError>;
@@ -84,11 +85,7 @@ pub fn write_parquet(
         path: path.to_path_buf(),
         source,
     };
-    let io = |source| LakeError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = fs::File::create(path).map_err(io)?;
+    let file = fs::File::create(path).map_err(encode::io(path))?;
     // The high-level writer sets the file up (Arrow schema in the footer's metadata), then
     // hands over its file writer and its column-writer factory.
     let (mut writer, factory) = ArrowWriter::try_new(file, schema.clone(), Some(props))
@@ -116,10 +113,7 @@ pub fn write_parquet(
         (start, index) = (end, index + 1);
     }
     let file = writer.into_inner().map_err(pq)?;
-    if crate::sync::each_file() {
-        file.sync_all().map_err(io)?;
-    }
-    Ok(())
+    encode::sync_file(&file, path)
 }
 
 /// Rows `start..end` of `rows`.

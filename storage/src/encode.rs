@@ -78,7 +78,7 @@ pub struct FileJob {
     pub batches: Vec<RecordBatch>,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
     move |source| LakeError::Io {
         path: path.to_path_buf(),
         source,
@@ -296,6 +296,12 @@ fn write_parquet(
         }
     }
     let file = w.into_inner().map_err(pq)?;
+    sync_file(&file, path)
+}
+
+/// A written file made durable now when the lake syncs each file (else the commit's one
+/// `syncfs` does it, `sync.rs`).
+pub(crate) fn sync_file(file: &fs::File, path: &Path) -> Result<(), LakeError> {
     if crate::sync::each_file() {
         file.sync_all().map_err(io(path))?;
     }

@@ -14,6 +14,10 @@ pub struct Bloom {
     words: Vec<u64>,
 }
 
+/// An item's bit positions ([`Bloom::probe`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Probe([usize; HASHES as usize]);
+
 impl Default for Bloom {
     fn default() -> Self {
         Self {
@@ -40,7 +44,21 @@ impl Bloom {
 
     /// Whether the item may have been added (never false for an added item).
     pub fn contains(&self, item: &[u8]) -> bool {
-        Self::positions(item).all(|p| {
+        self.contains_probe(&Self::probe(item))
+    }
+
+    /// An item's bit positions, hashed once to test it against many filters.
+    pub fn probe(item: &[u8]) -> Probe {
+        let mut out = [0; HASHES as usize];
+        for (slot, p) in out.iter_mut().zip(Self::positions(item)) {
+            *slot = p;
+        }
+        Probe(out)
+    }
+
+    /// [`Bloom::contains`] for a probed item.
+    pub fn contains_probe(&self, probe: &Probe) -> bool {
+        probe.0.iter().all(|p| {
             self.words
                 .get(p / 64)
                 .is_some_and(|w| w & (1 << (p % 64)) != 0)

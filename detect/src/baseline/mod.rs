@@ -29,6 +29,7 @@
 pub mod bloom;
 pub mod groups;
 pub mod hourly;
+mod peer_groups;
 pub mod stats;
 
 use std::collections::HashMap;
@@ -46,6 +47,7 @@ use crate::keep::Batches;
 use bloom::Bloom;
 use groups::GroupModel;
 use hourly::{EniAddrs, HourAgg, peer_net};
+use peer_groups::{Judging, PeerGroups};
 use stats::Ewma;
 
 /// Tuning of the flow baselines.
@@ -188,7 +190,7 @@ pub struct FlowBaselines {
 }
 
 /// A peer group: a workload cluster, or (no cluster yet) a subnet or /24.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum GroupKey<'a> {
     Cluster(u32),
     Net(&'a str),
@@ -319,48 +321,6 @@ impl FlowBaselines {
         }
     }
 
-    /// The group's expectation at hour `h` from its warm members: the median mean and the
-    /// largest spread, or None when fewer than two members are warm.
-    fn group_expected(&self, group: GroupKey<'_>, h: usize, skip: &str) -> Option<(f32, f32)> {
-        let mut means: Vec<(f32, f32)> = self
-            .profiles
-            .iter()
-            .filter(|(k, p)| k.as_str() != skip && group.has(p) && p.warm(&self.opts))
-            .filter_map(|(_, p)| p.expected(h))
-            .collect();
-        if means.len() < 2 {
-            return None;
-        }
-        means.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mid = means[means.len() / 2].0;
-        let spread = means.iter().map(|m| m.1).fold(0.0, f32::max);
-        Some((mid, spread))
-    }
-
-    /// Whether a warm member of `group` knows the network, and the port, and whether the
-    /// group has any warm member.
-    fn group_knows(
-        &self,
-        group: Option<GroupKey<'_>>,
-        net: &str,
-        port: i32,
-        skip: &str,
-    ) -> (bool, bool, bool) {
-        let (mut any_warm, mut net_known, mut port_known) = (false, false, false);
-        let Some(group) = group else {
-            return (false, false, false);
-        };
-        for (k, p) in &self.profiles {
-            if k == skip || !group.has(p) || !p.warm(&self.opts) {
-                continue;
-            }
-            any_warm = true;
-            net_known |= p.peers.contains(net.as_bytes());
-            port_known |= p.ports.contains(&port);
-        }
-        (net_known, port_known, any_warm)
-    }
-
     /// Close one hour of flows: judge every entity against its baseline, then learn the hour.
     pub fn close_hour(
         &mut self,
@@ -375,8 +335,9 @@ impl FlowBaselines {
         let mut findings = Vec::new();
         let mut entities: Vec<(&String, &HourAgg)> = aggs.iter().collect();
         entities.sort_by(|a, b| a.0.cmp(b.0));
+        let peers = PeerGroups::build(&self.profiles, &self.opts, h);
         for (entity, agg) in &entities {
-            findings.extend(self.judge(entity, agg, h));
+            findings.extend(self.judge(entity, agg, h, &peers));
         }
         for (entity, agg) in &entities {
             self.learn(entity, agg, h);
@@ -460,16 +421,17 @@ impl FlowBaselines {
         self.groups = model;
     }
 
-    fn judge(&self, entity: &str, agg: &HourAgg, h: usize) -> Vec<Finding> {
+    fn judge(&self, entity: &str, agg: &HourAgg, h: usize, peers: &PeerGroups<'_>) -> Vec<Finding> {
         let o = &self.opts;
         let profile = self.profiles.get(entity);
         let own_warm = profile.is_some_and(|p| p.warm(o));
         let own = profile.filter(|_| own_warm).and_then(|p| p.expected(h));
         let group = self.group_of(profile, agg);
+        let who = Judging { entity, profile };
         let expected = match own {
             Some(e) => Some((e, "own")),
             None => group
-                .and_then(|g| self.group_expected(g, h, entity))
+                .and_then(|g| peers.expected(g, who))
                 .map(|e| (e, "peer group")),
         };
         let at = Judged { entity, agg };
@@ -477,7 +439,7 @@ impl FlowBaselines {
         if let Some((model, source)) = expected {
             out.extend(self.volume_spike(&at, h, model, source, group));
         }
-        out.extend(self.new_peers(&at, profile, own_warm, group));
+        out.extend(self.new_peers(&at, (who, own_warm), group, peers));
         out
     }
 
@@ -555,24 +517,30 @@ impl FlowBaselines {
     fn new_peers(
         &self,
         at: &Judged<'_>,
-        profile: Option<&Profile>,
-        own_warm: bool,
+        (who, own_warm): (Judging<'_>, bool),
         group: Option<GroupKey<'_>>,
+        peers: &PeerGroups<'_>,
     ) -> Vec<Finding> {
-        let (o, entity) = (&self.opts, at.entity);
+        let (o, entity, profile) = (&self.opts, at.entity, who.profile);
         let mut out = Vec::new();
         let mut news: Vec<(&String, &(u64, i32))> = at.agg.ext_out.iter().collect();
         news.sort_by(|a, b| a.0.cmp(b.0));
+        let group_warm = group.is_some_and(|g| peers.any_warm(g, who));
         for (remote, (bytes, port)) in news {
             let net = peer_net(remote);
-            let own_knows = profile.is_some_and(|p| p.peers.contains(net.as_bytes()));
-            let own_port = profile.is_some_and(|p| p.ports.contains(port));
-            let (group_net, group_port, group_warm) = self.group_knows(group, &net, *port, entity);
-            if own_knows || group_net || !(own_warm || group_warm) {
+            // Cheapest questions first; the group's Bloom filters last.
+            if profile.is_some_and(|p| p.peers.contains(net.as_bytes()))
+                || !(own_warm || group_warm)
+            {
                 continue;
             }
+            let own_port = profile.is_some_and(|p| p.ports.contains(port));
+            let group_port = group.is_some_and(|g| peers.knows_port(g, *port, who));
             let new_port = !own_port && !group_port;
             if *bytes < o.new_peer_min_bytes && !new_port {
+                continue;
+            }
+            if group.is_some_and(|g| peers.knows_net(g, &net, who)) {
                 continue;
             }
             let sev = if *bytes >= 100_000_000 {

@@ -17,6 +17,7 @@
 //! - [`state`]: baselines on disk.
 pub mod baseline;
 pub mod behaviour;
+mod bounded;
 pub mod engine;
 pub mod error;
 pub mod explain;

@@ -72,17 +72,7 @@ impl Onboarding {
         }
         let newest = self.created.values().map(|v| v.1).max().unwrap_or(0);
         self.created.retain(|_, v| v.1 >= newest - 7 * DAY_MS);
-        while self.created.len() > MAX_USERS {
-            let oldest = self
-                .created
-                .iter()
-                .min_by_key(|(_, v)| v.1)
-                .map(|(k, _)| k.clone());
-            match oldest {
-                Some(k) => self.created.remove(&k),
-                None => break,
-            };
-        }
+        crate::bounded::trim_oldest(&mut self.created, MAX_USERS, |v| v.1);
     }
 
     /// The finding completes an onboarding (see the module docs).

@@ -289,17 +289,9 @@ impl Sequences {
             !v.is_empty()
         });
         self.emitted.retain(|_, t| *t >= horizon);
-        while self.parts.len() > MAX_SUBJECTS {
-            let oldest = self
-                .parts
-                .iter()
-                .min_by_key(|(_, v)| v.last().map_or(i64::MIN, |p| p.first_ms))
-                .map(|(k, _)| k.clone());
-            match oldest {
-                Some(k) => self.parts.remove(&k),
-                None => break,
-            };
-        }
+        crate::bounded::trim_oldest(&mut self.parts, MAX_SUBJECTS, |v| {
+            v.last().map_or(i64::MIN, |p| p.first_ms)
+        });
     }
 
     /// Persist to `dir/sequences.json`.

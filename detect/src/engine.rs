@@ -172,7 +172,10 @@ pub struct Engine {
     spill: Option<SpillDir>,
 }
 
-fn chunk_groups(batch: &RecordBatch) -> Result<Vec<(i64, RecordBatch)>, DetectError> {
+fn chunk_groups(
+    batch: &RecordBatch,
+    rows: RecordBatch,
+) -> Result<Vec<(i64, RecordBatch)>, DetectError> {
     let Some(t) = batch
         .column_by_name(EVENT_TIME)
         .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>())
@@ -189,12 +192,12 @@ fn chunk_groups(batch: &RecordBatch) -> Result<Vec<(i64, RecordBatch)>, DetectEr
         }
     }
     if groups.len() == 1 && groups[0].1.len() == batch.num_rows() {
-        return Ok(vec![(groups[0].0, batch.clone())]);
+        return Ok(vec![(groups[0].0, rows)]);
     }
     groups
         .into_iter()
         .map(|(c, idx)| {
-            take_record_batch(batch, &UInt32Array::from(idx))
+            take_record_batch(&rows, &UInt32Array::from(idx))
                 .map(|b| (c, b))
                 .map_err(|source| DetectError::Arrow {
                     context: "chunking".into(),
@@ -344,7 +347,14 @@ impl Engine {
             return Ok(Vec::new());
         }
         let t = std::time::Instant::now();
-        let groups = chunk_groups(batch)?;
+        let keep = match table {
+            Table::Flows => &self.keep_flows,
+            _ => &self.keep_cloudtrail,
+        };
+        // Cut to the kept columns first: only those are copied into the hours.
+        let kept = keep.apply(batch);
+        let projected = kept.is_some();
+        let groups = chunk_groups(batch, kept.unwrap_or_else(|| batch.clone()))?;
         for (start, part) in groups {
             if start < self.closed_until {
                 self.stats.late_rows += part.num_rows() as u64;
@@ -366,9 +376,14 @@ impl Engine {
                 flows: Held::new(kf),
                 cloudtrail: Held::new(kc),
             });
-            match table {
-                Table::Flows => c.flows.push(kf, &part)?,
-                _ => c.cloudtrail.push(kc, &part)?,
+            let held = match table {
+                Table::Flows => &mut c.flows,
+                _ => &mut c.cloudtrail,
+            };
+            if projected {
+                held.push_kept(part)?;
+            } else {
+                held.push(part)?;
             }
         }
         self.stats.chunking_us += t.elapsed().as_micros() as u64;

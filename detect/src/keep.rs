@@ -109,7 +109,7 @@ impl Projection {
     }
 
     /// The kept columns of `batch`, or `None` when its schema is not the core one.
-    fn apply(&self, batch: &RecordBatch) -> Option<RecordBatch> {
+    pub(crate) fn apply(&self, batch: &RecordBatch) -> Option<RecordBatch> {
         let schema = batch.schema();
         if schema.fields() != self.core.fields() {
             return None;
@@ -122,6 +122,13 @@ impl Projection {
             )
             .ok(),
         }
+    }
+}
+
+fn held_error(source: arrow::error::ArrowError) -> DetectError {
+    DetectError::Arrow {
+        context: "holding rows of an open hour".into(),
+        source,
     }
 }
 
@@ -283,25 +290,20 @@ impl Held {
         }
     }
 
-    /// Add `batch` (the full row schema), projected when it has the core schema.
-    pub(crate) fn push(&mut self, p: &Projection, batch: &RecordBatch) -> Result<(), DetectError> {
-        let arrow = |source| DetectError::Arrow {
-            context: "holding rows of an open hour".into(),
-            source,
-        };
-        match p.apply(batch) {
-            Some(b) => {
-                self.coalescer.push_batch(b).map_err(arrow)?;
-                while let Some(b) = self.coalescer.next_completed_batch() {
-                    self.rows.push(b);
-                }
-            }
-            None => {
-                // Keep the order: what is buffered goes first.
-                self.flush().map_err(arrow)?;
-                self.rows.push(batch.clone());
-            }
+    /// Add `batch`, already cut to the kept columns ([`Projection::apply`]).
+    pub(crate) fn push_kept(&mut self, batch: RecordBatch) -> Result<(), DetectError> {
+        self.coalescer.push_batch(batch).map_err(held_error)?;
+        while let Some(b) = self.coalescer.next_completed_batch() {
+            self.rows.push(b);
         }
+        Ok(())
+    }
+
+    /// Add `batch` as it is: one whose schema is not the core one (kept whole).
+    pub(crate) fn push(&mut self, batch: RecordBatch) -> Result<(), DetectError> {
+        // Keep the order: what is buffered goes first.
+        self.flush().map_err(held_error)?;
+        self.rows.push(batch);
         Ok(())
     }
 
@@ -350,6 +352,15 @@ pub(crate) fn spill_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// As the engine holds a batch: cut to the kept columns when it has the core schema.
+    fn hold(h: &mut Held, p: &Projection, b: &RecordBatch) {
+        let r = match p.apply(b) {
+            Some(k) => h.push_kept(k),
+            None => h.push(b.clone()),
+        };
+        r.unwrap_or_else(|e| panic!("{e}"));
+    }
     use crate::testutil::{Flow, flows};
     use arrow::array::AsArray;
     use flowtrail_core::schema::flows::flows_schema;
@@ -381,7 +392,7 @@ mod tests {
         let b = one();
         let mut h = Held::new(&p);
         for _ in 0..3 {
-            h.push(&p, &b).unwrap_or_else(|e| panic!("{e}"));
+            hold(&mut h, &p, &b);
         }
         let out = h
             .finish()
@@ -404,8 +415,8 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let mut h = Held::new(&p);
-        h.push(&p, &b).unwrap_or_else(|e| panic!("{e}"));
-        h.push(&p, &other).unwrap_or_else(|e| panic!("{e}"));
+        hold(&mut h, &p, &b);
+        hold(&mut h, &p, &other);
         let out = h
             .finish()
             .unwrap_or_else(|e| panic!("{e}"))
@@ -437,7 +448,7 @@ mod tests {
         // Three completed batches; spill them, then two more in memory.
         for round in 0..5 {
             for _ in 0..TARGET_ROWS {
-                h.push(&p, &b).unwrap_or_else(|e| panic!("{e}"));
+                hold(&mut h, &p, &b);
             }
             if round == 2 {
                 assert!(h.mem_bytes() > 0);
@@ -446,7 +457,7 @@ mod tests {
                 assert_eq!(files(), 1, "one run, one file");
             }
         }
-        h.push(&p, &b).unwrap_or_else(|e| panic!("{e}"));
+        hold(&mut h, &p, &b);
         let rows = h.finish().unwrap_or_else(|e| panic!("{e}"));
         assert!(rows.in_memory().is_none());
         assert_eq!(rows.rows(), 5 * TARGET_ROWS + 1);

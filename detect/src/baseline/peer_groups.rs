@@ -4,7 +4,7 @@
 //!
 //! Judging an entity against its group then costs the group's size at most, not the fleet's:
 //! scanning every profile for every entity, and again for every external peer of every
-//! entity, made a close grow with the square of the fleet (`benches/baselines.rs`). Each
+//! entity, made a close grow with the square of the fleet (`benches/fleet.rs`). Each
 //! question leaves the entity being judged out, as a scan that skipped it did.
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
-//! Cost of closing an hour in the flow baselines as the fleet grows: 250, 1,000 and 4,000
-//! warm entities (instances in subnets of 50), each with 24 records an hour to 6 public
+//! Cost of closing an hour in the flow baselines and the behaviour detectors as the fleet
+//! grows: 250, 1,000 and 4,000 warm entities (instances in subnets of 50), each with 24 records an hour to 6 public
 //! networks it knows and one it does not (a small transfer on 443, no finding) and a few
 //! private peers.
 //!
@@ -7,7 +7,7 @@
 //! the fleet's. A close that scans every profile for every entity (and for every external
 //! peer of every entity) grows with the square of the fleet.
 //!
-//! `cargo bench -p flowtrail-detect --bench baselines`
+//! `cargo bench -p flowtrail-detect --bench fleet`
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,6 +20,7 @@ use arrow::record_batch::RecordBatch;
 use criterion::{Criterion, criterion_group, criterion_main};
 use flowtrail_core::schema::flows::flows_schema;
 use flowtrail_detect::baseline::{BaselineOptions, FlowBaselines};
+use flowtrail_detect::behaviour::{Behaviour, BehaviourOptions};
 
 const HOUR_MS: i64 = 3_600_000;
 const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00Z
@@ -147,5 +148,37 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The behaviour detectors after 26 hours learned: their time must grow with the fleet too.
+fn bench_behaviour(c: &mut Criterion) {
+    let mut g = c.benchmark_group("behaviour_close_hour");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    for entities in [250usize, 1_000, 4_000] {
+        let mut b = Behaviour::new(BehaviourOptions::default()).unwrap();
+        for h in 0..26 {
+            b.close_hour(T0 + h * HOUR_MS, &[batch(&rows_of(entities, h))])
+                .unwrap();
+        }
+        let hours: Vec<Vec<RecordBatch>> = (26..34)
+            .map(|h| vec![batch(&rows_of(entities, h))])
+            .collect();
+        let mut h = 26i64;
+        g.bench_function(format!("{entities}_entities"), |bn| {
+            bn.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    let batches = &hours[(h as usize - 26) % hours.len()];
+                    let t = Instant::now();
+                    let f = b.close_hour(T0 + h * HOUR_MS, batches).unwrap();
+                    spent += t.elapsed();
+                    std::hint::black_box(f);
+                    h += 1;
+                }
+                spent
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_behaviour);
 criterion_main!(benches);

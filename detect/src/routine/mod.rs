@@ -254,7 +254,7 @@ impl RoutineChanges {
             let oldest = self
                 .actors
                 .iter()
-                .min_by_key(|(k, p)| (p.last_ms, (*k).clone()))
+                .min_by(|(ka, a), (kb, b)| (a.last_ms, ka).cmp(&(b.last_ms, kb)))
                 .map(|(k, _)| k.clone());
             if let Some(k) = oldest {
                 self.actors.remove(&k);

@@ -11,7 +11,6 @@
 //! - [`behaviour`]: network behaviour over flows: lateral movement, tier policy, beaconing,
 //!   mining, rogue DNS resolvers.
 //! - [`explain`]: every finding's `why`, `next_steps`, evidence SQL and rows.
-//! - [`intern`]: numbering the strings rows repeat (addresses, interface ids).
 //! - [`inventory`]: interface → instance, subnet, VPC, tags, with validity times.
 //! - [`keep`]: the columns and batches the engine holds of an open hour.
 //! - [`spill`]: held rows on local disk when they outgrow the memory budget.
@@ -23,7 +22,6 @@ pub mod engine;
 pub mod error;
 pub mod explain;
 pub mod fence;
-pub mod intern;
 pub mod inventory;
 pub mod keep;
 pub mod recon;

@@ -24,7 +24,6 @@ use flowtrail_core::EntityKind;
 use flowtrail_core::schema::flows::col;
 
 use crate::DetectError;
-use crate::intern::Interner;
 use crate::keep::Batches;
 
 /// Whether an address is private (RFC 1918, CGNAT, link-local, IPv6 ULA/link-local).
@@ -82,8 +81,8 @@ pub struct HourAgg {
     pub packets: u64,
     /// Accepted records.
     pub flows: u64,
-    /// Distinct remote addresses (counted up to [`MAX_PEERS`]).
-    pub peers: usize,
+    /// Distinct remote addresses.
+    pub peers: Set<String>,
     /// Distinct local ports served and remote ports reached.
     pub ports: Set<i32>,
     /// External hosts this entity reached out to: remote address → (bytes out, remote port).
@@ -93,9 +92,6 @@ pub struct HourAgg {
     /// Last event time (ms).
     pub last_ms: i64,
 }
-
-/// Distinct remote addresses counted per entity and hour.
-pub const MAX_PEERS: usize = 4096;
 
 /// ENI → its own address, learned from records.
 #[derive(Debug, Default)]
@@ -165,50 +161,13 @@ pub fn aggregate(
             }
         }
     })?;
-    let mut acc = Acc::default();
     batches.visit(&mut |b| {
         let c = Cols::of(b);
         for i in 0..b.num_rows() {
-            acc.add_record(&c, i, enis);
+            add_record(&mut out, &c, i, enis);
         }
     })?;
-    for (entity, (mut agg, mut growing)) in acc.entities {
-        agg.peers = growing.peers.len();
-        agg.ext_out = growing
-            .ext_out
-            .drain()
-            .map(|(r, v)| (acc.names.name(r).to_string(), v))
-            .collect();
-        out.insert(acc.names.name(entity).to_string(), agg);
-    }
     Ok(out)
-}
-
-/// The hour being aggregated: entities and remote addresses by number ([`Interner`]), so a
-/// row hashes numbers, and each address is parsed for privacy once.
-#[derive(Default)]
-struct Acc {
-    names: Interner,
-    private: Vec<bool>,
-    entities: Map<u32, (HourAgg, Growing)>,
-}
-
-/// What an entity's aggregate keeps by number until the hour is done.
-#[derive(Default)]
-struct Growing {
-    peers: Set<u32>,
-    ext_out: Map<u32, (u64, i32)>,
-}
-
-impl Acc {
-    /// The number of `s` and whether it is a private address.
-    fn id(&mut self, s: &str) -> (u32, bool) {
-        let id = self.names.id(s);
-        if id as usize == self.private.len() {
-            self.private.push(is_private(s));
-        }
-        (id, self.private.get(id as usize).copied().unwrap_or(false))
-    }
 }
 
 /// The flows columns aggregation reads (`None` when a batch lacks one).
@@ -292,10 +251,9 @@ fn local_is_src(dir: Option<&str>, e: &str, x: &str, y: &str, enis: &EniAddrs) -
 }
 
 /// One accepted flow as its entity saw it.
-struct Flow {
+struct Flow<'r> {
     local_is_src: bool,
-    remote: u32,
-    remote_private: bool,
+    remote: &'r str,
     lport: i32,
     rport: i32,
     bytes: u64,
@@ -303,64 +261,63 @@ struct Flow {
     t: i64,
 }
 
-impl Acc {
-    /// Row `i` into its entity's aggregate; a REJECTed row, or one whose local side is
-    /// unknown, counts for nothing.
-    fn add_record(&mut self, c: &Cols<'_>, i: usize, enis: &EniAddrs) {
-        if get(c.action, i) != Some("ACCEPT") {
-            return;
-        }
-        let (Some(e), Some(x), Some(y)) = (get(c.eni, i), get(c.src, i), get(c.dst, i)) else {
-            return;
-        };
-        let Some(local_is_src) = local_is_src(get(c.dir, i), e, x, y, enis) else {
-            return;
-        };
-        let sport = c.sport.map(|p| p.value(i)).unwrap_or(0);
-        let dport = c.dport.map(|p| p.value(i)).unwrap_or(0);
-        let (remote, lport, rport) = if local_is_src {
-            (y, sport, dport)
-        } else {
-            (x, dport, sport)
-        };
-        let (entity, kind) = match get(c.inst, i) {
-            Some(id) => (id, EntityKind::Instance),
-            None => (e, EntityKind::Eni),
-        };
-        let t = c.time.map(|v| v.value(i)).unwrap_or(0);
-        let (entity, _) = self.id(entity);
-        let (remote, remote_private) = self.id(remote);
-        let (agg, growing) = self.entities.entry(entity).or_default();
-        if agg.kind.is_none() {
-            agg.kind = Some(kind);
-            agg.account_id = get(c.acct, i).map(str::to_string);
-            agg.region = get(c.region, i).map(str::to_string);
-            agg.group = get(c.subnet, i).map(str::to_string).or_else(|| {
-                enis.addr(e)
-                    .map(|a| a.rsplit_once('.').map(|(n, _)| n).unwrap_or(a).to_string())
-            });
-            agg.first_ms = t;
-            agg.last_ms = t;
-        }
-        agg.add(
-            growing,
-            &Flow {
-                local_is_src,
-                remote,
-                remote_private,
-                lport,
-                rport,
-                bytes: count(c.bytes, i),
-                packets: count(c.pkts, i),
-                t,
-            },
-        );
+/// Row `i` into its entity's aggregate; a REJECTed row, or one whose local side is unknown,
+/// counts for nothing.
+fn add_record(out: &mut Map<String, HourAgg>, c: &Cols<'_>, i: usize, enis: &EniAddrs) {
+    if get(c.action, i) != Some("ACCEPT") {
+        return;
     }
+    let (Some(e), Some(x), Some(y)) = (get(c.eni, i), get(c.src, i), get(c.dst, i)) else {
+        return;
+    };
+    let Some(local_is_src) = local_is_src(get(c.dir, i), e, x, y, enis) else {
+        return;
+    };
+    let sport = c.sport.map(|p| p.value(i)).unwrap_or(0);
+    let dport = c.dport.map(|p| p.value(i)).unwrap_or(0);
+    let (remote, lport, rport) = if local_is_src {
+        (y, sport, dport)
+    } else {
+        (x, dport, sport)
+    };
+    let (entity, kind) = match get(c.inst, i) {
+        Some(id) => (id, EntityKind::Instance),
+        None => (e, EntityKind::Eni),
+    };
+    let t = c.time.map(|v| v.value(i)).unwrap_or(0);
+    // Look up before inserting: an entity has many records, and a key is allocated
+    // only for its first.
+    if !out.contains_key(entity) {
+        out.insert(entity.to_string(), HourAgg::default());
+    }
+    let Some(agg) = out.get_mut(entity) else {
+        return;
+    };
+    if agg.kind.is_none() {
+        agg.kind = Some(kind);
+        agg.account_id = get(c.acct, i).map(str::to_string);
+        agg.region = get(c.region, i).map(str::to_string);
+        agg.group = get(c.subnet, i).map(str::to_string).or_else(|| {
+            enis.addr(e)
+                .map(|a| a.rsplit_once('.').map(|(n, _)| n).unwrap_or(a).to_string())
+        });
+        agg.first_ms = t;
+        agg.last_ms = t;
+    }
+    agg.add(&Flow {
+        local_is_src,
+        remote,
+        lport,
+        rport,
+        bytes: count(c.bytes, i),
+        packets: count(c.pkts, i),
+        t,
+    });
 }
 
 impl HourAgg {
     /// Count one flow: times, volumes, peers, ports, and the external hosts it reached.
-    fn add(&mut self, growing: &mut Growing, f: &Flow) {
+    fn add(&mut self, f: &Flow<'_>) {
         let (remote, n) = (f.remote, f.bytes);
         self.first_ms = self.first_ms.min(f.t);
         self.last_ms = self.last_ms.max(f.t);
@@ -368,25 +325,26 @@ impl HourAgg {
         self.packets += f.packets;
         if f.local_is_src {
             self.bytes_out += n;
-            if !f.remote_private {
+            if !is_private(remote) {
                 self.ext_bytes_out += n;
             }
         } else {
             self.bytes_in += n;
         }
-        if growing.peers.len() < MAX_PEERS {
-            growing.peers.insert(remote);
+        if self.peers.len() < 4096 && !self.peers.contains(remote) {
+            self.peers.insert(remote.to_string());
         }
         if self.ports.len() < 4096 {
             self.ports.insert(f.lport.min(f.rport));
         }
         // The entity initiated: it sent from an ephemeral port to a service port.
-        if f.local_is_src && !f.remote_private && f.rport < f.lport && f.rport > 0 {
-            growing
-                .ext_out
-                .entry(remote)
-                .and_modify(|e| e.0 += n)
-                .or_insert((n, f.rport));
+        if f.local_is_src && !is_private(remote) && f.rport < f.lport && f.rport > 0 {
+            match self.ext_out.get_mut(remote) {
+                Some(e) => e.0 += n,
+                None => {
+                    self.ext_out.insert(remote.to_string(), (n, f.rport));
+                }
+            }
         }
     }
 }

@@ -478,7 +478,7 @@ impl FlowBaselines {
         };
         let mut evidence = serde_json::json!({
             "bytes_out": agg.bytes_out, "baseline_bytes_out": typical, "ratio": (ratio * 10.0).round() / 10.0,
-            "baseline": source, "hour_of_day": h, "top_peers": top, "peers": agg.peers,
+            "baseline": source, "hour_of_day": h, "top_peers": top, "peers": agg.peers.len(),
         });
         let basis = if source == "own" {
             Basis::Instance
@@ -577,7 +577,7 @@ impl FlowBaselines {
         p.out_all.push(x);
         p.hours = p.hours.saturating_add(1);
         p.last_ms = p.last_ms.max(agg.last_ms);
-        p.peers_ln.push(ln1p(agg.peers as u64));
+        p.peers_ln.push(ln1p(agg.peers.len() as u64));
         p.ports_ln.push(ln1p(agg.ports.len() as u64));
         if agg.bytes_out > 0 {
             p.ext_share

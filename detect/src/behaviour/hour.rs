@@ -10,11 +10,10 @@
 //! first start, last end and bytes: what beaconing and long-lived mining connections are
 //! judged on.
 //!
-//! Addresses and interface ids are numbered ([`Interner`]) so the per-row work hashes and
-//! compares numbers and allocates nothing after a string's first record. The entity behind a
-//! client address is learned from the records logged on its own interface (`flow-direction`,
-//! or the interface's address learned in a first pass: the one address in every record of
-//! the interface).
+//! Addresses are interned to numbers so the per-record work allocates nothing after an
+//! address's first record. The entity behind a client address is learned from the records
+//! logged on its own interface (`flow-direction`, or the interface's address learned in a
+//! first pass: the one address in every record of the interface).
 
 use arrow::array::{Array, AsArray, PrimitiveArray, RecordBatch, StringArray};
 use arrow::datatypes::{Int32Type, Int64Type, TimestampMillisecondType};
@@ -24,8 +23,7 @@ use flowtrail_core::schema::flows::col;
 use flowtrail_core::schema::{ACCOUNT_ID, EVENT_TIME, REGION};
 
 use crate::DetectError;
-use crate::baseline::hourly::{Map, get, is_private, s};
-use crate::intern::Interner;
+use crate::baseline::hourly::{EniAddrs, Map, get, is_private, s};
 use crate::keep::Batches;
 
 /// Connections kept per contact in an hour (a beacon every second is 3,600).
@@ -80,7 +78,8 @@ pub type Key = (u32, u32, i32, i32);
 /// One hour, grouped.
 #[derive(Debug, Default)]
 pub struct Hour {
-    names: Interner,
+    addrs: Vec<String>,
+    index: Map<String, u32>,
     /// Address index → the entity whose interface has it.
     pub locals: Map<u32, Who>,
     /// Private client → private server.
@@ -92,7 +91,17 @@ pub struct Hour {
 impl Hour {
     /// The address of an index.
     pub fn addr(&self, i: u32) -> &str {
-        self.names.name(i)
+        self.addrs.get(i as usize).map(String::as_str).unwrap_or("")
+    }
+
+    fn intern(&mut self, a: &str) -> u32 {
+        if let Some(i) = self.index.get(a) {
+            return *i;
+        }
+        let i = self.addrs.len() as u32;
+        self.addrs.push(a.to_string());
+        self.index.insert(a.to_string(), i);
+        i
     }
 
     /// The entity behind a client address: its interface's, else the contact's record's,
@@ -126,49 +135,9 @@ where
     a.and_then(|a| (!a.is_null(i)).then(|| a.value(i)))
 }
 
-/// Interface (number) → its own address (number) when known: the one address in every
-/// record of the interface.
-#[derive(Debug, Default)]
-struct EniIds {
-    cand: Map<u32, (Option<u32>, Option<u32>)>,
-}
-
-impl EniIds {
-    /// One record of interface `e` between `x` and `y`: an address not in it is not the
-    /// interface's. Only the first record of an interface numbers its addresses.
-    fn observe(&mut self, names: &mut Interner, e: &str, x: &str, y: &str) {
-        let e = names.id(e);
-        match self.cand.get_mut(&e) {
-            None => {
-                let c = (Some(names.id(x)), Some(names.id(y)));
-                self.cand.insert(e, c);
-            }
-            Some((a, b)) => {
-                let (x, y) = (names.get(x), names.get(y));
-                let keep = |c: &mut Option<u32>| {
-                    if c.is_some() && *c != x && *c != y {
-                        *c = None;
-                    }
-                };
-                keep(a);
-                keep(b);
-            }
-        }
-    }
-
-    fn addr(&self, e: u32) -> Option<u32> {
-        match self.cand.get(&e) {
-            Some((Some(a), None)) | Some((None, Some(a))) => Some(*a),
-            Some((Some(a), Some(b))) if a == b => Some(*a),
-            _ => None,
-        }
-    }
-}
-
 /// Group the hour's rows.
 pub fn scan(batches: &(impl Batches + ?Sized)) -> Result<Hour, DetectError> {
-    let mut h = Hour::default();
-    let mut enis = EniIds::default();
+    let mut enis = EniAddrs::default();
     batches.visit(&mut |b| {
         let (eni, src, dst) = (
             s(b, col::INTERFACE_ID),
@@ -177,10 +146,11 @@ pub fn scan(batches: &(impl Batches + ?Sized)) -> Result<Hour, DetectError> {
         );
         for i in 0..b.num_rows() {
             if let (Some(e), Some(x), Some(y)) = (get(eni, i), get(src, i), get(dst, i)) {
-                enis.observe(&mut h.names, e, x, y);
+                enis.observe(e, x, y);
             }
         }
     })?;
+    let mut h = Hour::default();
     batches.visit(&mut |b| scan_batch(&mut h, &enis, b))?;
     Ok(h)
 }
@@ -245,7 +215,7 @@ impl<'a> Cols<'a> {
     }
 }
 
-fn scan_batch(h: &mut Hour, enis: &EniIds, b: &RecordBatch) {
+fn scan_batch(h: &mut Hour, enis: &EniAddrs, b: &RecordBatch) {
     let cols = Cols::of(b);
     for i in 0..b.num_rows() {
         scan_row(h, enis, &cols, i);
@@ -254,7 +224,7 @@ fn scan_batch(h: &mut Hour, enis: &EniIds, b: &RecordBatch) {
 
 /// Row `i`: learn the entity of its local address, and count it on its contact when the
 /// client is private. Only ACCEPTed TCP/UDP rows with both addresses and ports count.
-fn scan_row(h: &mut Hour, enis: &EniIds, cols: &Cols<'_>, i: usize) {
+fn scan_row(h: &mut Hour, enis: &EniAddrs, cols: &Cols<'_>, i: usize) {
     if get(cols.action, i) != Some("ACCEPT") {
         return;
     }
@@ -271,34 +241,33 @@ fn scan_row(h: &mut Hour, enis: &EniIds, cols: &Cols<'_>, i: usize) {
         return;
     }
     let t = val(cols.time, i).unwrap_or(0);
-    let (xi, yi) = (h.names.id(x), h.names.id(y));
-    let ((client, client_s), (server, server_s), port, cport) = if dp <= sp {
-        ((xi, x), (yi, y), dp, sp)
+    let (client, server, port, cport) = if dp <= sp {
+        (x, y, dp, sp)
     } else {
-        ((yi, y), (xi, x), sp, dp)
+        (y, x, sp, dp)
     };
     let local = match get(cols.dir, i) {
-        Some("egress") => Some(xi),
-        Some("ingress") => Some(yi),
+        Some("egress") => Some(x),
+        Some("ingress") => Some(y),
         _ => get(cols.eni, i)
-            .and_then(|e| h.names.get(e))
             .and_then(|e| enis.addr(e))
-            .filter(|a| *a == xi || *a == yi),
+            .filter(|a| *a == x || *a == y),
     };
     if let (Some(l), Some(w)) = (local, cols.logged_by(i)) {
-        let better = match h.locals.get(&l) {
+        let li = h.intern(l);
+        let better = match h.locals.get(&li) {
             None => true,
             Some(old) => old.kind != EntityKind::Instance && w.0 == EntityKind::Instance,
         };
         if better {
-            h.locals.insert(l, cols.who(i, w));
+            h.locals.insert(li, cols.who(i, w));
         }
     }
-    if !is_private(client_s) {
+    if !is_private(client) {
         return;
     }
-    let ext = !is_private(server_s);
-    let key = (client, server, port, p);
+    let ext = !is_private(server);
+    let key = (h.intern(client), h.intern(server), port, p);
     let map = if ext {
         &mut h.external
     } else {
@@ -306,7 +275,7 @@ fn scan_row(h: &mut Hour, enis: &EniIds, cols: &Cols<'_>, i: usize) {
     };
     let c = map.entry(key).or_default();
     let n = val(cols.bytes, i).unwrap_or(0).max(0) as u64;
-    c.count(t, n, xi == client);
+    c.count(t, n, x == client);
     // A record of a public server is logged on the client's side (a NAT gateway's
     // interface aside, which has no instance id: an instance's record wins).
     if local == Some(client) || (ext && local.is_none()) {

@@ -124,10 +124,20 @@ fn warmed(entities: usize) -> (FlowBaselines, Vec<Vec<RecordBatch>>) {
     (b, next)
 }
 
+/// Fleet sizes: 250, 1,000 and 4,000 instances; 50 and 200 when run as a test (`cargo test
+/// --benches` runs each benchmark once, in a debug build, without `--bench`).
+fn sizes() -> &'static [usize] {
+    if std::env::args().any(|a| a == "--bench") {
+        &[250, 1_000, 4_000]
+    } else {
+        &[50, 200]
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("baselines_close_hour");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
-    for entities in [250usize, 1_000, 4_000] {
+    for &entities in sizes() {
         let (mut b, hours) = warmed(entities);
         let mut h = 26i64;
         g.bench_function(format!("{entities}_entities"), |bn| {
@@ -152,7 +162,7 @@ fn bench(c: &mut Criterion) {
 fn bench_behaviour(c: &mut Criterion) {
     let mut g = c.benchmark_group("behaviour_close_hour");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
-    for entities in [250usize, 1_000, 4_000] {
+    for &entities in sizes() {
         let mut b = Behaviour::new(BehaviourOptions::default()).unwrap();
         for h in 0..26 {
             b.close_hour(T0 + h * HOUR_MS, &[batch(&rows_of(entities, h))])

@@ -352,9 +352,8 @@ impl Engine {
             _ => &self.keep_cloudtrail,
         };
         // Cut to the kept columns first: only those are copied into the hours.
-        let kept = keep.apply(batch);
-        let projected = kept.is_some();
-        let groups = chunk_groups(batch, kept.unwrap_or_else(|| batch.clone()))?;
+        let rows = keep.apply(batch).unwrap_or_else(|| batch.clone());
+        let groups = chunk_groups(batch, rows)?;
         for (start, part) in groups {
             if start < self.closed_until {
                 self.stats.late_rows += part.num_rows() as u64;
@@ -376,14 +375,9 @@ impl Engine {
                 flows: Held::new(kf),
                 cloudtrail: Held::new(kc),
             });
-            let held = match table {
-                Table::Flows => &mut c.flows,
-                _ => &mut c.cloudtrail,
-            };
-            if projected {
-                held.push_kept(part)?;
-            } else {
-                held.push(part)?;
+            match table {
+                Table::Flows => c.flows.push(part)?,
+                _ => c.cloudtrail.push(part)?,
             }
         }
         self.stats.chunking_us += t.elapsed().as_micros() as u64;

@@ -290,20 +290,19 @@ impl Held {
         }
     }
 
-    /// Add `batch`, already cut to the kept columns ([`Projection::apply`]).
-    pub(crate) fn push_kept(&mut self, batch: RecordBatch) -> Result<(), DetectError> {
+    /// Add `batch`: copied into the held batches when it has the kept columns (cut by
+    /// [`Projection::apply`]), else (not the core schema) held whole as it is.
+    pub(crate) fn push(&mut self, batch: RecordBatch) -> Result<(), DetectError> {
+        if batch.schema().fields() != self.coalescer.schema().fields() {
+            // Keep the order: what is buffered goes first.
+            self.flush().map_err(held_error)?;
+            self.rows.push(batch);
+            return Ok(());
+        }
         self.coalescer.push_batch(batch).map_err(held_error)?;
         while let Some(b) = self.coalescer.next_completed_batch() {
             self.rows.push(b);
         }
-        Ok(())
-    }
-
-    /// Add `batch` as it is: one whose schema is not the core one (kept whole).
-    pub(crate) fn push(&mut self, batch: RecordBatch) -> Result<(), DetectError> {
-        // Keep the order: what is buffered goes first.
-        self.flush().map_err(held_error)?;
-        self.rows.push(batch);
         Ok(())
     }
 
@@ -355,11 +354,8 @@ mod tests {
 
     /// As the engine holds a batch: cut to the kept columns when it has the core schema.
     fn hold(h: &mut Held, p: &Projection, b: &RecordBatch) {
-        let r = match p.apply(b) {
-            Some(k) => h.push_kept(k),
-            None => h.push(b.clone()),
-        };
-        r.unwrap_or_else(|e| panic!("{e}"));
+        h.push(p.apply(b).unwrap_or_else(|| b.clone()))
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     use crate::testutil::{Flow, flows};
     use arrow::array::AsArray;

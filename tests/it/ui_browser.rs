@@ -3,8 +3,8 @@
 //! rendered (the alert list, the exfiltration alert's title, chart with baseline band and
 //! observed series, evidence rows, an entity page, a principal page). Each page's screenshot is
 //! saved under `CARGO_TARGET_TMPDIR/ui_browser/` for review, and each page's server render time
-//! is printed. Skipped, saying so, only when no Chromium is installed (CI installs Debian's
-//! `chromium`).
+//! is printed. A machine without Chromium fails this test, naming what to install: `scripts/test`
+//! installs Debian's `chromium` when it is missing.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -119,12 +119,12 @@ fn find_alert(
 
 #[test]
 fn the_sample_investigated_in_headless_chromium() {
-    let Some(chrome) = chromium() else {
-        println!(
-            "SKIPPED ui_browser: no chromium binary found (apt-get install chromium, or set FLOWTRAIL_CHROMIUM)"
-        );
-        return;
-    };
+    let chrome = chromium().unwrap_or_else(|| {
+        panic!(
+            "no Chromium found on PATH (chromium, chromium-browser, google-chrome, headless_shell): \
+             run scripts/test, which installs Debian's chromium, or set FLOWTRAIL_CHROMIUM"
+        )
+    });
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let alerts = replay_sample(&lake, &[]);

@@ -51,12 +51,14 @@ pub fn is_private(a: &str) -> bool {
 }
 
 /// The /16 (IPv4) or /48 (IPv6) network of an address: the unit of "a peer" for novelty, so
-/// a provider rotating addresses inside its range is not a new peer every hour.
-pub fn peer_net(a: &str) -> String {
-    if a.contains(':') {
-        a.split(':').take(3).collect::<Vec<_>>().join(":")
-    } else {
-        a.split('.').take(2).collect::<Vec<_>>().join(".")
+/// a provider rotating addresses inside its range is not a new peer every hour. The address up
+/// to its second `.` (IPv6: third `:`), or the whole address when it has fewer; a slice of it,
+/// since it is asked for every external peer of every entity each hour.
+pub fn peer_net(a: &str) -> &str {
+    let (sep, keep) = if a.contains(':') { (':', 3) } else { ('.', 2) };
+    match a.match_indices(sep).nth(keep - 1) {
+        Some((end, _)) => &a[..end],
+        None => a,
     }
 }
 
@@ -285,26 +287,7 @@ fn add_record(out: &mut Map<String, HourAgg>, c: &Cols<'_>, i: usize, enis: &Eni
         None => (e, EntityKind::Eni),
     };
     let t = c.time.map(|v| v.value(i)).unwrap_or(0);
-    // Look up before inserting: an entity has many records, and a key is allocated
-    // only for its first.
-    if !out.contains_key(entity) {
-        out.insert(entity.to_string(), HourAgg::default());
-    }
-    let Some(agg) = out.get_mut(entity) else {
-        return;
-    };
-    if agg.kind.is_none() {
-        agg.kind = Some(kind);
-        agg.account_id = get(c.acct, i).map(str::to_string);
-        agg.region = get(c.region, i).map(str::to_string);
-        agg.group = get(c.subnet, i).map(str::to_string).or_else(|| {
-            enis.addr(e)
-                .map(|a| a.rsplit_once('.').map(|(n, _)| n).unwrap_or(a).to_string())
-        });
-        agg.first_ms = t;
-        agg.last_ms = t;
-    }
-    agg.add(&Flow {
+    let flow = Flow {
         local_is_src,
         remote,
         lport,
@@ -312,7 +295,28 @@ fn add_record(out: &mut Map<String, HourAgg>, c: &Cols<'_>, i: usize, enis: &Eni
         bytes: count(c.bytes, i),
         packets: count(c.pkts, i),
         t,
-    });
+    };
+    // One lookup for the rows of a known entity (nearly all); a key is allocated only for an
+    // entity's first row.
+    match out.get_mut(entity) {
+        Some(agg) => agg.add(&flow),
+        None => {
+            let mut agg = HourAgg {
+                kind: Some(kind),
+                account_id: get(c.acct, i).map(str::to_string),
+                region: get(c.region, i).map(str::to_string),
+                group: get(c.subnet, i).map(str::to_string).or_else(|| {
+                    enis.addr(e)
+                        .map(|a| a.rsplit_once('.').map(|(n, _)| n).unwrap_or(a).to_string())
+                }),
+                first_ms: t,
+                last_ms: t,
+                ..HourAgg::default()
+            };
+            agg.add(&flow);
+            out.insert(entity.to_string(), agg);
+        }
+    }
 }
 
 impl HourAgg {
@@ -375,6 +379,33 @@ mod tests {
             assert!(!is_private(a), "{a}");
         }
         assert_eq!(peer_net("203.0.113.9"), "203.0");
+    }
+
+    #[test]
+    fn peer_net_is_the_first_two_or_three_groups() {
+        // The old definition: the groups split, the first ones joined again.
+        let joined = |a: &str| {
+            let (sep, keep) = if a.contains(':') { (':', 3) } else { ('.', 2) };
+            a.split(sep)
+                .take(keep)
+                .collect::<Vec<_>>()
+                .join(&sep.to_string())
+        };
+        for a in [
+            "203.0.113.9",
+            "10.1",
+            "10",
+            "",
+            "2001:db8:85a3::8a2e:370:7334",
+            "2001:db8",
+            "fe80::1",
+            "::1",
+            "::",
+            "1.2.3.4.5",
+            "a:b:c:d",
+        ] {
+            assert_eq!(peer_net(a), joined(a), "{a:?}");
+        }
     }
 
     #[test]

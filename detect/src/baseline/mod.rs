@@ -540,7 +540,7 @@ impl FlowBaselines {
             if *bytes < o.new_peer_min_bytes && !new_port {
                 continue;
             }
-            if group.is_some_and(|g| peers.knows_net(g, &net, who)) {
+            if group.is_some_and(|g| peers.knows_net(g, net, who)) {
                 continue;
             }
             let sev = if *bytes >= 100_000_000 {

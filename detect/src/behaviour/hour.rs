@@ -246,15 +246,23 @@ fn scan_row(h: &mut Hour, enis: &EniAddrs, cols: &Cols<'_>, i: usize) {
     } else {
         (y, x, sp, dp)
     };
-    let local = match get(cols.dir, i) {
-        Some("egress") => Some(x),
-        Some("ingress") => Some(y),
+    // Whether the local side is the source (x) or the destination (y), when known.
+    let local_is_x = match get(cols.dir, i) {
+        Some("egress") => Some(true),
+        Some("ingress") => Some(false),
         _ => get(cols.eni, i)
             .and_then(|e| enis.addr(e))
-            .filter(|a| *a == x || *a == y),
+            .and_then(|a| (a == x).then_some(true).or((a == y).then_some(false))),
     };
-    if let (Some(l), Some(w)) = (local, cols.logged_by(i)) {
-        let li = h.intern(l);
+    let local = local_is_x.map(|is_x| if is_x { x } else { y });
+    // Each of the two addresses is looked up in the hour's table at most once.
+    let (mut xi, mut yi) = (None, None);
+    let mut id = |h: &mut Hour, is_x: bool| -> u32 {
+        let (slot, a) = if is_x { (&mut xi, x) } else { (&mut yi, y) };
+        *slot.get_or_insert_with(|| h.intern(a))
+    };
+    if let (Some(is_x), Some(w)) = (local_is_x, cols.logged_by(i)) {
+        let li = id(h, is_x);
         let better = match h.locals.get(&li) {
             None => true,
             Some(old) => old.kind != EntityKind::Instance && w.0 == EntityKind::Instance,
@@ -267,7 +275,8 @@ fn scan_row(h: &mut Hour, enis: &EniAddrs, cols: &Cols<'_>, i: usize) {
         return;
     }
     let ext = !is_private(server);
-    let key = (h.intern(client), h.intern(server), port, p);
+    let client_is_x = dp <= sp;
+    let key = (id(h, client_is_x), id(h, !client_is_x), port, p);
     let map = if ext {
         &mut h.external
     } else {

@@ -123,26 +123,27 @@ impl TierPairs {
         let mut lateral: BTreeMap<String, Group> = BTreeMap::new();
         let mut denied: BTreeMap<String, Group> = BTreeMap::new();
         let mut seen: Vec<(String, String, String)> = Vec::new();
+        let mut placed = Placed::default();
         for (&(ci, si, port, proto), contact) in &h.internal {
-            let (client, server) = (h.addr(ci), h.addr(si));
-            let (Ok(cip), Ok(sip)) = (client.parse::<IpAddr>(), server.parse::<IpAddr>()) else {
+            placed.place(h, c, ci);
+            placed.place(h, c, si);
+            let (Some(cp), Some(sp)) = (placed.get(ci), placed.get(si)) else {
                 continue;
             };
-            let (cdecl, sdecl) = (c.tier_of(&cip), c.tier_of(&sip));
-            let st = cdecl.map_or_else(|| default_tier(&cip), str::to_string);
-            let dt = sdecl.map_or_else(|| default_tier(&sip), str::to_string);
+            let (st, dt) = (&cp.tier, &sp.tier);
             if st == dt {
                 continue;
             }
-            let e = edge(&st, &dt, port, proto);
+            let (client, server) = (h.addr(ci), h.addr(si));
+            let e = edge(st, dt, port, proto);
             let tp = format!("{st}:{}", port_key(port, proto));
             let policy = !c.allow.is_empty()
-                && cdecl.is_some()
-                && sdecl.is_some()
-                && !c.allowed(&cip, &st, &sip, &dt, port);
+                && cp.declared
+                && sp.declared
+                && !c.allowed(&cp.ip, st, &sp.ip, dt, port);
             let tier_warm = self
                 .tiers
-                .get(&st)
+                .get(st)
                 .is_some_and(|first| hour_ms >= first + warm_ms);
             // A port the tier already uses towards another tier is its habit (a bastion's SSH
             // reaching one more tier, a monitoring tier scraping one more), not a new move.
@@ -161,13 +162,13 @@ impl TierPairs {
                 let g = groups.entry(client.to_string()).or_insert_with(|| Group {
                     who: Some(h.who(ci, contact)),
                     client: client.to_string(),
-                    src_tier: st.clone(),
+                    src_tier: st.to_string(),
                     first_ms: contact.first_ms,
                     last_ms: contact.last_ms,
                     ..Default::default()
                 });
                 g.ports.insert(port);
-                g.tiers.insert(dt.clone());
+                g.tiers.insert(dt.to_string());
                 if g.servers.len() < MAX_SERVERS {
                     g.servers.insert(server.to_string());
                 }
@@ -176,7 +177,7 @@ impl TierPairs {
                 g.first_ms = g.first_ms.min(contact.first_ms);
                 g.last_ms = g.last_ms.max(contact.last_ms);
             }
-            seen.push((st, e, tp));
+            seen.push((st.to_string(), e, tp));
         }
         seen.sort();
         for (st, e, tp) in seen {
@@ -194,6 +195,45 @@ impl TierPairs {
             .collect();
         out.extend(lateral.into_values().map(|g| finding(LATERAL, g)));
         out
+    }
+}
+
+/// An address of the hour with its tier: the one the configuration declares, else its /24
+/// (IPv6: /64).
+struct Place {
+    ip: IpAddr,
+    tier: String,
+    declared: bool,
+}
+
+/// The hour's addresses placed in their tiers, by address index: each address is parsed and
+/// looked up once an hour, not once for every contact it has.
+#[derive(Default)]
+struct Placed(Vec<Option<Option<Place>>>);
+
+impl Placed {
+    /// Place address `i` of `h`, unless it is placed already (`None` inside when it does not
+    /// parse).
+    fn place(&mut self, h: &Hour, c: &Compiled, i: u32) {
+        let i = i as usize;
+        if self.0.len() <= i {
+            self.0.resize_with(i + 1, || None);
+        }
+        if let Some(slot @ None) = self.0.get_mut(i) {
+            *slot = Some(h.addr(i as u32).parse::<IpAddr>().ok().map(|ip| {
+                let declared = c.tier_of(&ip);
+                Place {
+                    tier: declared.map_or_else(|| default_tier(&ip), str::to_string),
+                    declared: declared.is_some(),
+                    ip,
+                }
+            }));
+        }
+    }
+
+    /// Address `i`'s place, when it was placed and parses.
+    fn get(&self, i: u32) -> Option<&Place> {
+        self.0.get(i as usize)?.as_ref()?.as_ref()
     }
 }
 

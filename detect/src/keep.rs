@@ -24,6 +24,7 @@ use arrow::array::RecordBatch;
 use arrow::compute::BatchCoalescer;
 use arrow::datatypes::{DataType, Schema, SchemaRef};
 
+use flowtrail_core::nulls::batch_memory_size;
 use flowtrail_core::schema::flows::col;
 use flowtrail_core::schema::{ACCOUNT_ID, EVENT_TIME, REGION};
 
@@ -160,7 +161,7 @@ impl Rows {
     }
 
     fn push(&mut self, b: RecordBatch) {
-        self.mem_bytes += b.get_array_memory_size();
+        self.mem_bytes += batch_memory_size(&b);
         self.parts.push(Part::Mem(b));
     }
 
@@ -233,7 +234,7 @@ impl Rows {
                 Part::Mem(b) if b.schema() == *schema => run.push(b),
                 Part::Mem(b) => {
                     flush(&mut run, &mut out)?;
-                    mem_bytes += b.get_array_memory_size();
+                    mem_bytes += batch_memory_size(&b);
                     out.push(Part::Mem(b));
                 }
                 Part::Spilled(f) => {

@@ -16,6 +16,7 @@ use arrow::record_batch::RecordBatch;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use flowtrail_core::nulls::batch_memory_size;
 use flowtrail_ingest::IngestError;
 use flowtrail_ingest::compress::ObjectReader;
 use flowtrail_ingest::decode::flow::{FlowDecodeOptions, decode_flow_text};
@@ -275,7 +276,7 @@ fn bench_small_objects(c: &mut Criterion) {
         let mut reader = ObjectReader::new("bench", o, u64::MAX);
         decode_flow_text("bench", &mut reader, &opts, &mut sink).unwrap();
     }
-    let held: usize = sink.0.iter().map(|b| b.get_array_memory_size()).sum();
+    let held: usize = sink.0.iter().map(batch_memory_size).sum();
     eprintln!(
         "{} objects of {SMALL_RECORDS} records: batches hold {} bytes ({} per object)",
         objects.len(),

@@ -1,6 +1,7 @@
 //! Where decoders put their output: batches of a table's schema, and quarantine records for
 //! what could not be decoded ([`QuarantineRecord`], written to the lake by its writer).
 
+use flowtrail_core::nulls::batch_memory_size;
 use flowtrail_lake::quarantine::QuarantineRecord;
 use flowtrail_lake::runs::SMALL_RUN_ROWS;
 
@@ -43,13 +44,8 @@ impl VecSink {
     /// a piece that shares its batch's buffers is counted twice).
     pub fn memory_size(&self) -> usize {
         let pieces = self.parts.iter().flatten().flatten();
-        self.batches
-            .iter()
-            .map(|b| b.get_array_memory_size())
-            .sum::<usize>()
-            + pieces
-                .map(|(_, b)| b.get_array_memory_size())
-                .sum::<usize>()
+        self.batches.iter().map(batch_memory_size).sum::<usize>()
+            + pieces.map(|(_, b)| batch_memory_size(b)).sum::<usize>()
     }
 
     /// Split every batch by lake partition, sorting each piece by event time: the part of the

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use arrow::record_batch::RecordBatch;
 
 use flowtrail_core::layout::QUARANTINE_DIR;
+use flowtrail_core::nulls::batch_memory_size;
 use flowtrail_core::{PartitionKey, Table};
 
 use crate::LakeError;
@@ -75,7 +76,7 @@ impl PartBuffer {
     /// spare capacity).
     fn push(&mut self, batch: RecordBatch) -> isize {
         let before = self.bytes as isize;
-        let size = batch.get_array_memory_size();
+        let size = batch_memory_size(&batch);
         self.bytes += size;
         self.recent.push(batch);
         if self.recent.len() >= COMPACT_AFTER {
@@ -97,8 +98,8 @@ impl PartBuffer {
         // are (the encoder reports the mismatch with the file's name).
         match runs::sorted_run(&self.recent) {
             Ok(one) => {
-                let freed: usize = self.recent.iter().map(|b| b.get_array_memory_size()).sum();
-                self.bytes = self.bytes + one.get_array_memory_size() - freed;
+                let freed: usize = self.recent.iter().map(batch_memory_size).sum();
+                self.bytes = self.bytes + batch_memory_size(&one) - freed;
                 self.recent.clear();
                 self.compacted.push(one);
             }

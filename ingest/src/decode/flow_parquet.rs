@@ -9,13 +9,13 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
-    new_null_array,
 };
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use bytes::Bytes;
+use flowtrail_core::nulls::null_array;
 use flowtrail_core::schema::flows::{
     FLOW_FIELDS, FlowType, extra_fields_type, field_index, flows_schema,
 };
@@ -138,7 +138,7 @@ fn convert(
                     )
                 })?
             }
-            None => new_null_array(&ty, rows),
+            None => null_array(&ty, rows),
         };
         if f.ty == FlowType::Str {
             let mut s = dash_to_null(col.as_string::<i32>());
@@ -163,7 +163,7 @@ fn convert(
     }
     // extra_fields
     if map.extra.is_empty() {
-        columns.push(new_null_array(&extra_fields_type(), rows));
+        columns.push(null_array(&extra_fields_type(), rows));
     } else {
         let mut names = Vec::with_capacity(map.extra.len());
         let mut cols = Vec::with_capacity(map.extra.len());

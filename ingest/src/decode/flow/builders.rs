@@ -12,13 +12,14 @@ use std::sync::Arc;
 
 use arrow::array::builder::NullBufferBuilder;
 use arrow::array::{
-    ArrayRef, Int32Array, Int64Array, MapArray, StringArray, StructArray,
-    TimestampMillisecondArray, new_null_array,
+    Array, ArrayRef, Int32Array, Int64Array, MapArray, StringArray, StructArray,
+    TimestampMillisecondArray,
 };
 use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::DataType;
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
+use flowtrail_core::nulls::null_array;
 use flowtrail_core::schema::flows::{FLOW_FIELDS, FlowType, extra_fields_type, flows_schema};
 
 use super::format::{Plan, Slot};
@@ -191,7 +192,14 @@ impl FlowBatchBuilder {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         for (fi, f) in FLOW_FIELDS.iter().enumerate() {
             let col: ArrayRef = match plan.columns[fi] {
-                Some(Slot::Str { col }) => Arc::new(self.strs[col].finish()?),
+                Some(Slot::Str { col }) => {
+                    let s = self.strs[col].finish()?;
+                    if rows > 0 && s.null_count() == rows {
+                        null_array(&DataType::Utf8, rows)
+                    } else {
+                        Arc::new(s)
+                    }
+                }
                 Some(Slot::I32 { col, .. }) => {
                     let (v, n) = self.i32s[col].take();
                     Arc::new(Int32Array::new(ScalarBuffer::from(v), n))
@@ -208,7 +216,7 @@ impl FlowBatchBuilder {
                     };
                     match fallback {
                         Some(v) => Arc::new(StringArray::new_repeated(v, rows)),
-                        None => new_null_array(&flow_type(f.ty), rows),
+                        None => null_array(&flow_type(f.ty), rows),
                     }
                 }
             };
@@ -290,7 +298,7 @@ impl ExtraCol {
 
     fn finish(&mut self, rows: usize) -> Result<ArrayRef, ArrowError> {
         if !self.active {
-            return Ok(new_null_array(&extra_fields_type(), rows));
+            return Ok(null_array(&extra_fields_type(), rows));
         }
         self.active = self.every_row;
         let offsets = take_trimmed(&mut self.offsets, 0);

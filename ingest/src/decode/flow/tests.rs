@@ -9,6 +9,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use flowtrail_core::nulls::batch_memory_size;
 use flowtrail_core::schema::flows::{FLOW_FIELDS, FlowType, flows_schema};
 use proptest::prelude::*;
 
@@ -968,7 +969,7 @@ fn a_small_object_makes_a_small_batch() {
         let (sink, r) = decode_with(&data, &FlowDecodeOptions::default());
         assert_eq!(r.unwrap().records, 50);
         assert_eq!(sink.batches.len(), 1);
-        let size = sink.batches[0].get_array_memory_size();
+        let size = batch_memory_size(&sink.batches[0]);
         assert!(size < 64 << 10, "a 50-row batch holds {size} bytes");
     }
 }
@@ -986,11 +987,7 @@ fn batches_of_a_large_object_hold_about_their_rows() {
     assert_eq!(r.unwrap().records, 30_000);
     let sizes: Vec<usize> = sink.batches.iter().map(|b| b.num_rows()).collect();
     assert_eq!(sizes, vec![20_000, 10_000]);
-    let bytes: Vec<usize> = sink
-        .batches
-        .iter()
-        .map(|b| b.get_array_memory_size())
-        .collect();
+    let bytes: Vec<usize> = sink.batches.iter().map(batch_memory_size).collect();
     // The second batch has half the rows of the first, and about half its bytes.
     assert!(bytes[1] * 10 < bytes[0] * 6, "{bytes:?}");
     assert!(bytes[0] / 20_000 < 1024, "{bytes:?}");

@@ -20,13 +20,24 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, compute_leaves};
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnDescPtr;
 
 use crate::LakeError;
 use crate::columns;
+use crate::dictcol::{self, KeyedChunk};
 use crate::encode;
 
+/// One leaf column's encoded chunk: from parquet's Arrow writer, or from dictionary keys.
+enum Chunk {
+    Arrow(ArrowColumnChunk),
+    Keyed(KeyedChunk),
+}
+
 /// One top-level column's chunks (one per leaf), or why it could not be encoded.
-type Encoded = Result<Vec<ArrowColumnChunk>, ParquetError>;
+type Encoded = Result<Vec<Chunk>, ParquetError>;
+
+/// A top-level column's leaf writers and their descriptors.
+type Leaves = (Vec<ArrowColumnWriter>, Vec<ColumnDescPtr>);
 
 /// The rows of a file in the order they are written.
 pub enum Rows<'a> {
@@ -71,14 +82,14 @@ impl Part<'_> {
     }
 }
 
-/// Write `rows` to `path` in row groups of `group_rows`, each row group's columns gathered
-/// and encoded on `threads` threads.
+/// Write `rows` to `path` in row groups of `opts.row_group_rows`, each row group's columns
+/// gathered and encoded on `threads` threads.
 pub fn write_parquet(
     path: &Path,
     schema: SchemaRef,
     rows: Rows<'_>,
     props: WriterProperties,
-    group_rows: usize,
+    opts: &encode::EncodeOptions,
     threads: usize,
 ) -> Result<(), LakeError> {
     let pq = |source| LakeError::Parquet {
@@ -91,23 +102,28 @@ pub fn write_parquet(
     let (mut writer, factory) = ArrowWriter::try_new(file, schema.clone(), Some(props))
         .and_then(ArrowWriter::into_serialized_writer)
         .map_err(pq)?;
-    let roots: Vec<usize> = {
+    let (roots, descrs): (Vec<usize>, Vec<ColumnDescPtr>) = {
         let desc = writer.schema_descr();
         (0..desc.num_columns())
-            .map(|leaf| desc.get_column_root_idx(leaf))
-            .collect()
+            .map(|leaf| (desc.get_column_root_idx(leaf), desc.column(leaf)))
+            .unzip()
     };
-    let (total, group_rows) = (rows.len(), group_rows.max(1));
+    let (total, group_rows) = (rows.len(), opts.row_group_rows.max(1));
     let mut start = 0;
     let mut index = 0;
     while start < total {
         let end = (start + group_rows).min(total);
         let part = part(&rows, start, end);
         let writers = factory.create_column_writers(index).map_err(pq)?;
-        let chunks = encode(&part, &schema, group_by_root(writers, &roots), threads).map_err(pq)?;
+        let leaves = group_by_root(writers, &descrs, &roots);
+        let chunks = encode(&part, &schema, leaves, threads, opts.zstd_level).map_err(pq)?;
         let mut rg = writer.next_row_group().map_err(pq)?;
         for c in chunks {
-            c.append_to_row_group(&mut rg).map_err(pq)?;
+            match c {
+                Chunk::Arrow(c) => c.append_to_row_group(&mut rg),
+                Chunk::Keyed(k) => rg.append_column(&k.bytes, k.close),
+            }
+            .map_err(pq)?;
         }
         rg.close().map_err(pq)?;
         (start, index) = (end, index + 1);
@@ -143,15 +159,21 @@ fn part<'a>(rows: &Rows<'a>, start: usize, end: usize) -> Part<'a> {
     }
 }
 
-/// The leaf column writers grouped by their top-level column (`roots`: each leaf's).
-fn group_by_root(writers: Vec<ArrowColumnWriter>, roots: &[usize]) -> Vec<Vec<ArrowColumnWriter>> {
-    let mut out: Vec<Vec<ArrowColumnWriter>> = Vec::new();
-    for (w, &root) in writers.into_iter().zip(roots) {
+/// The leaf column writers and descriptors grouped by their top-level column (`roots`: each
+/// leaf's).
+fn group_by_root(
+    writers: Vec<ArrowColumnWriter>,
+    descrs: &[ColumnDescPtr],
+    roots: &[usize],
+) -> Vec<Leaves> {
+    let mut out: Vec<Leaves> = Vec::new();
+    for ((w, d), &root) in writers.into_iter().zip(descrs).zip(roots) {
         while out.len() <= root {
-            out.push(Vec::new());
+            out.push((Vec::new(), Vec::new()));
         }
         if let Some(g) = out.get_mut(root) {
-            g.push(w);
+            g.0.push(w);
+            g.1.push(d.clone());
         }
     }
     out
@@ -163,11 +185,12 @@ fn group_by_root(writers: Vec<ArrowColumnWriter>, roots: &[usize]) -> Vec<Vec<Ar
 fn encode(
     part: &Part<'_>,
     schema: &SchemaRef,
-    writers: Vec<Vec<ArrowColumnWriter>>,
+    writers: Vec<Leaves>,
     threads: usize,
-) -> Result<Vec<ArrowColumnChunk>, ParquetError> {
+    zstd_level: i32,
+) -> Result<Vec<Chunk>, ParquetError> {
     let n = writers.len();
-    let slots: Vec<Mutex<Option<Vec<ArrowColumnWriter>>>> =
+    let slots: Vec<Mutex<Option<Leaves>>> =
         writers.into_iter().map(|w| Mutex::new(Some(w))).collect();
     let done: Vec<Mutex<Option<Encoded>>> = (0..n).map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
@@ -180,7 +203,8 @@ fn encode(
             let Some(w) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() else {
                 continue;
             };
-            *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(column(part, schema, c, w));
+            *out.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(column(part, schema, c, w, zstd_level));
         }
     };
     let threads = threads.clamp(1, n.max(1));
@@ -201,23 +225,34 @@ fn encode(
     Ok(chunks)
 }
 
-/// Top-level column `c` of `part` through its leaf writers.
+/// Top-level column `c` of `part`: from its dictionary keys when it is held so
+/// (`dictcol.rs`), else through its leaf writers.
 fn column(
     part: &Part<'_>,
     schema: &SchemaRef,
     c: usize,
-    mut writers: Vec<ArrowColumnWriter>,
-) -> Result<Vec<ArrowColumnChunk>, ParquetError> {
+    (mut writers, descrs): Leaves,
+    zstd_level: i32,
+) -> Result<Vec<Chunk>, ParquetError> {
     let field = schema
         .fields()
         .get(c)
         .ok_or_else(|| ParquetError::General(format!("no field for column {c}")))?;
-    for array in part.column(c)? {
+    let arrays = part.column(c)?;
+    if let [descr] = descrs.as_slice()
+        && let Some(k) = dictcol::encode(descr, &arrays, zstd_level)?
+    {
+        return Ok(vec![Chunk::Keyed(k)]);
+    }
+    for array in arrays {
         for (w, leaf) in writers.iter_mut().zip(compute_leaves(field, &array)?) {
             w.write(&leaf)?;
         }
     }
-    writers.into_iter().map(ArrowColumnWriter::close).collect()
+    writers
+        .into_iter()
+        .map(|w| w.close().map(Chunk::Arrow))
+        .collect()
 }
 
 #[cfg(test)]

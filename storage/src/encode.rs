@@ -27,6 +27,7 @@ use crate::LakeError;
 use crate::columns;
 use crate::colwrite;
 use crate::crashpoint;
+use crate::dictcol;
 use crate::ledger::temp_path;
 use crate::runs;
 
@@ -165,9 +166,19 @@ fn uncompressed_columns(batches: &[RecordBatch]) -> Vec<usize> {
             let empty = batches
                 .iter()
                 .all(|b| col(b).is_some_and(|a| a.null_count() == a.len()));
-            empty || one_value(batches.iter().filter_map(col))
+            empty || one_value(batches.iter().filter_map(col)) || held_as_keys(batches, c)
         })
         .collect()
+}
+
+/// Whether column `c` of every batch is a dictionary of strings with a value on every row: its
+/// chunks are written from the keys, uncompressed (`dictcol.rs`).
+fn held_as_keys(batches: &[RecordBatch], c: usize) -> bool {
+    let arrays: Vec<arrow::array::ArrayRef> = batches
+        .iter()
+        .filter_map(|b| b.columns().get(c).cloned())
+        .collect();
+    arrays.len() == batches.len() && dictcol::takes(&arrays)
 }
 
 /// Whether every array is a dictionary whose values are one and the same single value.
@@ -250,14 +261,16 @@ pub fn write_one(job: &FileJob, opts: &EncodeOptions, threads: usize) -> Result<
     // Buffered batches may hold string columns as dictionaries; the file declares them plainly.
     let schema = columns::plain_schema(&first.schema());
     let props = properties(&schema, opts, rows, &uncompressed_columns(&job.batches));
+    let threads = if rows >= SMALL_FILE_ROWS { threads } else { 1 };
+    let keyed = (0..first.num_columns()).any(|c| held_as_keys(&job.batches, c));
     // The fault-injection point inside a file needs the one-thread writer's flush.
-    if threads > 1 && rows >= SMALL_FILE_ROWS && !crashpoint::armed("parquet_mid") {
+    if (threads > 1 || keyed) && !crashpoint::armed("parquet_mid") {
         let order = sort_order(&job.batches)?;
         let rows = match &order {
             Some(o) => colwrite::Rows::Gathered(&job.batches, o),
             None => colwrite::Rows::InOrder(&job.batches),
         };
-        colwrite::write_parquet(&tmp, schema, rows, props, opts.row_group_rows, threads)?;
+        colwrite::write_parquet(&tmp, schema, rows, props, opts, threads)?;
     } else {
         let chunks = sorted_chunks(&job.batches, opts.row_group_rows)?;
         write_parquet(&tmp, schema, chunks, props)?;
@@ -571,7 +584,12 @@ mod tests {
             Compression::UNCOMPRESSED,
             "account_id: one value"
         );
-        assert!(matches!(codecs[4], Compression::ZSTD(_)), "source_key: two");
+        // Two values held as keys: a dictionary page of a few bytes, written from the keys.
+        assert_eq!(
+            codecs[4],
+            Compression::UNCOMPRESSED,
+            "source_key: two, short"
+        );
         let back: Vec<RecordBatch> = r.build()?.collect::<Result<_, _>>()?;
         let want = arrow::compute::concat_batches(&plain[0].schema(), &plain)?;
         let back = arrow::compute::concat_batches(&want.schema(), &back)?;

@@ -67,6 +67,7 @@ pub mod claims;
 pub mod columns;
 mod colwrite;
 pub mod crashpoint;
+mod dictcol;
 pub mod encode;
 pub mod error;
 pub mod ledger;

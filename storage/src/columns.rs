@@ -6,7 +6,9 @@
 //! ~135 bytes a row) or a whole partition (`account_id`, `region`). Copied row by row, those
 //! were most of the bytes the split and the gathers moved. Here:
 //! - a string column with one value and no null in a batch is held as a one-value dictionary
-//!   (a 4-byte key a row) by [`compact`];
+//!   (a 4-byte key a row) by [`compact`], and one with a few values ([`FEW_VALUES`]: `action`,
+//!   `log_status`) as a dictionary of them, found by comparing each row with the row before;
+//!   a file writes such columns from their keys (`dictcol.rs`);
 //! - a column with no value at all is a slice of the process's shared all-null array of its
 //!   type (`flowtrail_core::nulls`) in [`take`], [`gather`] and [`concat()`], instead of being
 //!   gathered row by row or zeroed anew.
@@ -51,7 +53,11 @@ pub fn compact(batch: RecordBatch) -> RecordBatch {
     let mut cols: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
     let mut changed = false;
     for (field, col) in schema.fields().iter().zip(batch.columns()) {
-        match constant_string(col).and_then(|v| one_value_dictionary(v, col.len())) {
+        let dict = match constant_string(col) {
+            Some(v) => one_value_dictionary(v, col.len()),
+            None => few_values_dictionary(col),
+        };
+        match dict {
             Some(dict) => {
                 fields.push(retyped(field, dict.data_type()));
                 cols.push(dict);
@@ -88,6 +94,40 @@ fn constant_string(col: &ArrayRef) -> Option<&str> {
     let start = usize::try_from(offsets[0]).ok()?;
     let data = s.value_data().get(start..start + len * s.len())?;
     (data[len..] == data[..data.len() - len]).then_some(first)
+}
+
+/// Distinct values a string column may hold and still be held as a dictionary.
+pub const FEW_VALUES: usize = 8;
+
+/// `col` as a dictionary when it is a string column with a value on every row and at most
+/// [`FEW_VALUES`] distinct values (`action`, `log_status`, a quiet object's interfaces). Each
+/// row is compared with the row before, then with the few values: no hashing, and a column of
+/// many values gives up within its first distinct values.
+fn few_values_dictionary(col: &ArrayRef) -> Option<ArrayRef> {
+    let s: &StringArray = col.as_string_opt::<i32>()?;
+    if s.is_empty() || s.null_count() > 0 {
+        return None;
+    }
+    let mut values: Vec<&str> = Vec::with_capacity(FEW_VALUES);
+    let mut keys: Vec<i32> = Vec::with_capacity(s.len());
+    let mut last = 0usize;
+    for i in 0..s.len() {
+        let v = s.value(i);
+        if values.get(last) != Some(&v) {
+            last = match values.iter().position(|x| *x == v) {
+                Some(p) => p,
+                None if values.len() < FEW_VALUES => {
+                    values.push(v);
+                    values.len() - 1
+                }
+                None => return None,
+            };
+        }
+        keys.push(last as i32);
+    }
+    let values: ArrayRef = Arc::new(StringArray::from(values));
+    let dict = DictionaryArray::<Int32Type>::try_new(Int32Array::from(keys), values).ok()?;
+    Some(Arc::new(dict))
 }
 
 fn one_value_dictionary(value: &str, rows: usize) -> Option<ArrayRef> {
@@ -323,10 +363,12 @@ mod tests {
 
     #[test]
     fn constant_strings_become_dictionaries_and_nothing_else_changes() -> Result<(), ArrowError> {
-        let b = batch(&["k", "k", "k"], &[Some("a"), Some("b"), Some("a")])?;
+        let many: Vec<String> = (0..=FEW_VALUES).map(|i| format!("v{i}")).collect();
+        let many: Vec<Option<&str>> = many.iter().map(|v| Some(v.as_str())).collect();
+        let b = batch(&["k", "k", "k"], &many)?;
         let c = compact(b.clone());
         assert!(matches!(c.column(0).data_type(), DataType::Dictionary(..)));
-        assert_eq!(c.column(1).data_type(), &DataType::Utf8, "values differ");
+        assert_eq!(c.column(1).data_type(), &DataType::Utf8, "too many values");
         assert_eq!(
             c.column(2).data_type(),
             &DataType::Utf8,
@@ -334,10 +376,11 @@ mod tests {
         );
         assert_eq!(text(&c)?, text(&b)?);
         assert_eq!(plain_schema(&c.schema()), b.schema());
-        // a column with a null, or two values, is left plain
+        // a column with a null is left plain; two values make a dictionary of two
         let b = batch(&["k", "j"], &[Some("a"), None])?;
         let c = compact(b.clone());
-        assert_eq!(c.schema(), b.schema());
+        assert_eq!(c.column(0).as_dictionary::<Int32Type>().values().len(), 2);
+        assert_eq!(c.column(1).data_type(), &DataType::Utf8);
         Ok(())
     }
 
@@ -355,6 +398,31 @@ mod tests {
         assert_eq!(constant_string(&sliced), Some("ab"));
         let with_null: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None]));
         assert_eq!(constant_string(&with_null), None);
+    }
+
+    #[test]
+    fn a_column_of_few_values_becomes_a_dictionary_of_them() -> Result<(), ArrowError> {
+        let few = [
+            Some("ACCEPT"),
+            Some("REJECT"),
+            Some("REJECT"),
+            Some("ACCEPT"),
+            Some("OK"),
+        ];
+        let b = batch(&["k"], &few)?;
+        let c = compact(b.clone());
+        let d = c.column(1).as_dictionary::<Int32Type>();
+        assert_eq!(d.values().len(), 3, "each value once");
+        assert_eq!(&d.keys().values()[..5], &[0, 1, 1, 0, 2]);
+        assert_eq!(text(&c)?, text(&b)?);
+        // FEW_VALUES distinct values still fit; one more does not; a null keeps it plain.
+        let fit: Vec<String> = (0..FEW_VALUES).map(|i| format!("v{i}")).collect();
+        let fit: Vec<Option<&str>> = fit.iter().map(|v| Some(v.as_str())).collect();
+        let c = compact(batch(&["k"], &fit)?);
+        assert!(matches!(c.column(1).data_type(), DataType::Dictionary(..)));
+        let c = compact(batch(&["k"], &[Some("a"), None, Some("b")])?);
+        assert_eq!(c.column(1).data_type(), &DataType::Utf8);
+        Ok(())
     }
 
     #[test]

@@ -106,8 +106,12 @@ pub fn split(batch: &RecordBatch) -> Result<Vec<(PartitionKey, RecordBatch)>, La
     let whole = columns::compact(batch.clone());
     groups
         .into_iter()
-        .map(|((a, r, h), mut idx)| {
-            idx.sort_by_key(|&i| runs::key(time, i as usize));
+        .map(|((a, r, h), idx)| {
+            let idx = runs::stable_order(
+                idx.into_iter()
+                    .map(|i| (runs::key(time, i as usize), i))
+                    .collect(),
+            );
             let part = columns::take(&whole, &UInt32Array::from(idx))
                 .map_err(arrow_err("partitioning"))?;
             Ok((PartitionKey::at(a, r, h * HOUR_MS), part))

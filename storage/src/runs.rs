@@ -61,11 +61,9 @@ pub fn sort_order(
     for t in &cols {
         keys.extend((0..t.len()).map(|i| key(t, i)));
     }
-    let n = u32::try_from(keys.len())
+    u32::try_from(keys.len())
         .map_err(|_| arrow::error::ArrowError::ComputeError(format!("{} rows", keys.len())))?;
-    // `sort_by_key` is stable (arrow's `sort_to_indices` is not)
-    let mut idx: Vec<u32> = (0..n).collect();
-    idx.sort_by_key(|&i| keys[i as usize]);
+    let idx = stable_order(keys.into_iter().zip(0u32..).collect());
     // where each batch starts in the concatenated order
     let mut starts = Vec::with_capacity(batches.len());
     let mut n = 0usize;
@@ -82,6 +80,19 @@ pub fn sort_order(
         })
         .collect();
     Ok(Some(at))
+}
+
+/// The rows of `pairs` (key, row), rows ascending, ordered by key; ties keep the rows' order.
+///
+/// The pairs are distinct, so an unstable sort of them gives the stable order by key: it
+/// compares 12 bytes in place where a stable sort by key loaded each key through its row (a
+/// fifth of a split's instructions on 1,000-record objects). Rows already in order are not
+/// sorted.
+pub fn stable_order(mut pairs: Vec<(i64, u32)>) -> Vec<u32> {
+    if !pairs.is_sorted() {
+        pairs.sort_unstable();
+    }
+    pairs.into_iter().map(|(_, row)| row).collect()
 }
 
 /// A batch's `event_time` column, when it has one of the lake's timestamp type.
@@ -176,6 +187,22 @@ mod tests {
     use arrow::datatypes::{DataType, Field, Schema};
 
     use super::*;
+
+    #[test]
+    fn rows_are_ordered_by_key_and_ties_keep_their_order() {
+        // Keys with ties and nulls first (i64::MIN), rows in arrival order; the result equals
+        // a stable sort by key.
+        let keys = [5, 3, i64::MIN, 3, 9, 5, i64::MIN, 1, 3];
+        let rows: Vec<u32> = vec![0, 2, 3, 5, 6, 8, 11, 12, 20];
+        let pairs: Vec<(i64, u32)> = keys.iter().copied().zip(rows.iter().copied()).collect();
+        let mut want = pairs.clone();
+        want.sort_by_key(|p| p.0);
+        let want: Vec<u32> = want.into_iter().map(|p| p.1).collect();
+        assert_eq!(stable_order(pairs), want);
+        assert_eq!(want, vec![3, 11, 12, 2, 5, 20, 0, 8, 6]);
+        // Already in order: as it was.
+        assert_eq!(stable_order(vec![(1, 4), (1, 7), (2, 1)]), vec![4, 7, 1]);
+    }
 
     fn run(times: &[Option<i64>], tag: i64) -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![

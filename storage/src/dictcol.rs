@@ -27,7 +27,7 @@ use arrow::array::{Array, ArrayRef, AsArray, Int32Array, StringArray};
 use arrow::datatypes::Int32Type;
 use bytes::Bytes;
 use parquet::basic::{BoundaryOrder, Compression, Encoding, Type as PhysicalType, ZstdLevel};
-use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::column::page::{CompressedPage, Page, PageWriteSpec, PageWriter};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::data_type::ByteArray;
 use parquet::errors::ParquetError;
@@ -150,41 +150,23 @@ fn bit_width(count: usize) -> u8 {
     (usize::BITS - count.saturating_sub(1).leading_zeros()) as u8
 }
 
+fn out_of_range(v: usize) -> ParquetError {
+    ParquetError::General(format!("{v} out of range"))
+}
+
+fn i64_of(v: usize) -> Result<i64, ParquetError> {
+    i64::try_from(v).map_err(|_| out_of_range(v))
+}
+
+/// The chunk of `ids` (each row's value number in `dict`): its pages, then its metadata.
 fn write_chunk(
     descr: &ColumnDescPtr,
     dict: &ChunkDictionary<'_>,
     ids: &[u32],
     zstd_level: i32,
 ) -> Result<KeyedChunk, ParquetError> {
-    let rows = ids.len();
-    let n =
-        |v: usize| i64::try_from(v).map_err(|_| ParquetError::General(format!("{v} out of range")));
-    let mut dict_buf = Vec::new();
-    for v in &dict.values {
-        let len = u32::try_from(v.len())
-            .map_err(|_| ParquetError::General("a value over 4 GiB".to_string()))?;
-        dict_buf.extend_from_slice(&len.to_le_bytes());
-        dict_buf.extend_from_slice(v);
-    }
-    let mut data = Vec::new();
-    if descr.max_def_level() > 0 {
-        // Every row holds a value: one run of the top definition level.
-        let mut levels = Vec::new();
-        rle_hybrid(
-            std::iter::repeat_n(descr.max_def_level() as u32, rows),
-            rows,
-            bit_width(descr.max_def_level() as usize + 1),
-            &mut levels,
-        );
-        data.extend_from_slice(&(levels.len() as u32).to_le_bytes());
-        data.extend_from_slice(&levels);
-    }
-    let width = bit_width(dict.values.len());
-    data.push(width);
-    rle_hybrid(ids.iter().copied(), rows, width, &mut data);
-
-    let uncompressed = dict_buf.len() + data.len();
-    let codec = if uncompressed > COMPRESS_OVER {
+    let (dict_page, data_page) = (dictionary_page(dict)?, data_page(descr, dict, ids));
+    let codec = if dict_page.len() + data_page.len() > COMPRESS_OVER {
         Compression::ZSTD(ZstdLevel::try_new(zstd_level).unwrap_or_default())
     } else {
         Compression::UNCOMPRESSED
@@ -195,37 +177,79 @@ fn write_chunk(
             _ => zstd_compress(&buf, zstd_level).map(Bytes::from),
         }
     };
+    let (dict_len, data_len) = (dict_page.len(), data_page.len());
     let mut sink = TrackedWrite::new(Vec::new());
-    let (dict_spec, data_spec) = {
-        let mut pages = SerializedPageWriter::new(&mut sink);
-        let dict_len = dict_buf.len();
-        let d = pages.write_page(CompressedPage::new(
-            Page::DictionaryPage {
-                buf: pack(dict_buf)?,
-                num_values: dict.values.len() as u32,
-                encoding: Encoding::PLAIN,
-                is_sorted: false,
-            },
-            dict_len,
-        ))?;
-        let data_len = data.len();
-        let p = pages.write_page(CompressedPage::new(
-            Page::DataPage {
-                buf: pack(data)?,
-                num_values: rows as u32,
-                encoding: Encoding::RLE_DICTIONARY,
-                def_level_encoding: Encoding::RLE,
-                rep_level_encoding: Encoding::RLE,
-                statistics: None,
-            },
-            data_len,
-        ))?;
-        pages.close()?;
-        (d, p)
-    };
+    let mut pages = SerializedPageWriter::new(&mut sink);
+    let dict_spec = pages.write_page(CompressedPage::new(
+        Page::DictionaryPage {
+            buf: pack(dict_page)?,
+            num_values: u32::try_from(dict.values.len()).map_err(|_| out_of_range(dict_len))?,
+            encoding: Encoding::PLAIN,
+            is_sorted: false,
+        },
+        dict_len,
+    ))?;
+    let data_spec = pages.write_page(CompressedPage::new(
+        Page::DataPage {
+            buf: pack(data_page)?,
+            num_values: u32::try_from(ids.len()).map_err(|_| out_of_range(ids.len()))?,
+            encoding: Encoding::RLE_DICTIONARY,
+            def_level_encoding: Encoding::RLE,
+            rep_level_encoding: Encoding::RLE,
+            statistics: None,
+        },
+        data_len,
+    ))?;
+    pages.close()?;
     let bytes = Bytes::from(sink.into_inner()?);
-    let total = n(bytes.len())?;
-    let total_uncompressed = n(dict_spec.uncompressed_size + data_spec.uncompressed_size)?;
+    let close = close_result(descr, dict, ids.len(), codec, [&dict_spec, &data_spec])?;
+    Ok(KeyedChunk { bytes, close })
+}
+
+/// The dictionary page's body: each value PLAIN (its length, then its bytes).
+fn dictionary_page(dict: &ChunkDictionary<'_>) -> Result<Vec<u8>, ParquetError> {
+    let mut buf = Vec::new();
+    for v in &dict.values {
+        let len = u32::try_from(v.len()).map_err(|_| out_of_range(v.len()))?;
+        buf.extend_from_slice(&len.to_le_bytes());
+        buf.extend_from_slice(v);
+    }
+    Ok(buf)
+}
+
+/// The data page's body (format v1): definition levels when the column is nullable (every row
+/// holds a value: one run of the top level), then the bit width and the value numbers.
+fn data_page(descr: &ColumnDescPtr, dict: &ChunkDictionary<'_>, ids: &[u32]) -> Vec<u8> {
+    let rows = ids.len();
+    let mut data = Vec::new();
+    if descr.max_def_level() > 0 {
+        let top = descr.max_def_level() as u32;
+        let mut levels = Vec::new();
+        rle_hybrid(
+            std::iter::repeat_n(top, rows),
+            rows,
+            bit_width(top as usize + 1),
+            &mut levels,
+        );
+        data.extend_from_slice(&(levels.len() as u32).to_le_bytes());
+        data.extend_from_slice(&levels);
+    }
+    let width = bit_width(dict.values.len());
+    data.push(width);
+    rle_hybrid(ids.iter().copied(), rows, width, &mut data);
+    data
+}
+
+/// What the row group writer needs to append the chunk: its metadata with statistics over
+/// the values used, and the page index of its one data page.
+fn close_result(
+    descr: &ColumnDescPtr,
+    dict: &ChunkDictionary<'_>,
+    rows: usize,
+    codec: Compression,
+    [dict_spec, data_spec]: [&PageWriteSpec; 2],
+) -> Result<ColumnCloseResult, ParquetError> {
+    let written = dict_spec.bytes_written + data_spec.bytes_written;
     let (min, max) = dict.min_max().unwrap_or((&[], &[]));
     let stats = Statistics::ByteArray(ValueStatistics::new(
         Some(ByteArray::from(min.to_vec())),
@@ -241,33 +265,30 @@ fn write_chunk(
             Encoding::RLE,
             Encoding::RLE_DICTIONARY,
         ])
-        .set_num_values(n(rows)?)
-        .set_total_compressed_size(total)
-        .set_total_uncompressed_size(total_uncompressed)
-        .set_dictionary_page_offset(Some(n(dict_spec.offset as usize)?))
-        .set_data_page_offset(n(data_spec.offset as usize)?)
+        .set_num_values(i64_of(rows)?)
+        .set_total_compressed_size(i64_of(written as usize)?)
+        .set_total_uncompressed_size(i64_of(
+            dict_spec.uncompressed_size + data_spec.uncompressed_size,
+        )?)
+        .set_dictionary_page_offset(Some(i64_of(dict_spec.offset as usize)?))
+        .set_data_page_offset(i64_of(data_spec.offset as usize)?)
         .set_statistics(stats)
         .build()?;
     let mut column_index = ColumnIndexBuilder::new(PhysicalType::BYTE_ARRAY);
     column_index.append(false, min.to_vec(), max.to_vec(), 0);
     column_index.set_boundary_order(BoundaryOrder::UNORDERED);
     let mut offset_index = OffsetIndexBuilder::new();
-    offset_index.append_offset_and_size(
-        n(data_spec.offset as usize)?,
-        i32::try_from(data_spec.compressed_size)
-            .map_err(|_| ParquetError::General("a data page over 2 GiB".to_string()))?,
-    );
-    offset_index.append_row_count(n(rows)?);
-    Ok(KeyedChunk {
-        close: ColumnCloseResult {
-            bytes_written: bytes.len() as u64,
-            rows_written: rows as u64,
-            metadata,
-            bloom_filter: None,
-            column_index: Some(column_index.build()?),
-            offset_index: Some(offset_index.build()),
-        },
-        bytes,
+    let page_size = i32::try_from(data_spec.compressed_size)
+        .map_err(|_| out_of_range(data_spec.compressed_size))?;
+    offset_index.append_offset_and_size(i64_of(data_spec.offset as usize)?, page_size);
+    offset_index.append_row_count(i64_of(rows)?);
+    Ok(ColumnCloseResult {
+        bytes_written: written,
+        rows_written: rows as u64,
+        metadata,
+        bloom_filter: None,
+        column_index: Some(column_index.build()?),
+        offset_index: Some(offset_index.build()),
     })
 }
 

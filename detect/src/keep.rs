@@ -20,7 +20,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{ArrayRef, RecordBatch};
 use arrow::compute::BatchCoalescer;
 use arrow::datatypes::{DataType, Schema, SchemaRef};
 
@@ -109,21 +109,43 @@ impl Projection {
         }
     }
 
-    /// The kept columns of `batch`, or `None` when its schema is not the core one.
+    /// The kept columns of `batch`, or `None` when its schema is not the core one. A batch whose
+    /// string columns are held as dictionaries (the decoders' `source_key`) has the core's
+    /// columns too: a kept one is cast to its core type, the others are dropped as they are.
     pub(crate) fn apply(&self, batch: &RecordBatch) -> Option<RecordBatch> {
         let schema = batch.schema();
-        if schema.fields() != self.core.fields() {
+        let exact = schema.fields() == self.core.fields();
+        if !exact && !same_columns(&schema, &self.core) {
             return None;
         }
-        match &self.indices {
-            None => Some(batch.clone()),
-            Some(idx) => RecordBatch::try_new(
-                self.kept.clone(),
-                idx.iter().map(|&i| batch.column(i).clone()).collect(),
-            )
-            .ok(),
-        }
+        let column = |i: usize| -> Option<ArrayRef> {
+            let (col, ty) = (batch.column(i), self.core.field(i).data_type());
+            if exact || col.data_type() == ty {
+                Some(col.clone())
+            } else {
+                arrow::compute::cast(col, ty).ok()
+            }
+        };
+        let cols = match &self.indices {
+            None if exact => return Some(batch.clone()),
+            None => (0..schema.fields().len()).map(column).collect(),
+            Some(idx) => idx.iter().map(|&i| column(i)).collect::<Option<Vec<_>>>(),
+        }?;
+        RecordBatch::try_new(self.kept.clone(), cols).ok()
     }
+}
+
+/// Whether `batch` has the columns of `core` in order (names and nullability), each of the
+/// core's type or, for a string column, a dictionary of strings.
+fn same_columns(batch: &Schema, core: &Schema) -> bool {
+    batch.fields().len() == core.fields().len()
+        && batch.fields().iter().zip(core.fields()).all(|(b, c)| {
+            b.name() == c.name()
+                && b.is_nullable() == c.is_nullable()
+                && (b.data_type() == c.data_type()
+                    || matches!((b.data_type(), c.data_type()),
+                        (DataType::Dictionary(_, v), DataType::Utf8) if **v == DataType::Utf8))
+        })
 }
 
 fn held_error(source: arrow::error::ArrowError) -> DetectError {
@@ -399,6 +421,65 @@ mod tests {
         assert_eq!(out.len(), 1, "coalesced into one batch");
         assert_eq!(out[0].num_rows(), 3);
         assert_eq!(out[0].num_columns(), kept.len());
+    }
+
+    /// `b` as the decoders hand it on: `source_key` a dictionary of its one value.
+    fn decoded(b: &RecordBatch) -> RecordBatch {
+        let key_type = flowtrail_core::schema::flows::source_key_dictionary_type();
+        let cols = b
+            .columns()
+            .iter()
+            .zip(b.schema().fields())
+            .map(|(c, f)| match f.name().as_str() {
+                flowtrail_core::schema::SOURCE_KEY => arrow::compute::cast(c, &key_type),
+                _ => Ok(c.clone()),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap_or_else(|e| panic!("{e}"));
+        RecordBatch::try_new(flowtrail_core::schema::flows::decoded_flows_schema(), cols)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_key_held_as_a_dictionary_is_the_same_columns() {
+        use flowtrail_core::schema::SOURCE_KEY;
+        let b = one();
+        let d = decoded(&b);
+        assert_ne!(d.schema(), b.schema());
+        // Not kept: the same projection as the core batch's.
+        let p = Projection::new(flows_schema(), Some(&[col::SRCADDR.to_string()].into()));
+        assert_eq!(p.apply(&d), p.apply(&b));
+        assert!(p.apply(&d).is_some());
+        // Kept (a rule reads it): cast back to the core's strings.
+        let names: BTreeSet<String> = [col::SRCADDR, SOURCE_KEY].map(String::from).into();
+        for p in [
+            Projection::new(flows_schema(), Some(&names)),
+            Projection::all(flows_schema()),
+        ] {
+            let out = p.apply(&d).unwrap_or_else(|| panic!("not projected"));
+            assert_eq!(out, p.apply(&b).unwrap_or_else(|| panic!("not projected")));
+            assert_eq!(
+                out.schema()
+                    .field_with_name(SOURCE_KEY)
+                    .map(|f| f.data_type().clone())
+                    .ok(),
+                Some(DataType::Utf8)
+            );
+        }
+        // A dictionary of something else than strings is not the core's column.
+        let mut cols = b.columns().to_vec();
+        let at = b
+            .schema()
+            .index_of(col::SRCPORT)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let ty = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Int32));
+        cols[at] = arrow::compute::cast(&cols[at], &ty).unwrap_or_else(|e| panic!("{e}"));
+        let mut fields: Vec<arrow::datatypes::FieldRef> =
+            b.schema().fields().iter().cloned().collect();
+        fields[at] = Arc::new(fields[at].as_ref().clone().with_data_type(ty));
+        let odd = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.apply(&odd).is_none());
     }
 
     #[test]

@@ -187,6 +187,35 @@ pub fn flows_schema() -> SchemaRef {
         .clone()
 }
 
+/// The type of `source_key` in decoded batches: a dictionary of the object's one key.
+pub fn source_key_dictionary_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// What the flow decoders hand on: [`flows_schema`] with `source_key` as a dictionary of its
+/// one value ([`source_key_dictionary_type`]). Every row of an object carries the object's
+/// ~100-byte key; repeated as plain strings, that was as many bytes as the rest of the row,
+/// written once by the decoder and read again to find it constant. The lake writes the column
+/// as plain strings whatever it is held as (`flowtrail_lake::columns::plain_schema`), and
+/// detection reads batches of either schema.
+pub fn decoded_flows_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let core = flows_schema();
+            let fields: Vec<Field> = core
+                .fields()
+                .iter()
+                .map(|f| match f.name().as_str() {
+                    SOURCE_KEY => Field::new(SOURCE_KEY, source_key_dictionary_type(), false),
+                    _ => f.as_ref().clone(),
+                })
+                .collect();
+            Arc::new(Schema::new_with_metadata(fields, core.metadata().clone()))
+        })
+        .clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +235,21 @@ mod tests {
             .map(|f| f.aws_name)
             .collect();
         assert_eq!(v2, DEFAULT_FORMAT);
+    }
+
+    #[test]
+    fn decoded_schema_differs_only_in_the_key_type() {
+        let (core, decoded) = (flows_schema(), decoded_flows_schema());
+        assert_eq!(core.fields().len(), decoded.fields().len());
+        for (c, d) in core.fields().iter().zip(decoded.fields()) {
+            assert_eq!(c.name(), d.name());
+            assert_eq!(c.is_nullable(), d.is_nullable());
+            if c.name() == SOURCE_KEY {
+                assert_eq!(d.data_type(), &source_key_dictionary_type());
+            } else {
+                assert_eq!(c.data_type(), d.data_type(), "{}", c.name());
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Arrow builders for the `flows` table: plain `Vec`s of values, offsets and validity bits that
 //! the decoder appends parsed fields to, turned into one [`RecordBatch`] of
-//! [`flows_schema`] every `batch_rows` rows. Columns the format lacks, `source_key` and
-//! fallback-filled `account_id`/`region` are built at batch time, not per row.
+//! [`decoded_flows_schema`] every `batch_rows` rows. Columns the format lacks, `source_key` (a
+//! dictionary of the object's one key) and fallback-filled `account_id`/`region` are built at
+//! batch time, not per row.
 //!
 //! Buffers start at the size the caller expects the batch to be (an object's row count when it
 //! is known, a small default otherwise) and grow as rows arrive; a finished batch holds buffers
@@ -12,15 +13,17 @@ use std::sync::Arc;
 
 use arrow::array::builder::NullBufferBuilder;
 use arrow::array::{
-    Array, ArrayRef, Int32Array, Int64Array, MapArray, StringArray, StructArray,
+    Array, ArrayRef, DictionaryArray, Int32Array, Int64Array, MapArray, StringArray, StructArray,
     TimestampMillisecondArray,
 };
 use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Int32Type};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use flowtrail_core::nulls::null_array;
-use flowtrail_core::schema::flows::{FLOW_FIELDS, FlowType, extra_fields_type, flows_schema};
+use flowtrail_core::schema::flows::{
+    FLOW_FIELDS, FlowType, decoded_flows_schema, extra_fields_type,
+};
 
 use super::format::{Plan, Slot};
 
@@ -188,7 +191,7 @@ impl FlowBatchBuilder {
         fallback_time_ms: Option<i64>,
     ) -> Result<RecordBatch, ArrowError> {
         let rows = std::mem::take(&mut self.rows);
-        let schema = flows_schema();
+        let schema = decoded_flows_schema();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         for (fi, f) in FLOW_FIELDS.iter().enumerate() {
             let col: ArrayRef = match plan.columns[fi] {
@@ -233,9 +236,15 @@ impl FlowBatchBuilder {
             }
         };
         columns.push(Arc::new(event_time.with_timezone("UTC")));
-        columns.push(Arc::new(StringArray::new_repeated(key, rows)));
+        columns.push(Arc::new(one_key(key, rows)?));
         RecordBatch::try_new(schema, columns)
     }
+}
+
+/// `rows` rows of `key` as a dictionary of that one value (keys of 0, zeroed on allocation).
+pub(crate) fn one_key(key: &str, rows: usize) -> Result<DictionaryArray<Int32Type>, ArrowError> {
+    let keys = Int32Array::new(ScalarBuffer::from(vec![0i32; rows]), None);
+    DictionaryArray::try_new(keys, Arc::new(StringArray::from_iter_values([key])))
 }
 
 /// The `extra_fields` column under construction: the format's unknown fields on every row, and

@@ -1,6 +1,7 @@
 //! VPC Flow Logs text decoder: S3 objects (a header line naming the fields, then one record per
 //! line) and header-less CloudWatch Logs events (the format comes from config), into Arrow
-//! batches of the `flows` table ([`flows_schema`]).
+//! batches of the `flows` table ([`flows_schema`], with `source_key` held as a dictionary of the
+//! object's one key: [`decoded_flows_schema`]).
 //!
 //! - [`format`](mod@format): [`FlowFormat`] (field order from a header or an AWS `LogFormat` string) and the
 //!   plan mapping line positions to lake columns;
@@ -15,6 +16,7 @@
 //! the rest of the object still decodes.
 //!
 //! [`flows_schema`]: flowtrail_core::schema::flows::flows_schema
+//! [`decoded_flows_schema`]: flowtrail_core::schema::flows::decoded_flows_schema
 
 pub(crate) mod builders;
 pub mod format;

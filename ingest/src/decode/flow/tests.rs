@@ -10,7 +10,7 @@ use arrow::datatypes::{DataType, Int64Type};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use flowtrail_core::nulls::batch_memory_size;
-use flowtrail_core::schema::flows::{FLOW_FIELDS, FlowType, flows_schema};
+use flowtrail_core::schema::flows::{FLOW_FIELDS, FlowType, decoded_flows_schema};
 use proptest::prelude::*;
 
 use super::*;
@@ -136,7 +136,7 @@ fn every_documented_field_maps_in_any_order() {
             ..Default::default()
         }
     );
-    assert_eq!(sink.batches[0].schema(), flows_schema());
+    assert_eq!(sink.batches[0].schema(), decoded_flows_schema());
     for (i, f) in FLOW_FIELDS.iter().enumerate() {
         let want = sample_value(i, f.ty, f.aws_name);
         match f.ty {
@@ -320,6 +320,11 @@ fn event_time_source_key_and_fallbacks() {
             .column_by_name("event_time")
             .map(|c| c.data_type().clone());
         assert_eq!(ty, Some(flowtrail_core::schema::timestamp_type()));
+        // The key is held once, as a dictionary of its one value.
+        let key = sink.batches[0].column_by_name("source_key").unwrap();
+        let key = key.as_dictionary::<arrow::datatypes::Int32Type>();
+        assert_eq!(key.values().len(), 1, "{}", c.name);
+        assert!(key.keys().values().iter().all(|&k| k == 0), "{}", c.name);
     }
 }
 
@@ -558,7 +563,11 @@ fn batches_are_cut_every_batch_rows() {
     assert_eq!(r.unwrap().records, 10);
     let sizes: Vec<usize> = sink.batches.iter().map(|b| b.num_rows()).collect();
     assert_eq!(sizes, vec![3, 3, 3, 1]);
-    assert!(sink.batches.iter().all(|b| b.schema() == flows_schema()));
+    assert!(
+        sink.batches
+            .iter()
+            .all(|b| b.schema() == decoded_flows_schema())
+    );
 }
 
 #[test]

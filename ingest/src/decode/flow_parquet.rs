@@ -17,11 +17,11 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use bytes::Bytes;
 use flowtrail_core::nulls::null_array;
 use flowtrail_core::schema::flows::{
-    FLOW_FIELDS, FlowType, extra_fields_type, field_index, flows_schema,
+    FLOW_FIELDS, FlowType, decoded_flows_schema, extra_fields_type, field_index,
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::flow::builders::{extra_map_from_columns, flow_type};
+use super::flow::builders::{extra_map_from_columns, flow_type, one_key};
 use super::flow::format::{MAX_EPOCH_SECONDS, is_epoch};
 use super::flow::{FlowDecodeOptions, FlowStats};
 use crate::IngestError;
@@ -114,7 +114,7 @@ fn convert(
     opts: &FlowDecodeOptions,
 ) -> Result<RecordBatch, String> {
     let rows = batch.num_rows();
-    let schema = flows_schema();
+    let schema = decoded_flows_schema();
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     let mut start: Option<Int64Array> = None;
     for (fi, f) in FLOW_FIELDS.iter().enumerate() {
@@ -188,7 +188,8 @@ fn convert(
         None => std::iter::repeat_n(fallback, rows).collect(),
     };
     columns.push(Arc::new(event_time.with_timezone("UTC")));
-    columns.push(Arc::new(StringArray::new_repeated(key, rows)));
+    let key = one_key(key, rows).map_err(|e| format!("building a flows batch: {e}"))?;
+    columns.push(Arc::new(key));
     RecordBatch::try_new(schema, columns).map_err(|e| format!("building a flows batch: {e}"))
 }
 
@@ -288,7 +289,7 @@ mod tests {
     }
 
     fn strs(b: &RecordBatch, col: &str) -> Vec<Option<String>> {
-        b.column_by_name(col)
+        cast(b.column_by_name(col).unwrap(), &DataType::Utf8)
             .unwrap()
             .as_string::<i32>()
             .iter()
@@ -302,7 +303,7 @@ mod tests {
     }
 
     #[test]
-    fn aws_parquet_maps_to_the_flows_schema() {
+    fn aws_parquet_maps_to_the_decoded_flows_schema() {
         let opts = FlowDecodeOptions {
             fallback_account_id: Some("111122223333".into()),
             fallback_region: Some("us-east-1".into()),
@@ -321,7 +322,7 @@ mod tests {
             }
         );
         let b = &sink.batches[0];
-        assert_eq!(b.schema(), flows_schema());
+        assert_eq!(b.schema(), decoded_flows_schema());
         let cases: &[(&str, Vec<Option<&str>>)] = &[
             (
                 "account_id",

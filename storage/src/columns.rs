@@ -131,9 +131,7 @@ fn few_values_dictionary(col: &ArrayRef) -> Option<ArrayRef> {
 }
 
 fn one_value_dictionary(value: &str, rows: usize) -> Option<ArrayRef> {
-    let keys = Int32Array::from(vec![0i32; rows]);
-    let values: ArrayRef = Arc::new(StringArray::from(vec![value]));
-    let dict = DictionaryArray::<Int32Type>::try_new(keys, values).ok()?;
+    let dict = flowtrail_core::schema::one_value_dictionary(value, rows).ok()?;
     Some(Arc::new(dict))
 }
 

@@ -10,11 +10,25 @@ pub mod cloudtrail;
 pub mod flows;
 pub mod inventory;
 
-use arrow::datatypes::{DataType, TimeUnit};
+use std::sync::Arc;
+
+use arrow::array::{DictionaryArray, Int32Array, StringArray};
+use arrow::datatypes::{DataType, Int32Type, TimeUnit};
+use arrow::error::ArrowError;
 
 /// The timestamp type used for every event-time column: UTC milliseconds.
 pub fn timestamp_type() -> DataType {
     DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+}
+
+/// `rows` rows of `value`, held as a dictionary of that one value (4-byte keys of 0): the
+/// decoders' `source_key`, and the lake writer's columns that hold one value an object.
+pub fn one_value_dictionary(
+    value: &str,
+    rows: usize,
+) -> Result<DictionaryArray<Int32Type>, ArrowError> {
+    let keys = Int32Array::from(vec![0i32; rows]);
+    DictionaryArray::try_new(keys, Arc::new(StringArray::from_iter_values([value])))
 }
 
 /// Column holding the source object key a row came from (flows and cloudtrail).

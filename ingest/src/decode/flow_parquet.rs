@@ -21,7 +21,7 @@ use flowtrail_core::schema::flows::{
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::flow::builders::{extra_map_from_columns, flow_type, one_key};
+use super::flow::builders::{extra_map_from_columns, flow_type};
 use super::flow::format::{MAX_EPOCH_SECONDS, is_epoch};
 use super::flow::{FlowDecodeOptions, FlowStats};
 use crate::IngestError;
@@ -188,7 +188,8 @@ fn convert(
         None => std::iter::repeat_n(fallback, rows).collect(),
     };
     columns.push(Arc::new(event_time.with_timezone("UTC")));
-    let key = one_key(key, rows).map_err(|e| format!("building a flows batch: {e}"))?;
+    let key = flowtrail_core::schema::one_value_dictionary(key, rows)
+        .map_err(|e| format!("building a flows batch: {e}"))?;
     columns.push(Arc::new(key));
     RecordBatch::try_new(schema, columns).map_err(|e| format!("building a flows batch: {e}"))
 }

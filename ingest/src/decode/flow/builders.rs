@@ -13,17 +13,18 @@ use std::sync::Arc;
 
 use arrow::array::builder::NullBufferBuilder;
 use arrow::array::{
-    Array, ArrayRef, DictionaryArray, Int32Array, Int64Array, MapArray, StringArray, StructArray,
+    Array, ArrayRef, Int32Array, Int64Array, MapArray, StringArray, StructArray,
     TimestampMillisecondArray,
 };
 use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
-use arrow::datatypes::{DataType, Int32Type};
+use arrow::datatypes::DataType;
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use flowtrail_core::nulls::null_array;
 use flowtrail_core::schema::flows::{
     FLOW_FIELDS, FlowType, decoded_flows_schema, extra_fields_type,
 };
+use flowtrail_core::schema::one_value_dictionary;
 
 use super::format::{Plan, Slot};
 
@@ -236,15 +237,9 @@ impl FlowBatchBuilder {
             }
         };
         columns.push(Arc::new(event_time.with_timezone("UTC")));
-        columns.push(Arc::new(one_key(key, rows)?));
+        columns.push(Arc::new(one_value_dictionary(key, rows)?));
         RecordBatch::try_new(schema, columns)
     }
-}
-
-/// `rows` rows of `key` as a dictionary of that one value (keys of 0, zeroed on allocation).
-pub(crate) fn one_key(key: &str, rows: usize) -> Result<DictionaryArray<Int32Type>, ArrowError> {
-    let keys = Int32Array::new(ScalarBuffer::from(vec![0i32; rows]), None);
-    DictionaryArray::try_new(keys, Arc::new(StringArray::from_iter_values([key])))
 }
 
 /// The `extra_fields` column under construction: the format's unknown fields on every row, and

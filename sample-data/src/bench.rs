@@ -88,6 +88,10 @@ pub struct BenchSpec {
     /// CloudTrail events per document, on average (±25%). `None`: the events spread over the
     /// flow-log windows (every 5 minutes per account/region).
     pub events_per_file: Option<u64>,
+    /// Shuffle each flow-log object's records, so that no interface's records come in runs
+    /// (the worst case for detection's shortcuts for runs); the records and the objects are
+    /// the same as without.
+    pub shuffle_records: bool,
 }
 
 impl Default for BenchSpec {
@@ -101,6 +105,7 @@ impl Default for BenchSpec {
             format: BenchFormat::Mixed,
             hours: None,
             events_per_file: None,
+            shuffle_records: false,
         }
     }
 }
@@ -579,6 +584,8 @@ pub fn write_bench(out: &Path, spec: BenchSpec) -> io::Result<Stats> {
     // Rounds (one object per flow log and one document per trail each): for `hours`.
     let rounds = windows.max(spec.trail_events.div_ceil(n_streams * per_file));
     let mut rng = Rng::derive(spec.seed, "bench");
+    // Its own stream, so that shuffling leaves every other draw as it was.
+    let mut shuffler = Rng::derive(spec.seed, "bench-shuffle");
     let mut sink = Sink::new(out);
     let mut recs: Vec<FlowRecord> = Vec::with_capacity(2 * rpo.min(1 << 20) as usize);
     let (mut flows_left, mut events_left) = (spec.flow_records, spec.trail_events);
@@ -598,6 +605,11 @@ pub fn write_bench(out: &Path, spec: BenchSpec) -> io::Result<Stats> {
                 model.window(&mut rng, fl, t0, &mut recs);
             }
             recs.truncate(target as usize);
+            if spec.shuffle_records {
+                for k in (1..recs.len()).rev() {
+                    recs.swap(k, shuffler.below(k as u64 + 1) as usize);
+                }
+            }
             let def = &fleet.flow_logs[fl];
             let body = match &wide {
                 Some(w) => w.body(&recs, fleet),

@@ -4,7 +4,7 @@
 //! flowtrail-gen sample --out DIR
 //! flowtrail-gen bench --out DIR [--flow-records N] [--cloudtrail-events M] [--seed S]
 //!     [--records-per-object N] [--accounts N --regions M] [--format mixed|v2|v5|wide40]
-//!     [--hours H] [--events-per-file N]
+//!     [--hours H] [--events-per-file N] [--shuffle-records]
 //! flowtrail-gen scenario --out DIR [--days N] [--seed S]
 //! ```
 
@@ -22,6 +22,7 @@ const USAGE: &str = "usage:
   flowtrail-gen bench --out DIR [--flow-records N] [--cloudtrail-events M] [--seed S]
                       [--records-per-object N] [--accounts N --regions M]
                       [--format mixed|v2|v5|wide40] [--hours H] [--events-per-file N]
+                      [--shuffle-records]
       write a large set (default 5000000 flow records, 200000 CloudTrail events, seed 1)
       --records-per-object N  flow records per object, on average (default 1000)
       --accounts N --regions M  a grid fleet: one VPC per account and region (daily folders)
@@ -33,6 +34,8 @@ const USAGE: &str = "usage:
                               object per flow log every 5 minutes for as long as it takes
       --events-per-file N     CloudTrail events per document (default: spread over the
                               5-minute windows of the flow records)
+      --shuffle-records       shuffle each flow-log object's records (no interface's records
+                              in runs); the same records and objects as without
   flowtrail-gen scenario --out DIR [--days N] [--seed S]
       write an unseen evaluation scenario (default 8 days, seed 7): a different fleet and
       attack plan per seed, labels in DIR/scenarios/labels.json";
@@ -80,6 +83,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Cmd, String> {
             }
             "--hours" => spec.hours = Some(number(&a, args.next())?.max(1)),
             "--events-per-file" => spec.events_per_file = Some(number(&a, args.next())?.max(1)),
+            "--shuffle-records" => spec.shuffle_records = true,
             "--days" => scen.days = number(&a, args.next())?.clamp(3, 366) as i64,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument: {other}")),

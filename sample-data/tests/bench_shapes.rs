@@ -170,3 +170,51 @@ fn cloudtrail_events_per_document() {
     }
     assert_eq!(events, 2_000);
 }
+
+/// `--shuffle-records`: the same objects under the same keys with the same records, in
+/// another order.
+#[test]
+fn shuffled_records_are_the_same_records() {
+    let (plain, mixed) = (TempDir::new("plain"), TempDir::new("shuffled"));
+    let spec = BenchSpec {
+        flow_records: 6_000,
+        trail_events: 0,
+        records_per_object: 500,
+        format: BenchFormat::V2,
+        ..BenchSpec::default()
+    };
+    write_bench(&plain.0, spec).unwrap();
+    write_bench(
+        &mixed.0,
+        BenchSpec {
+            shuffle_records: true,
+            ..spec
+        },
+    )
+    .unwrap();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    files(&plain.0, &mut a);
+    files(&mixed.0, &mut b);
+    let rel = |root: &Path, v: &[PathBuf]| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = v
+            .iter()
+            .map(|p| p.strip_prefix(root).unwrap().to_path_buf())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(rel(&plain.0, &a), rel(&mixed.0, &b), "the same keys");
+    let mut reordered = 0;
+    for k in rel(&plain.0, &a) {
+        let (x, y) = (gunzip(&plain.0.join(&k)), gunzip(&mixed.0.join(&k)));
+        let (mut xs, mut ys): (Vec<&str>, Vec<&str>) = (x.lines().collect(), y.lines().collect());
+        assert_eq!(xs.first(), ys.first(), "the header stays first");
+        if xs != ys {
+            reordered += 1;
+        }
+        xs.sort_unstable();
+        ys.sort_unstable();
+        assert_eq!(xs, ys, "the same records in {k:?}");
+    }
+    assert!(reordered > 0, "shuffled");
+}

@@ -158,8 +158,8 @@ fn leaf_index(desc: &parquet::schema::types::SchemaDescriptor, name: &str) -> Op
 /// The top-level columns of `batches` that gain nothing from compression: those with no
 /// value on any row, and those held as dictionaries of one and the same value in every batch
 /// (`account_id` and `region` in a partition's file, `columns.rs`), whose pages hold a few
-/// bytes of run-length-encoded keys.
-fn uncompressed_columns(batches: &[RecordBatch]) -> Vec<usize> {
+/// bytes of run-length-encoded keys, and those `keyed` (written from their keys).
+fn uncompressed_columns(batches: &[RecordBatch], keyed: &[usize]) -> Vec<usize> {
     let Some(first) = batches.first() else {
         return Vec::new();
     };
@@ -169,7 +169,7 @@ fn uncompressed_columns(batches: &[RecordBatch]) -> Vec<usize> {
             let empty = batches
                 .iter()
                 .all(|b| col(b).is_some_and(|a| a.null_count() == a.len()));
-            empty || one_value(batches.iter().filter_map(col)) || held_as_keys(batches, c)
+            empty || one_value(batches.iter().filter_map(col)) || keyed.contains(&c)
         })
         .collect()
 }
@@ -263,9 +263,13 @@ pub fn write_one(job: &FileJob, opts: &EncodeOptions, threads: usize) -> Result<
     let rows = job.batches.iter().map(RecordBatch::num_rows).sum();
     // Buffered batches may hold string columns as dictionaries; the file declares them plainly.
     let schema = columns::plain_schema(&first.schema());
-    let props = properties(&schema, opts, rows, &uncompressed_columns(&job.batches));
+    let keyed: Vec<usize> = (0..first.num_columns())
+        .filter(|&c| held_as_keys(&job.batches, c))
+        .collect();
+    let uncompressed = uncompressed_columns(&job.batches, &keyed);
+    let props = properties(&schema, opts, rows, &uncompressed);
     let threads = if rows >= SMALL_FILE_ROWS { threads } else { 1 };
-    let keyed = (0..first.num_columns()).any(|c| held_as_keys(&job.batches, c));
+    let keyed = !keyed.is_empty();
     // The fault-injection point inside a file needs the one-thread writer's flush.
     if (threads > 1 || keyed) && !crashpoint::armed("parquet_mid") {
         let order = sort_order(&job.batches)?;

@@ -26,8 +26,19 @@ use flowtrail_core::schema::flows::col;
 use crate::DetectError;
 use crate::keep::Batches;
 
+pub use super::eni_addrs::EniAddrs;
+use super::eni_addrs::{LastEni, same_text};
+
 /// Whether an address is private (RFC 1918, CGNAT, link-local, IPv6 ULA/link-local).
+///
+/// Asked several times for every record, so the first character decides for most: every
+/// private IPv4 range starts with `1`, and the IPv6 ones with `f`.
 pub fn is_private(a: &str) -> bool {
+    match a.as_bytes().first() {
+        Some(b'1') => {}
+        Some(b'f' | b'F') => return is_private_v6(a),
+        _ => return false,
+    }
     if a.starts_with("10.") || a.starts_with("192.168.") || a.starts_with("169.254.") {
         return true;
     }
@@ -43,11 +54,16 @@ pub fn is_private(a: &str) -> bool {
     if let Some(rest) = a.strip_prefix("100.") {
         return (64..=127).contains(&second(rest));
     }
-    if a.contains(':') {
-        let l = a.to_ascii_lowercase();
-        return l.starts_with("fc") || l.starts_with("fd") || l.starts_with("fe80");
-    }
     false
+}
+
+/// IPv6 unique local (`fc00::/7`) and link-local (written `fe80:`).
+fn is_private_v6(a: &str) -> bool {
+    if !a.contains(':') {
+        return false;
+    }
+    let l = a.get(..4).unwrap_or(a).to_ascii_lowercase();
+    l.starts_with("fc") || l.starts_with("fd") || l.starts_with("fe80")
 }
 
 /// The /16 (IPv4) or /48 (IPv6) network of an address: the unit of "a peer" for novelty, so
@@ -95,43 +111,6 @@ pub struct HourAgg {
     pub last_ms: i64,
 }
 
-/// ENI → its own address, learned from records.
-#[derive(Debug, Default)]
-pub struct EniAddrs {
-    cand: Map<String, (Option<String>, Option<String>)>,
-}
-
-impl EniAddrs {
-    /// One record of `eni` between `src` and `dst`: an address not in it is not the ENI's.
-    pub(crate) fn observe(&mut self, eni: &str, src: &str, dst: &str) {
-        match self.cand.get_mut(eni) {
-            None => {
-                self.cand.insert(
-                    eni.to_string(),
-                    (Some(src.to_string()), Some(dst.to_string())),
-                );
-            }
-            Some((a, b)) => {
-                if a.as_deref().is_some_and(|x| x != src && x != dst) {
-                    *a = None;
-                }
-                if b.as_deref().is_some_and(|x| x != src && x != dst) {
-                    *b = None;
-                }
-            }
-        }
-    }
-
-    /// The ENI's address when known (exactly one candidate left).
-    pub fn addr(&self, eni: &str) -> Option<&str> {
-        match self.cand.get(eni) {
-            Some((Some(a), None)) | Some((None, Some(a))) => Some(a),
-            Some((Some(a), Some(b))) if a == b => Some(a),
-            _ => None,
-        }
-    }
-}
-
 /// A string column of `b` by name, when it is one.
 pub(crate) fn s<'a>(b: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
     b.column_by_name(name)
@@ -149,7 +128,6 @@ pub fn aggregate(
     batches: &(impl Batches + ?Sized),
     enis: &mut EniAddrs,
 ) -> Result<Map<String, HourAgg>, DetectError> {
-    let mut out: Map<String, HourAgg> = Map::default();
     // Pass 1: learn ENI addresses.
     batches.visit(&mut |b| {
         let (eni, src, dst) = (
@@ -163,13 +141,50 @@ pub fn aggregate(
             }
         }
     })?;
+    let mut out = Entities::default();
     batches.visit(&mut |b| {
         let c = Cols::of(b);
+        let mut eni = LastEni::default();
         for i in 0..b.num_rows() {
-            add_record(&mut out, &c, i, enis);
+            add_record(&mut out, &c, i, enis, &mut eni);
         }
     })?;
-    Ok(out)
+    Ok(out.into_map())
+}
+
+/// The hour's aggregates by entity id. An entity's records come in runs (a flow log writes
+/// an interface's records together), so the entity of the row before is tried first: a run
+/// costs one hash lookup, not one a row.
+#[derive(Default)]
+struct Entities {
+    ids: Vec<String>,
+    aggs: Vec<HourAgg>,
+    index: Map<String, usize>,
+    last: Option<usize>,
+}
+
+impl Entities {
+    /// The aggregate of `id`, made by `new` on its first row.
+    fn of(&mut self, id: &str, new: impl FnOnce() -> HourAgg) -> Option<&mut HourAgg> {
+        let k = match self.last {
+            Some(k) if self.ids.get(k).is_some_and(|x| same_text(x, id)) => k,
+            _ => match self.index.get(id) {
+                Some(&k) => k,
+                None => {
+                    self.ids.push(id.to_string());
+                    self.aggs.push(new());
+                    self.index.insert(id.to_string(), self.aggs.len() - 1);
+                    self.aggs.len() - 1
+                }
+            },
+        };
+        self.last = Some(k);
+        self.aggs.get_mut(k)
+    }
+
+    fn into_map(self) -> Map<String, HourAgg> {
+        self.ids.into_iter().zip(self.aggs).collect()
+    }
 }
 
 /// The flows columns aggregation reads (`None` when a batch lacks one).
@@ -233,17 +248,22 @@ fn count(a: Option<&PrimitiveArray<Int64Type>>, i: usize) -> u64 {
     .unwrap_or(0)
 }
 
-/// Whether the source address `x` of a record at ENI `e` is the local side (else `y` is):
-/// `flow-direction` when present, then private vs public, then the ENI's learned address.
-/// `None` when nothing decides.
-fn local_is_src(dir: Option<&str>, e: &str, x: &str, y: &str, enis: &EniAddrs) -> Option<bool> {
+/// Whether the source address `x` of a record is the local side (else `y` is):
+/// `flow-direction` when present, then private vs public, then the address of the record's
+/// ENI (`eni_addr`, asked only then). `None` when nothing decides.
+fn local_is_src<'e>(
+    dir: Option<&str>,
+    x: &str,
+    y: &str,
+    eni_addr: impl FnOnce() -> Option<&'e str>,
+) -> Option<bool> {
     match dir {
         Some("egress") => Some(true),
         Some("ingress") => Some(false),
         _ => match (is_private(x), is_private(y)) {
             (true, false) => Some(true),
             (false, true) => Some(false),
-            _ => match enis.addr(e) {
+            _ => match eni_addr() {
                 Some(a) if a == x => Some(true),
                 Some(a) if a == y => Some(false),
                 _ => None,
@@ -265,14 +285,20 @@ struct Flow<'r> {
 
 /// Row `i` into its entity's aggregate; a REJECTed row, or one whose local side is unknown,
 /// counts for nothing.
-fn add_record(out: &mut Map<String, HourAgg>, c: &Cols<'_>, i: usize, enis: &EniAddrs) {
+fn add_record<'b, 'e>(
+    out: &mut Entities,
+    c: &Cols<'b>,
+    i: usize,
+    enis: &'e EniAddrs,
+    last_eni: &mut LastEni<'b, 'e>,
+) {
     if get(c.action, i) != Some("ACCEPT") {
         return;
     }
     let (Some(e), Some(x), Some(y)) = (get(c.eni, i), get(c.src, i), get(c.dst, i)) else {
         return;
     };
-    let Some(local_is_src) = local_is_src(get(c.dir, i), e, x, y, enis) else {
+    let Some(local_is_src) = local_is_src(get(c.dir, i), x, y, || last_eni.addr(e, enis)) else {
         return;
     };
     let sport = c.sport.map(|p| p.value(i)).unwrap_or(0);
@@ -296,26 +322,20 @@ fn add_record(out: &mut Map<String, HourAgg>, c: &Cols<'_>, i: usize, enis: &Eni
         packets: count(c.pkts, i),
         t,
     };
-    // One lookup for the rows of a known entity (nearly all); a key is allocated only for an
-    // entity's first row.
-    match out.get_mut(entity) {
-        Some(agg) => agg.add(&flow),
-        None => {
-            let mut agg = HourAgg {
-                kind: Some(kind),
-                account_id: get(c.acct, i).map(str::to_string),
-                region: get(c.region, i).map(str::to_string),
-                group: get(c.subnet, i).map(str::to_string).or_else(|| {
-                    enis.addr(e)
-                        .map(|a| a.rsplit_once('.').map(|(n, _)| n).unwrap_or(a).to_string())
-                }),
-                first_ms: t,
-                last_ms: t,
-                ..HourAgg::default()
-            };
-            agg.add(&flow);
-            out.insert(entity.to_string(), agg);
-        }
+    let agg = out.of(entity, || HourAgg {
+        kind: Some(kind),
+        account_id: get(c.acct, i).map(str::to_string),
+        region: get(c.region, i).map(str::to_string),
+        group: get(c.subnet, i).map(str::to_string).or_else(|| {
+            enis.addr(e)
+                .map(|a| a.rsplit_once('.').map(|(n, _)| n).unwrap_or(a).to_string())
+        }),
+        first_ms: t,
+        last_ms: t,
+        ..HourAgg::default()
+    });
+    if let Some(agg) = agg {
+        agg.add(&flow);
     }
 }
 
@@ -381,39 +401,151 @@ mod tests {
         assert_eq!(peer_net("203.0.113.9"), "203.0");
     }
 
+    /// The first-character shortcut against the standard library's reading of the address
+    /// (RFC 1918, CGNAT, link-local; IPv6 `fc00::/7` and `fe80::/16`), and text that is no
+    /// address read by its prefix as before.
     #[test]
-    fn peer_net_is_the_first_two_or_three_groups() {
-        // The old definition: the groups split, the first ones joined again.
-        let joined = |a: &str| {
-            let (sep, keep) = if a.contains(':') { (':', 3) } else { ('.', 2) };
-            a.split(sep)
-                .take(keep)
-                .collect::<Vec<_>>()
-                .join(&sep.to_string())
+    fn private_by_first_character_equals_the_ranges() {
+        use std::net::IpAddr;
+        let ranges = |ip: IpAddr| match ip {
+            IpAddr::V4(v) => {
+                let [a, b, ..] = v.octets();
+                v.is_private() || v.is_link_local() || (a == 100 && (64..=127).contains(&b))
+            }
+            IpAddr::V6(v) => {
+                let s = v.segments()[0];
+                s & 0xfe00 == 0xfc00 || s == 0xfe80
+            }
         };
         for a in [
+            "10.0.0.1",
+            "100.64.1.1",
+            "100.127.9.9",
+            "100.63.1.1",
+            "100.128.0.1",
+            "169.254.169.254",
+            "172.15.0.1",
+            "172.16.0.1",
+            "172.31.0.1",
+            "172.32.0.1",
+            "192.168.0.1",
+            "192.169.0.1",
+            "1.1.1.1",
+            "8.8.8.8",
             "203.0.113.9",
-            "10.1",
-            "10",
-            "",
-            "2001:db8:85a3::8a2e:370:7334",
-            "2001:db8",
+            "fd12::1",
+            "FD12::1",
+            "fc00::",
             "fe80::1",
+            "FE80::1",
+            "fe81::1",
+            "fec0::1",
+            "2001:db8::1",
+            "1::",
             "::1",
-            "::",
-            "1.2.3.4.5",
-            "a:b:c:d",
+            "::ffff:10.0.0.1",
         ] {
-            assert_eq!(peer_net(a), joined(a), "{a:?}");
+            let ip: IpAddr = a.parse().unwrap_or_else(|e| panic!("{a}: {e}"));
+            assert_eq!(is_private(a), ranges(ip), "{a:?}");
+        }
+        // Not addresses: the prefix decides, as it did before the shortcut.
+        for (a, want) in [
+            ("10.", true),
+            ("10", false),
+            ("172.", false),
+            ("172.x.1.1", false),
+            ("100.", false),
+            ("fd", false),
+            ("fd00", false),
+            ("fe8", false),
+            ("f", false),
+            ("", false),
+            ("-", false),
+            (" 10.0.0.1", false),
+            ("é10.0.0.1", false),
+            ("fé::", false),
+            ("fd::zz", true),
+        ] {
+            assert_eq!(is_private(a), want, "{a:?}");
         }
     }
 
+    /// The entity shortcut (the row before's entity first) aggregates rows in runs the same
+    /// as the same rows interleaved.
     #[test]
-    fn eni_address_is_the_one_in_every_record() {
-        let mut e = EniAddrs::default();
-        e.observe("eni-1", "10.0.0.5", "10.0.1.9");
-        assert_eq!(e.addr("eni-1"), None);
-        e.observe("eni-1", "10.0.2.7", "10.0.0.5");
-        assert_eq!(e.addr("eni-1"), Some("10.0.0.5"));
+    fn runs_and_interleaved_rows_aggregate_the_same() {
+        use crate::testutil::{Flow, flows};
+        let enis = ["eni-a", "eni-b", "eni-c"];
+        let insts = [Some("i-a"), None, Some("i-c")];
+        let locals = ["10.0.0.1", "10.0.0.2", "10.0.0.3"];
+        let remotes = ["10.0.0.2", "203.0.113.5", "10.0.0.1", "198.51.100.7"];
+        let mut x = 11u64;
+        let mut next = |n: u64| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (x >> 33) % n
+        };
+        let mut rows = Vec::new();
+        for _ in 0..40 {
+            let k = next(3) as usize;
+            for _ in 0..=next(5) {
+                let (local, remote) = (locals[k].to_string(), remotes[next(4) as usize].into());
+                let out = next(2) == 0;
+                let (src, dst) = if out {
+                    (local, remote)
+                } else {
+                    (remote, local)
+                };
+                rows.push(Flow {
+                    eni: enis[k],
+                    instance: insts[k],
+                    subnet: None,
+                    src,
+                    dst,
+                    sport: if out { 40_000 } else { 443 },
+                    dport: if out { 443 } else { 40_000 },
+                    bytes: 1 + next(1000) as i64,
+                    action: if next(8) == 0 { "REJECT" } else { "ACCEPT" },
+                    t_ms: 1_767_830_400_000 + next(3_600_000) as i64,
+                });
+            }
+        }
+        // The same rows, one interface's next to another's: odd rows, then even ones.
+        let mut mixed: Vec<Flow> = rows.iter().step_by(2).cloned().collect();
+        mixed.extend(rows.iter().skip(1).step_by(2).cloned());
+        let agg = |rows: &[Flow]| {
+            let mut enis = EniAddrs::default();
+            let mut out: Vec<_> = aggregate(&[flows(rows)], &mut enis)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .into_iter()
+                .map(|(id, a)| {
+                    let mut peers: Vec<String> = a.peers.into_iter().collect();
+                    peers.sort();
+                    let mut ports: Vec<i32> = a.ports.into_iter().collect();
+                    ports.sort();
+                    let mut ext: Vec<(String, (u64, i32))> = a.ext_out.into_iter().collect();
+                    ext.sort();
+                    let sums = (a.bytes_out, a.ext_bytes_out, a.bytes_in, a.packets, a.flows);
+                    (
+                        id,
+                        a.kind,
+                        a.group,
+                        sums,
+                        (a.first_ms, a.last_ms),
+                        peers,
+                        ports,
+                        ext,
+                    )
+                })
+                .collect();
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            out
+        };
+        let (a, b) = (agg(&rows), agg(&mixed));
+        assert_eq!(a.len(), 3, "{a:?}");
+        assert!(
+            a.iter().all(|e| e.3.4 > 0),
+            "every entity has accepted flows"
+        );
+        assert_eq!(a, b);
     }
 }

@@ -27,6 +27,7 @@
 //! statistics).
 
 pub mod bloom;
+pub(crate) mod eni_addrs;
 pub mod groups;
 pub mod hourly;
 mod peer_groups;

@@ -23,7 +23,8 @@ use flowtrail_core::schema::flows::col;
 use flowtrail_core::schema::{ACCOUNT_ID, EVENT_TIME, REGION};
 
 use crate::DetectError;
-use crate::baseline::hourly::{EniAddrs, Map, get, is_private, s};
+use crate::baseline::eni_addrs::{EniAddrs, LastEni, same_text};
+use crate::baseline::hourly::{Map, get, is_private, s};
 use crate::keep::Batches;
 
 /// Connections kept per contact in an hour (a beacon every second is 3,600).
@@ -80,12 +81,67 @@ pub type Key = (u32, u32, i32, i32);
 pub struct Hour {
     addrs: Vec<String>,
     index: Map<String, u32>,
+    /// The two addresses used last, the latest first: a run of one interface's rows repeats
+    /// its own address, so it is found without hashing.
+    recent: [u32; 2],
     /// Address index → the entity whose interface has it.
     pub locals: Map<u32, Who>,
     /// Private client → private server.
-    pub internal: Map<Key, Contact>,
+    pub internal: Contacts,
     /// Private client → public server.
-    pub external: Map<Key, Contact>,
+    pub external: Contacts,
+}
+
+/// Contacts by key, in the order first seen. The records of a connection are mostly logged
+/// together (its request and response on each interface), so the contact of the row before
+/// is tried first: a run of them costs one hash lookup.
+#[derive(Debug, Default)]
+pub struct Contacts {
+    index: Map<Key, usize>,
+    list: Vec<(Key, Contact)>,
+    last: Option<usize>,
+}
+
+impl Contacts {
+    /// The contact of `key`, new when not seen yet.
+    fn entry(&mut self, key: Key) -> Option<&mut Contact> {
+        let k = match self.last {
+            Some(k) if self.list.get(k).is_some_and(|(x, _)| *x == key) => k,
+            _ => *self.index.entry(key).or_insert_with(|| {
+                self.list.push((key, Contact::default()));
+                self.list.len() - 1
+            }),
+        };
+        self.last = Some(k);
+        self.list.get_mut(k).map(|(_, c)| c)
+    }
+
+    /// Every contact with its key.
+    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Contact)> {
+        self.list.iter().map(|(k, c)| (k, c))
+    }
+
+    /// How many contacts.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a Contacts {
+    type Item = (&'a Key, &'a Contact);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (Key, Contact)>,
+        fn(&'a (Key, Contact)) -> (&'a Key, &'a Contact),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter().map(|(k, c)| (k, c))
+    }
 }
 
 impl Hour {
@@ -95,12 +151,25 @@ impl Hour {
     }
 
     fn intern(&mut self, a: &str) -> u32 {
-        if let Some(i) = self.index.get(a) {
-            return *i;
+        let [r0, r1] = self.recent;
+        let is = |i: u32| self.addrs.get(i as usize).is_some_and(|x| same_text(x, a));
+        if is(r0) {
+            return r0;
         }
-        let i = self.addrs.len() as u32;
-        self.addrs.push(a.to_string());
-        self.index.insert(a.to_string(), i);
+        if is(r1) {
+            self.recent = [r1, r0];
+            return r1;
+        }
+        let i = match self.index.get(a) {
+            Some(&i) => i,
+            None => {
+                let i = self.addrs.len() as u32;
+                self.addrs.push(a.to_string());
+                self.index.insert(a.to_string(), i);
+                i
+            }
+        };
+        self.recent = [i, self.recent[0]];
         i
     }
 
@@ -217,14 +286,21 @@ impl<'a> Cols<'a> {
 
 fn scan_batch(h: &mut Hour, enis: &EniAddrs, b: &RecordBatch) {
     let cols = Cols::of(b);
+    let mut eni = LastEni::default();
     for i in 0..b.num_rows() {
-        scan_row(h, enis, &cols, i);
+        scan_row(h, enis, &mut eni, &cols, i);
     }
 }
 
 /// Row `i`: learn the entity of its local address, and count it on its contact when the
 /// client is private. Only ACCEPTed TCP/UDP rows with both addresses and ports count.
-fn scan_row(h: &mut Hour, enis: &EniAddrs, cols: &Cols<'_>, i: usize) {
+fn scan_row<'b, 'e>(
+    h: &mut Hour,
+    enis: &'e EniAddrs,
+    last_eni: &mut LastEni<'b, 'e>,
+    cols: &Cols<'b>,
+    i: usize,
+) {
     if get(cols.action, i) != Some("ACCEPT") {
         return;
     }
@@ -251,7 +327,7 @@ fn scan_row(h: &mut Hour, enis: &EniAddrs, cols: &Cols<'_>, i: usize) {
         Some("egress") => Some(true),
         Some("ingress") => Some(false),
         _ => get(cols.eni, i)
-            .and_then(|e| enis.addr(e))
+            .and_then(|e| last_eni.addr(e, enis))
             .and_then(|a| (a == x).then_some(true).or((a == y).then_some(false))),
     };
     let local = local_is_x.map(|is_x| if is_x { x } else { y });
@@ -282,7 +358,9 @@ fn scan_row(h: &mut Hour, enis: &EniAddrs, cols: &Cols<'_>, i: usize) {
     } else {
         &mut h.internal
     };
-    let c = map.entry(key).or_default();
+    let Some(c) = map.entry(key) else {
+        return;
+    };
     let n = val(cols.bytes, i).unwrap_or(0).max(0) as u64;
     c.count(t, n, x == client);
     // A record of a public server is logged on the client's side (a NAT gateway's
@@ -342,5 +420,64 @@ impl Contact {
             }
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Contacts, Hour, Key};
+
+    /// The row-before shortcut keeps one contact a key, in runs or interleaved.
+    #[test]
+    fn contacts_are_one_a_key() {
+        let keys: [Key; 3] = [(0, 1, 443, 6), (0, 2, 443, 6), (3, 1, 53, 17)];
+        let mut c = Contacts::default();
+        let mut want = std::collections::BTreeMap::new();
+        for (n, k) in [0, 0, 0, 1, 0, 2, 2, 1, 1, 0, 2].into_iter().enumerate() {
+            let contact = c.entry(keys[k]).unwrap_or_else(|| panic!("no contact"));
+            contact.records += 1;
+            contact.bytes += n as u64;
+            let w = want.entry(keys[k]).or_insert((0u64, 0u64));
+            *w = (w.0 + 1, w.1 + n as u64);
+        }
+        assert_eq!(c.len(), 3);
+        let got: std::collections::BTreeMap<Key, (u64, u64)> =
+            c.iter().map(|(k, v)| (*k, (v.records, v.bytes))).collect();
+        assert_eq!(got, want);
+        let firsts: Vec<Key> = (&c).into_iter().map(|(k, _)| *k).collect();
+        assert_eq!(firsts, keys.to_vec(), "in the order first seen");
+    }
+
+    /// The recent-address shortcut gives each text one number, whatever the order.
+    #[test]
+    fn interning_is_one_number_a_text() {
+        let pool = [
+            "10.0.0.1",
+            "10.0.0.2",
+            "10.0.0.10",
+            "8.8.8.8",
+            "fd00::1",
+            "",
+        ];
+        let mut h = Hour::default();
+        let mut seen = std::collections::HashMap::new();
+        let mut x = 3u64;
+        for _ in 0..500 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            // runs of a local address with changing remotes, and plain interleaving
+            let a = if x >> 62 == 0 {
+                pool[0]
+            } else {
+                pool[((x >> 33) % 6) as usize]
+            };
+            let i = h.intern(a);
+            assert_eq!(h.addr(i), a);
+            assert_eq!(*seen.entry(a).or_insert(i), i, "{a} numbered twice");
+        }
+        assert_eq!(seen.len(), pool.len());
+        let mut ids: Vec<u32> = seen.values().copied().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), pool.len(), "distinct texts, distinct numbers");
     }
 }

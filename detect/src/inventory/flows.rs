@@ -4,7 +4,8 @@
 //! instance (the default v2 format) only say a known interface is still in use.
 //!
 //! A batch is first reduced to one entry per (interface, instance) with its time span, so the
-//! per-row cost is one hash lookup.
+//! per-row cost is one hash lookup, or none when the row has the same pair as the one before
+//! (an interface's records come in runs).
 
 use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, TimestampMillisecondType};
@@ -13,6 +14,7 @@ use flowtrail_core::schema::EVENT_TIME;
 use flowtrail_core::schema::flows::col;
 
 use super::model::IfaceFacts;
+use crate::baseline::eni_addrs::same_text;
 use crate::baseline::hourly::Map;
 
 /// What a batch says about one (interface, instance) pair.
@@ -59,19 +61,32 @@ pub fn sightings(b: &RecordBatch) -> Vec<Sighting> {
     let vpc = utf8(b, col::VPC_ID);
     let acct = utf8(b, col::ACCOUNT_ID);
     let region = utf8(b, col::REGION);
-    let mut by: Map<(&str, Option<&str>), Sighting> = Map::default();
+    let mut index: Map<(&str, Option<&str>), usize> = Map::default();
+    let mut out: Vec<Sighting> = Vec::new();
+    // Rows of one interface come in runs (a flow log writes an interface's records
+    // together): a row like the one before skips the lookup.
+    let mut last: Option<((&str, Option<&str>), usize)> = None;
     for i in 0..b.num_rows() {
         let (Some(eni), false) = (cell(Some(&enis), i), times.is_null(i)) else {
             continue;
         };
         let t = times.value(i);
         let instance = cell(inst.as_ref(), i);
-        let e = by.entry((eni, instance)).or_insert_with(|| Sighting {
-            eni: eni.to_string(),
-            instance: instance.map(str::to_string),
-            span: (t, t),
-            facts: IfaceFacts::default(),
-        });
+        let key = (eni, instance);
+        let k = match last {
+            Some(((e, i), k)) if same_text(e, eni) && i == instance => k,
+            _ => *index.entry(key).or_insert_with(|| {
+                out.push(Sighting {
+                    eni: eni.to_string(),
+                    instance: instance.map(str::to_string),
+                    span: (t, t),
+                    facts: IfaceFacts::default(),
+                });
+                out.len() - 1
+            }),
+        };
+        last = Some((key, k));
+        let Some(e) = out.get_mut(k) else { continue };
         e.span = (e.span.0.min(t), e.span.1.max(t));
         if instance.is_some() {
             let f = &mut e.facts;
@@ -86,7 +101,6 @@ pub fn sightings(b: &RecordBatch) -> Vec<Sighting> {
             set(&mut f.region, cell(region.as_ref(), i));
         }
     }
-    let mut out: Vec<Sighting> = by.into_values().collect();
     out.sort_by_key(|s| s.span.0);
     out
 }

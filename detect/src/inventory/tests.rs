@@ -392,3 +392,58 @@ fn eviction_keeps_the_inventory_bounded() {
     assert!(inv.iface("eni-1").is_none() && inv.instance("i-1").is_none());
     assert!(inv.iface("eni-2").is_some());
 }
+
+/// Sightings equal a plain fold over the rows, whether an interface's rows come in runs (the
+/// shortcut taken) or interleaved with others (a lookup each).
+#[test]
+fn sightings_equal_a_fold_in_runs_and_interleaved() {
+    use std::collections::BTreeMap;
+    let enis = ["eni-a", "eni-b", "eni-c"];
+    let insts = [None, Some("i-1"), Some("i-2")];
+    let mut x = 7u64;
+    let mut next = |n: u64| {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (x >> 33) % n
+    };
+    let mut rows = Vec::new();
+    for _ in 0..60 {
+        let (e, k) = (next(3) as usize, next(3) as usize);
+        // runs of 1 to 4 rows of the same pair
+        for _ in 0..=next(4) {
+            rows.push(Flow {
+                eni: enis[e],
+                instance: insts[k],
+                subnet: insts[k].map(|_| "subnet-1"),
+                src: "10.0.0.1".into(),
+                dst: "10.0.0.2".into(),
+                sport: 40_000,
+                dport: 443,
+                bytes: 10,
+                action: "ACCEPT",
+                t_ms: T0 + next(3_600_000) as i64,
+            });
+        }
+    }
+    let mut want: BTreeMap<(String, Option<String>), (i64, i64)> = BTreeMap::new();
+    for r in &rows {
+        let key = (r.eni.to_string(), r.instance.map(str::to_string));
+        let s = want.entry(key).or_insert((r.t_ms, r.t_ms));
+        *s = (s.0.min(r.t_ms), s.1.max(r.t_ms));
+    }
+    let got = super::flows::sightings(&flows(&rows));
+    let starts: Vec<i64> = got.iter().map(|s| s.span.0).collect();
+    assert!(starts.is_sorted(), "sorted by first sighting: {starts:?}");
+    let got: BTreeMap<_, _> = got
+        .into_iter()
+        .map(|s| {
+            assert_eq!(
+                s.facts.subnet_id.is_some(),
+                s.instance.is_some(),
+                "facts only with an instance: {s:?}"
+            );
+            ((s.eni, s.instance), s.span)
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(got.len(), 9, "every pair was drawn");
+}

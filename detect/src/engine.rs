@@ -21,6 +21,7 @@ use flowtrail_core::schema::EVENT_TIME;
 use flowtrail_core::{Finding, Table};
 
 use crate::DetectError;
+use crate::baseline::eni_addrs::EniAddrs;
 use crate::baseline::{BaselineOptions, FlowBaselines};
 use crate::behaviour::{Behaviour, BehaviourOptions};
 use crate::explain::Explainer;
@@ -488,14 +489,23 @@ impl Engine {
     /// behaviour detectors run on a thread of their own beside the other two: the hour's
     /// close takes the longer side's time, not the sum (in a replay the detection thread is
     /// the one serial stage, and it holds up ingest while it judges).
+    ///
+    /// Both flow detectors need the hour's ENI addresses before they read the records; they
+    /// are learned once here (each side used to make the same pass, in parallel, so the
+    /// close's longest path is the same and one pass of CPU is saved).
     fn judge_flows(&mut self, start: i64, flows: &Rows) -> (Judged, Judged, Judged) {
+        let enis = match EniAddrs::learn(flows) {
+            Ok(e) => e,
+            Err(e) => return (Err(e), Ok(Vec::new()), Ok(Vec::new())),
+        };
         let (flow, sequences, behaviour) =
             (&mut self.flow, &mut self.sequences, &mut self.behaviour);
+        let enis = &enis;
         std::thread::scope(|s| {
             let beside = std::thread::Builder::new()
                 .name("flowtrail-judge".into())
-                .spawn_scoped(s, || behaviour.close_hour(start, flows));
-            let f = flow.close_hour(start, flows);
+                .spawn_scoped(s, || behaviour.close_hour_learned(start, flows, enis));
+            let f = flow.close_hour_learned(start, flows, enis);
             let q = sequences.learn_flows(flows);
             let b = match beside {
                 Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),

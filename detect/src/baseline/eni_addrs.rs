@@ -5,8 +5,16 @@
 //!
 //! An interface's records come in runs (a flow log writes each interface's records
 //! together), so learning and asking both try the ENI of the row before first.
+//!
+//! A closed hour is read for this once ([`EniAddrs::learn`], in `Engine::judge_flows`), and
+//! both detectors use the result: the behaviour scan as it is, the baselines merged into the
+//! addresses they keep across hours ([`EniAddrs::absorb`]).
 
-use super::hourly::Map;
+use flowtrail_core::schema::flows::col;
+
+use super::hourly::{Map, get, s};
+use crate::DetectError;
+use crate::keep::Batches;
 
 /// Whether two ids or addresses are the same text. A shortcut for runs asks this of every
 /// row and is mostly told "no" when rows are not in runs: ids of one kind have one length
@@ -40,8 +48,50 @@ pub struct EniAddrs {
 }
 
 impl EniAddrs {
+    /// The addresses of the ENIs of `batches` (`flows` rows): one pass over the rows.
+    pub fn learn(batches: &(impl Batches + ?Sized)) -> Result<EniAddrs, DetectError> {
+        let mut enis = EniAddrs::default();
+        batches.visit(&mut |b| {
+            let (eni, src, dst) = (
+                s(b, col::INTERFACE_ID),
+                s(b, col::SRCADDR),
+                s(b, col::DSTADDR),
+            );
+            for i in 0..b.num_rows() {
+                if let (Some(e), Some(x), Some(y)) = (get(eni, i), get(src, i), get(dst, i)) {
+                    enis.observe(e, x, y);
+                }
+            }
+        })?;
+        Ok(enis)
+    }
+
+    /// Narrow these candidates by `later`'s records, as if they had been observed one by one:
+    /// an address in every one of `later`'s records of an ENI is one of `later`'s two
+    /// candidates for it, so a candidate survives when it is one of them.
+    pub fn absorb(&mut self, later: &EniAddrs) {
+        for (eni, la, lb) in &later.cand {
+            let Some(&k) = self.index.get(eni) else {
+                self.index.insert(eni.clone(), self.cand.len());
+                self.cand.push((eni.clone(), la.clone(), lb.clone()));
+                continue;
+            };
+            if let Some((_, a, b)) = self.cand.get_mut(k) {
+                for slot in [a, b] {
+                    if slot
+                        .as_deref()
+                        .is_some_and(|x| la.as_deref() != Some(x) && lb.as_deref() != Some(x))
+                    {
+                        *slot = None;
+                    }
+                }
+            }
+        }
+        self.last = None;
+    }
+
     /// One record of `eni` between `src` and `dst`: an address not in it is not the ENI's.
-    pub(crate) fn observe(&mut self, eni: &str, src: &str, dst: &str) {
+    pub fn observe(&mut self, eni: &str, src: &str, dst: &str) {
         let k = match self.last {
             Some(k) if self.cand.get(k).is_some_and(|c| same_text(&c.0, eni)) => k,
             _ => match self.index.get(eni) {
@@ -143,5 +193,55 @@ mod tests {
         assert_eq!(e.addr("eni-1"), None, "no address in every record");
         assert_eq!(e.addr("eni-2"), Some("10.0.3.3"));
         assert_eq!(e.addr("eni-3"), None);
+    }
+
+    /// Absorbing a later hour learned on its own narrows exactly as observing its records
+    /// one by one would (random hours: ENIs whose own address stays, changes, or is absent).
+    #[test]
+    fn absorbing_a_later_hour_equals_observing_it() {
+        let mut x = 5u64;
+        let mut next = |n: u64| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (x >> 33) % n
+        };
+        let addrs = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"];
+        for _ in 0..200 {
+            let hours: Vec<Vec<(String, &str, &str)>> = (0..3)
+                .map(|_| {
+                    (0..next(12))
+                        .map(|_| {
+                            let eni = format!("eni-{}", next(3));
+                            let own = addrs[next(2) as usize];
+                            let other = addrs[next(4) as usize];
+                            if next(2) == 0 {
+                                (eni, own, other)
+                            } else {
+                                (eni, other, own)
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let mut one_by_one = EniAddrs::default();
+            let mut absorbed = EniAddrs::default();
+            for hour in &hours {
+                let mut learned = EniAddrs::default();
+                for (e, a, b) in hour {
+                    one_by_one.observe(e, a, b);
+                    learned.observe(e, a, b);
+                }
+                absorbed.absorb(&learned);
+            }
+            let cands = |e: &EniAddrs| {
+                let mut v = e.cand.clone();
+                v.sort();
+                v
+            };
+            assert_eq!(cands(&one_by_one), cands(&absorbed), "{hours:?}");
+            for k in 0..3 {
+                let eni = format!("eni-{k}");
+                assert_eq!(one_by_one.addr(&eni), absorbed.addr(&eni), "{eni}");
+            }
+        }
     }
 }

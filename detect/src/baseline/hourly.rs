@@ -128,19 +128,19 @@ pub fn aggregate(
     batches: &(impl Batches + ?Sized),
     enis: &mut EniAddrs,
 ) -> Result<Map<String, HourAgg>, DetectError> {
-    // Pass 1: learn ENI addresses.
-    batches.visit(&mut |b| {
-        let (eni, src, dst) = (
-            s(b, col::INTERFACE_ID),
-            s(b, col::SRCADDR),
-            s(b, col::DSTADDR),
-        );
-        for i in 0..b.num_rows() {
-            if let (Some(e), Some(x), Some(y)) = (get(eni, i), get(src, i), get(dst, i)) {
-                enis.observe(e, x, y);
-            }
-        }
-    })?;
+    let hour = EniAddrs::learn(batches)?;
+    aggregate_learned(batches, &hour, enis)
+}
+
+/// [`aggregate`] with the hour's ENI addresses already learned (`hour`, from the same
+/// batches): they narrow `enis` first, then the records are read once.
+pub fn aggregate_learned(
+    batches: &(impl Batches + ?Sized),
+    hour: &EniAddrs,
+    enis: &mut EniAddrs,
+) -> Result<Map<String, HourAgg>, DetectError> {
+    enis.absorb(hour);
+    let enis = &*enis;
     let mut out = Entities::default();
     batches.visit(&mut |b| {
         let c = Cols::of(b);

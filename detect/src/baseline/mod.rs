@@ -328,10 +328,18 @@ impl FlowBaselines {
         hour_start_ms: i64,
         batches: &(impl Batches + ?Sized),
     ) -> Result<Vec<Finding>, DetectError> {
-        let mut enis = std::mem::take(&mut self.enis);
-        let aggs = hourly::aggregate(batches, &mut enis);
-        self.enis = enis;
-        let aggs = aggs?;
+        self.close_hour_learned(hour_start_ms, batches, &EniAddrs::learn(batches)?)
+    }
+
+    /// [`Self::close_hour`] with the hour's ENI addresses already learned from the same
+    /// batches (`Engine::judge_flows` learns them once for both flow detectors).
+    pub fn close_hour_learned(
+        &mut self,
+        hour_start_ms: i64,
+        batches: &(impl Batches + ?Sized),
+        hour_enis: &EniAddrs,
+    ) -> Result<Vec<Finding>, DetectError> {
+        let aggs = hourly::aggregate_learned(batches, hour_enis, &mut self.enis)?;
         let h = hour_of_day(hour_start_ms);
         let mut findings = Vec::new();
         let mut entities: Vec<(&String, &HourAgg)> = aggs.iter().collect();

@@ -118,7 +118,7 @@ impl Contacts {
 
     /// Every contact with its key.
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &Contact)> {
-        self.list.iter().map(|(k, c)| (k, c))
+        self.into_iter()
     }
 
     /// How many contacts.
@@ -206,21 +206,16 @@ where
 
 /// Group the hour's rows.
 pub fn scan(batches: &(impl Batches + ?Sized)) -> Result<Hour, DetectError> {
-    let mut enis = EniAddrs::default();
-    batches.visit(&mut |b| {
-        let (eni, src, dst) = (
-            s(b, col::INTERFACE_ID),
-            s(b, col::SRCADDR),
-            s(b, col::DSTADDR),
-        );
-        for i in 0..b.num_rows() {
-            if let (Some(e), Some(x), Some(y)) = (get(eni, i), get(src, i), get(dst, i)) {
-                enis.observe(e, x, y);
-            }
-        }
-    })?;
+    scan_learned(batches, &EniAddrs::learn(batches)?)
+}
+
+/// [`scan`] with the hour's ENI addresses already learned from the same batches.
+pub fn scan_learned(
+    batches: &(impl Batches + ?Sized),
+    enis: &EniAddrs,
+) -> Result<Hour, DetectError> {
     let mut h = Hour::default();
-    batches.visit(&mut |b| scan_batch(&mut h, &enis, b))?;
+    batches.visit(&mut |b| scan_batch(&mut h, enis, b))?;
     Ok(h)
 }
 

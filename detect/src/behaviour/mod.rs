@@ -38,6 +38,7 @@ use flowtrail_core::alert::StaticAttack;
 use flowtrail_core::{Entity, EntityKind, Finding, Severity};
 
 use crate::DetectError;
+use crate::baseline::eni_addrs::EniAddrs;
 use crate::keep::Batches;
 pub use config::{BehaviourOptions, Compiled};
 use hour::Who;
@@ -120,7 +121,18 @@ impl Behaviour {
         hour_start_ms: i64,
         batches: &(impl Batches + ?Sized),
     ) -> Result<Vec<Finding>, DetectError> {
-        let h = hour::scan(batches)?;
+        self.close_hour_learned(hour_start_ms, batches, &EniAddrs::learn(batches)?)
+    }
+
+    /// [`Self::close_hour`] with the hour's ENI addresses already learned from the same
+    /// batches.
+    pub fn close_hour_learned(
+        &mut self,
+        hour_start_ms: i64,
+        batches: &(impl Batches + ?Sized),
+        enis: &EniAddrs,
+    ) -> Result<Vec<Finding>, DetectError> {
+        let h = hour::scan_learned(batches, enis)?;
         let warm_ms = i64::from(self.opts.warmup_hours) * HOUR_MS;
         let c = &self.compiled;
         let mut out = self.state.lateral.close_hour(hour_start_ms, &h, c, warm_ms);
